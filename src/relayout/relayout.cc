@@ -25,6 +25,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "layout/checked_math.h"
+#include "relayout/transpose32.h"
 #include "xlayout/physical_index.h"
 #include "xlayout/size.h"
 #include "xlayout/status_macros.h"
@@ -251,13 +252,14 @@ std::vector<Loop> Coalesce(std::vector<Loop> loops) {
   return out;  // Inner to outer.
 }
 
-// The staged kernel for pairs of 32-bit units (s8 into (8,128)(4,1) tiles
-// of the transposed layout): B is 2 units, C continues B along the source,
-// and each dst row (fixed b) holds all of A. See StagedPairs.
-bool StagedPairsApply(int64_t unit, const Loop& lb, const Loop& la,
-                      const Loop& lc) {
-  return unit == 4 && lb.n == 2 && lb.ss == 4 && lc.ss == 8 && la.n % 4 == 0 &&
-         la.n >= 16 && la.n <= 256 && la.ds == 4;
+// Planes of 4-byte units that the blocked transpose (transpose32.h) takes:
+// at least 16 rows and 16 units per row, or C continuing B along the source
+// for a multiple of 16 units.
+bool Gather32Applies(int64_t unit, const Loop& lb, const Loop& la,
+                     const Loop& lc) {
+  if (unit != 4 || la.ds != 4 || lb.ss != 4 || la.n < 16) return false;
+  return lb.n >= 16 || (lc.ss == lb.n * 4 && lb.n * lc.n >= 16 &&
+                        (16 % lb.n == 0 || lb.n % 16 == 0));
 }
 
 // Turns loops (inner to outer, byte strides) into a scheduled box.
@@ -333,7 +335,7 @@ Box MakeByteBox(int64_t src, int64_t dst, int64_t unit, std::vector<Loop> loops,
       // Few source units per row: block A outside C, so a kernel's rows stay
       // cached while C walks along them.
       if (la.n > line && la.n % line == 0 &&
-          !StagedPairsApply(unit, lb, la, loops[c])) {
+          !Gather32Applies(unit, lb, la, loops[c])) {
         rest.push_back(Loop{la.n / line, la.ss * line, la.ds * line});
         la.n = line;
       }
@@ -908,75 +910,63 @@ void ShufflePlane(const uint8_t* s, uint8_t* d, const Loop& lb, const Loop& la,
 
 PlaneFn SelectPlane(int64_t unit, int64_t na);
 
-#if defined(__SSE2__)
-// StagedPairsApply planes: A source rows (up to 256, at a large stride) x 2
-// units, repeated along C. For up to 64 rows at a time, the rows' next 512
-// bytes are copied into a contiguous buffer (each source line read once,
-// whole; no cache-set conflicts among the rows), then 4x4 micro-transposes
-// write the dst rows of those units sequentially (streamed for huge
-// outputs).
-void StagedPairs(const uint8_t* s, uint8_t* d, const Loop& lb, const Loop& la,
-                 const Loop& lc, int64_t b_lo, int64_t b_hi, bool stream) {
-  if (b_lo != 0 || b_hi != 2 || !StagedPairsApply(4, lb, la, lc)) {
-    return SelectPlane(4, la.n)(s, d, lb, la, lc, b_lo, b_hi, stream);
-  }
-  // 64 rows x 512 bytes (8 lines per row, 64 C steps; 32 KiB, fits L1) per
-  // stage: long runs per source row (DRAM pages, prefetch) matter most;
-  // measured 0.67x memcpy vs 0.45x for 128 rows x 64 bytes.
-  constexpr int kRows = 64, kSteps = 64, kBytes = kSteps * 8;
-  alignas(64) uint8_t buf[kRows][kBytes];
-  // Loop fields in locals: the stores below could alias them.
-  const int64_t ass = la.ss, an = la.n, bds = lb.ds, cds = lc.ds;
-  const bool nt = stream && bds % 16 == 0 && cds % 16 == 0 &&
-                  reinterpret_cast<uintptr_t>(d) % 16 == 0;
-  const int64_t c_full = lc.n / kSteps * kSteps;
-  for (int64_t a0 = 0; a0 < an; a0 += kRows) {
-    const int64_t rows = std::min<int64_t>(kRows, an - a0);
-    for (int64_t c0 = 0; c0 < c_full; c0 += kSteps) {
-      const uint8_t* sc = s + a0 * ass + c0 * 8;
-      for (int64_t a = 0; a < rows; ++a) {
-        const uint8_t* row = sc + a * ass;
-        for (int k = 0; k < kBytes; k += 64) {
-          _mm_prefetch(reinterpret_cast<const char*>(row + 2 * kBytes + k),
-                       _MM_HINT_T0);
-        }
-        std::memcpy(buf[a], row, kBytes);
+// Gather32Applies planes: the 16-row, 16-unit core goes to the blocked
+// transpose, edges to the plain plane kernels.
+template <relayout_internal::Isa kIsa>
+void Gather32Plane(const uint8_t* s, uint8_t* d, const Loop& lb, const Loop& la,
+                   const Loop& lc, int64_t b_lo, int64_t b_hi, bool stream) {
+  using relayout_internal::Plane32;
+  const int64_t rows = la.n / 16 * 16;
+  if (rows > 0) {
+    Plane32 p;
+    p.src_row_stride = la.ss;
+    p.rows = rows;
+    p.inner_stride = lb.ds;
+    const int64_t merged = lb.n * lc.n / 16 * 16;
+    if (lc.n > 1 && lc.ss == lb.n * 4 && b_lo == 0 && b_hi == lb.n &&
+        merged > 0 && merged % lb.n == 0) {
+      // C continues B's source run: one plane of lb.n * lc.n units, and the
+      // last whole C steps that don't fill 16 units.
+      p.src = s;
+      p.dst = d;
+      p.cols = merged;
+      p.inner = lb.n;
+      p.outer_stride = lc.ds;
+      relayout_internal::TransposePlane32(p, stream, kIsa);
+      const int64_t c0 = merged / lb.n;
+      if (c0 < lc.n) {
+        SelectPlane(4, rows)(s + c0 * lc.ss, d + c0 * lc.ds, lb,
+                             Loop{rows, la.ss, la.ds},
+                             Loop{lc.n - c0, lc.ss, lc.ds}, b_lo, b_hi, stream);
       }
-      // Units u = 2 c + b; dst row of u: c * lc.ds + b * lb.ds.
-      for (int uq = 0; uq < 2 * kSteps; uq += 4) {
-        uint8_t* r0 = d + (c0 + uq / 2) * cds + a0 * 4;
-        uint8_t* r2 = r0 + cds;
-        uint8_t* out[4] = {r0, r0 + bds, r2, r2 + bds};
-        for (int64_t a = 0; a < rows; a += 4) {
-          __m128i x0 = LoadRow(buf[a] + uq * 4),
-                  x1 = LoadRow(buf[a + 1] + uq * 4),
-                  x2 = LoadRow(buf[a + 2] + uq * 4),
-                  x3 = LoadRow(buf[a + 3] + uq * 4);
-          __m128i t0 = _mm_unpacklo_epi32(x0, x1),
-                  t1 = _mm_unpacklo_epi32(x2, x3);
-          __m128i t2 = _mm_unpackhi_epi32(x0, x1),
-                  t3 = _mm_unpackhi_epi32(x2, x3);
-          __m128i v[4] = {
-              _mm_unpacklo_epi64(t0, t1), _mm_unpackhi_epi64(t0, t1),
-              _mm_unpacklo_epi64(t2, t3), _mm_unpackhi_epi64(t2, t3)};
-          for (int k = 0; k < 4; ++k) {
-            if (nt) {
-              StoreRow<true>(out[k] + a * 4, v[k]);
-            } else {
-              StoreRow<false>(out[k] + a * 4, v[k]);
-            }
-          }
-        }
+    } else {
+      const int64_t cols = (b_hi - b_lo) / 16 * 16;
+      for (int64_t c = 0; c < lc.n && cols > 0; ++c) {
+        p.src = s + c * lc.ss + b_lo * lb.ss;
+        p.dst = d + c * lc.ds + b_lo * lb.ds;
+        p.cols = cols;
+        p.inner = cols;
+        p.outer_stride = 0;
+        relayout_internal::TransposePlane32(p, stream, kIsa);
+      }
+      if (b_lo + cols < b_hi) {
+        SelectPlane(4, rows)(s, d, lb, Loop{rows, la.ss, la.ds}, lc,
+                             b_lo + cols, b_hi, stream);
       }
     }
   }
-  const int64_t c0 = c_full;
-  if (c0 < lc.n) {
-    SelectPlane(4, la.n)(s + c0 * lc.ss, d + c0 * lc.ds, lb, la,
-                         Loop{lc.n - c0, lc.ss, lc.ds}, b_lo, b_hi, stream);
+  if (rows < la.n) {
+    SelectPlane(4, la.n - rows)(s + rows * la.ss, d + rows * la.ds, lb,
+                                Loop{la.n - rows, la.ss, la.ds}, lc, b_lo, b_hi,
+                                stream);
   }
 }
-#endif
+
+PlaneFn SelectGather32Plane() {
+  return relayout_internal::BestIsa() == relayout_internal::Isa::kAvx512
+             ? &Gather32Plane<relayout_internal::Isa::kAvx512>
+             : &Gather32Plane<relayout_internal::Isa::kSse2>;
+}
 
 // The plane kernel for a unit size and A extent, chosen once per box.
 PlaneFn SelectPlane(int64_t unit, int64_t na) {
@@ -1658,14 +1648,13 @@ absl::StatusOr<std::unique_ptr<RelayoutPlan>> RelayoutPlan::Create(
         if (box.kernel == Kernel::kTranspose) {
           box.plane = box.shuffle ? &ShufflePlane
                                   : SelectPlane(box.unit, box.loops.back().n);
-#if defined(__SSE2__)
           const size_t n = box.loops.size();
-          if (!box.shuffle && n >= 3 &&
-              StagedPairsApply(box.unit, box.loops[n - 2], box.loops[n - 1],
-                               box.loops[n - 3])) {
-            box.plane = &StagedPairs;
+          const Loop none{1, 0, 0};
+          if (!box.shuffle && n >= 2 &&
+              Gather32Applies(box.unit, box.loops[n - 2], box.loops[n - 1],
+                              n >= 3 ? box.loops[n - 3] : none)) {
+            box.plane = SelectGather32Plane();
           }
-#endif
         }
         p.boxes.push_back(std::move(box));
       }
@@ -1922,6 +1911,11 @@ std::string RelayoutPlan::DebugString() const {
         b.plane == &ShufflePaddedRows ? " (rows zero-padded to the next row)"
                                       : "",
 #endif
+        b.plane == &Gather32Plane<relayout_internal::Isa::kAvx512>
+            ? " (blocked 32-bit units, avx512)"
+        : b.plane == &Gather32Plane<relayout_internal::Isa::kSse2>
+            ? " (blocked 32-bit units, sse2)"
+            : "",
         " unit=", b.unit, " src=", b.src, " dst=", b.dst, " loops[",
         absl::StrJoin(loops, " "), "] bytes=", b.bytes, "\n");
   }

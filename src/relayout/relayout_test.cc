@@ -3,6 +3,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <cstdlib>
 #include <cstring>
 #include <random>
 #include <thread>
@@ -205,7 +206,7 @@ TEST(RelayoutTest, LargeOutputsStreamingPaths) {
            {"f32[4096,4096]{1,0}", "{0,1}"},
            {"bf16[8192,4096]{1,0}", "{1,0:T(8,128)(2,1)}"},
            // Benchmark cases 1 and 5 at full size: fused padding and the
-           // staged 32-bit-unit kernel with streaming stores.
+           // blocked 32-bit-unit kernel with streaming stores.
            {"bf16[256,1280,40]{1,2,0:T(8,128)(2,1)}", "{2,1,0:T(8,128)(2,1)}"},
            {"s8[8192,8192]{1,0}", "{0,1:T(8,128)(4,1)}"},
        }) {
@@ -234,8 +235,76 @@ TEST(RelayoutTest, LargeOutputsStreamingPaths) {
   }
 }
 
+// XLAYOUT_RELAYOUT_ISA for the plans created in a scope.
+class ScopedIsa {
+ public:
+  explicit ScopedIsa(const char* isa) {
+    if (isa != nullptr) setenv("XLAYOUT_RELAYOUT_ISA", isa, 1);
+  }
+  ~ScopedIsa() { unsetenv("XLAYOUT_RELAYOUT_ISA"); }
+};
+
+// The blocked 32-bit-unit transpose, with its SSE2 and (where the CPU has
+// it) AVX-512 kernels: row and column edges, B merged with C (s8 (4,1)
+// tiles, rank-5 permutations), C steps left over after the last 16 units,
+// and unaligned destination rows.
+TEST(RelayoutTest, Blocked32BitTransposeMatchesReference) {
+  for (const char* isa : {static_cast<const char*>(nullptr), "sse2"}) {
+    SCOPED_TRACE(isa == nullptr ? "best isa" : isa);
+    ScopedIsa scoped(isa);
+    ExpectMatchesReference("f32[64,96]{1,0}", "{0,1}");
+    ExpectMatchesReference("f32[67,301]{1,0}", "{0,1}");
+    ExpectMatchesReference("s32[300,40]{0,1}", "{1,0}");
+    ExpectMatchesReference("s8[40,300]{1,0}", "{0,1:T(8,128)(4,1)}");
+    ExpectMatchesReference("s8[136,1000]{1,0}", "{0,1:T(8,128)(4,1)}");
+    ExpectMatchesReference("f32[4,8,64,16,32]{4,3,2,1,0}", "{2,4,0,3,1}");
+    ExpectMatchesReference("f32[5,3,48,7,16]{4,3,2,1,0}", "{2,4,0,3,1}");
+    ExpectMatchesReference("f32[33,20]{1,0}", "{0,1:T(8,128)}");
+    ExpectMatchesReference("f32[2,100,50]{2,1,0}", "{1,2,0:T(2,8)}");
+    // The cases above do reach the kernel.
+    for (const auto& [from_text, to_layout] :
+         std::vector<std::pair<const char*, const char*>>{
+             {"f32[67,301]{1,0}", "{0,1}"},
+             {"s8[136,1000]{1,0}", "{0,1:T(8,128)(4,1)}"},
+             {"f32[4,8,64,16,32]{4,3,2,1,0}", "{2,4,0,3,1}"}}) {
+      Shape from = Parse(from_text);
+      auto plan = RelayoutPlan::Create(from, WithLayout(from, to_layout), {});
+      ASSERT_TRUE(plan.ok());
+      EXPECT_THAT(
+          (*plan)->DebugString(),
+          testing::HasSubstr(isa == nullptr ? "(blocked 32-bit units,"
+                                            : "(blocked 32-bit units, sse2)"));
+    }
+  }
+}
+
+// Streaming stores of both kernels on a 64 MiB transpose.
+TEST(RelayoutTest, Blocked32BitTransposeStreams) {
+  Shape from = Parse("f32[4096,4096]{1,0}");
+  Shape to = WithLayout(from, "{0,1}");
+  std::vector<uint8_t> in(from.dimensions(0) * from.dimensions(1) * 4);
+  for (size_t i = 0; i < in.size(); ++i) {
+    in[i] = static_cast<uint8_t>(i * 2654435761u >> 13);
+  }
+  for (const char* isa : {static_cast<const char*>(nullptr), "sse2"}) {
+    SCOPED_TRACE(isa == nullptr ? "best isa" : isa);
+    ScopedIsa scoped(isa);
+    auto plan = RelayoutPlan::Create(from, to, {.threads = 2});
+    ASSERT_TRUE(plan.ok()) << plan.status();
+    std::vector<uint8_t> out(in.size(), 0xA5);
+    ASSERT_TRUE((*plan)->Execute(in, absl::MakeSpan(out)).ok());
+    for (int64_t r = 0; r < 4096; r += 17) {
+      for (int64_t c = 0; c < 4096; c += 13) {
+        ASSERT_EQ(0, std::memcmp(&in[(r * 4096 + c) * 4],
+                                 &out[(c * 4096 + r) * 4], 4))
+            << r << "," << c;
+      }
+    }
+  }
+}
+
 // The benchmark's conversions at a size that still allows a full comparison
-// with the reference: the kernels tuned for them (fused row padding, staged
+// with the reference: the kernels tuned for them (fused row padding, blocked
 // transposes, the nibble kernel and its AVX2 variant) must stay bit-exact.
 TEST(RelayoutTest, BenchmarkKernelsMatchReference) {
   ExpectMatchesReference("bf16[16,1280,40]{1,2,0:T(8,128)(2,1)}",

@@ -1,0 +1,45 @@
+// Internal: the blocked transpose of 32-bit units that carries the large
+// relayouts (f32 transposes, s8 (4,1) tiles, rank-5 f32 permutations).
+#ifndef XLAYOUT_SRC_RELAYOUT_TRANSPOSE32_H_
+#define XLAYOUT_SRC_RELAYOUT_TRANSPOSE32_H_
+
+#include <cstdint>
+
+namespace xlayout::relayout_internal {
+
+// A plane of 4-byte units. Source row a (a in [0, rows)) starts at
+// src + a * src_row_stride and holds `cols` contiguous units. Unit (a, b)
+// goes to dst + DstRow(b) + 4 * a, where b splits into (b / inner, b % inner)
+// and DstRow(b) = (b / inner) * outer_stride + (b % inner) * inner_stride:
+// each destination row is contiguous along a.
+struct Plane32 {
+  const uint8_t* src = nullptr;
+  int64_t src_row_stride = 0;
+  int64_t rows = 0;  // A: a multiple of 16.
+  int64_t cols = 0;  // B: a multiple of 16.
+  uint8_t* dst = nullptr;
+  int64_t inner = 1;  // Divides 16 or is a multiple of 16.
+  int64_t inner_stride = 0;
+  int64_t outer_stride = 0;
+};
+
+// Which 16x16 micro-kernel the blocked transpose uses.
+enum class Isa { kSse2, kAvx512 };
+
+// The best kernel this CPU runs, unless XLAYOUT_RELAYOUT_ISA=sse2 asks for
+// the portable one (tests run both).
+Isa BestIsa();
+
+// Whether TransposePlane32 accepts the plane's extents.
+bool Plane32Applies(int64_t rows, int64_t cols, int64_t inner);
+
+// Moves the plane in 16x16 blocks of units, tiled 16-32 rows x 1 KiB and
+// prefetching the next tile while it transposes this one: rows at large
+// power-of-two strides defeat the hardware prefetcher, and a tile of lead
+// keeps enough lines in flight to run near memory bandwidth. `stream` asks
+// for non-temporal stores (used when every destination row is aligned).
+void TransposePlane32(const Plane32& p, bool stream, Isa isa);
+
+}  // namespace xlayout::relayout_internal
+
+#endif  // XLAYOUT_SRC_RELAYOUT_TRANSPOSE32_H_
