@@ -196,7 +196,7 @@ TEST(RelayoutTest, ConcurrentUse) {
   EXPECT_EQ(failures.load(), 0);
 }
 
-// Outputs of 64 MiB and more take the streaming-store kernels: check random
+// Outputs of 16 MiB and more take the streaming-store kernels: check random
 // elements against the reference addressing, the padding-free round trip,
 // and that every byte was written.
 TEST(RelayoutTest, LargeOutputsStreamingPaths) {
@@ -209,13 +209,15 @@ TEST(RelayoutTest, LargeOutputsStreamingPaths) {
            // blocked 32-bit-unit kernel with streaming stores.
            {"bf16[256,1280,40]{1,2,0:T(8,128)(2,1)}", "{2,1,0:T(8,128)(2,1)}"},
            {"s8[8192,8192]{1,0}", "{0,1:T(8,128)(4,1)}"},
+           // Case 6 at half size: the AVX-512 nibble kernel, streamed.
+           {"s4[8192,4096]{1,0:E(4)}", "{1,0:T(64,128)(8,1)E(4)}"},
        }) {
     SCOPED_TRACE(absl::StrCat(from_text, " -> ", to_layout));
     Shape from = Parse(from_text);
     Shape to = WithLayout(from, to_layout);
     PhysicalLayout src = *PhysicalLayout::Create(from);
     PhysicalLayout dst = *PhysicalLayout::Create(to);
-    const int width = src.element_bits() / 8;
+    const int bits = src.element_bits();
     std::vector<uint8_t> in(src.byte_size());
     for (size_t i = 0; i < in.size(); ++i) {
       in[i] = static_cast<uint8_t>(i * 2654435761u >> 13);
@@ -228,7 +230,13 @@ TEST(RelayoutTest, LargeOutputsStreamingPaths) {
       for (int64_t d : from.dimensions()) index.push_back(rng() % d);
       const int64_t so = src.ElementOffset(index),
                     dof = dst.ElementOffset(index);
-      ASSERT_EQ(0, std::memcmp(&in[so * width], &out[dof * width], width));
+      if (bits < 8) {
+        ASSERT_EQ(ReadPackedElement(in.data(), so, bits),
+                  ReadPackedElement(out.data(), dof, bits));
+      } else {
+        const int width = bits / 8;
+        ASSERT_EQ(0, std::memcmp(&in[so * width], &out[dof * width], width));
+      }
     }
     ASSERT_TRUE(Relayout(to, from, out, absl::MakeSpan(back)).ok());
     EXPECT_TRUE(back == in);
@@ -244,12 +252,14 @@ class ScopedIsa {
   ~ScopedIsa() { unsetenv("XLAYOUT_RELAYOUT_ISA"); }
 };
 
-// The blocked 32-bit-unit transpose, with its SSE2 and (where the CPU has
-// it) AVX-512 kernels: row and column edges, B merged with C (s8 (4,1)
-// tiles, rank-5 permutations), C steps left over after the last 16 units,
-// and unaligned destination rows.
-TEST(RelayoutTest, Blocked32BitTransposeMatchesReference) {
-  for (const char* isa : {static_cast<const char*>(nullptr), "sse2"}) {
+// Every ISA's kernels (as far as the CPU has them). The blocked 32-bit-unit
+// transpose: row and column edges, B merged with C (s8 (4,1) tiles, rank-5
+// permutations), C steps left over after the last 16 units, unaligned
+// destination rows. The nibble kernels: 128-, 64- and 32-column steps and
+// their scalar tails.
+TEST(RelayoutTest, KernelsOfEveryIsaMatchReference) {
+  for (const char* isa :
+       {static_cast<const char*>(nullptr), "avx512", "avx2", "sse2"}) {
     SCOPED_TRACE(isa == nullptr ? "best isa" : isa);
     ScopedIsa scoped(isa);
     ExpectMatchesReference("f32[64,96]{1,0}", "{0,1}");
@@ -261,7 +271,11 @@ TEST(RelayoutTest, Blocked32BitTransposeMatchesReference) {
     ExpectMatchesReference("f32[5,3,48,7,16]{4,3,2,1,0}", "{2,4,0,3,1}");
     ExpectMatchesReference("f32[33,20]{1,0}", "{0,1:T(8,128)}");
     ExpectMatchesReference("f32[2,100,50]{2,1,0}", "{1,2,0:T(2,8)}");
-    // The cases above do reach the kernel.
+    ExpectMatchesReference("s4[1024,1024]{1,0:E(4)}",
+                           "{1,0:T(64,128)(8,1)E(4)}");
+    ExpectMatchesReference("s4[64,1000]{1,0:E(4)}", "{1,0:T(64,128)(8,1)E(4)}");
+    ExpectMatchesReference("s4[72,230]{1,0:E(4)}", "{1,0:T(8,128)(8,1)E(4)}");
+    // The cases above do reach the blocked transpose.
     for (const auto& [from_text, to_layout] :
          std::vector<std::pair<const char*, const char*>>{
              {"f32[67,301]{1,0}", "{0,1}"},
@@ -272,13 +286,14 @@ TEST(RelayoutTest, Blocked32BitTransposeMatchesReference) {
       ASSERT_TRUE(plan.ok());
       EXPECT_THAT(
           (*plan)->DebugString(),
-          testing::HasSubstr(isa == nullptr ? "(blocked 32-bit units,"
-                                            : "(blocked 32-bit units, sse2)"));
+          testing::HasSubstr(isa == nullptr || std::string(isa) == "avx512"
+                                 ? "(blocked 32-bit units,"
+                                 : "(blocked 32-bit units, sse2)"));
     }
   }
 }
 
-// Streaming stores of both kernels on a 64 MiB transpose.
+// Streaming stores of both transpose kernels on a 64 MiB transpose.
 TEST(RelayoutTest, Blocked32BitTransposeStreams) {
   Shape from = Parse("f32[4096,4096]{1,0}");
   Shape to = WithLayout(from, "{0,1}");

@@ -199,12 +199,20 @@ void DriveSse2(const Plane32& p, bool nt) { Drive<&Block16Sse2>(p, nt); }
 }  // namespace
 
 Isa BestIsa() {
-  const char* env = std::getenv("XLAYOUT_RELAYOUT_ISA");
-  if (env != nullptr && std::string_view(env) == "sse2") return Isa::kSse2;
+  Isa best = Isa::kSse2;
 #if defined(XLAYOUT_X86)
-  if (__builtin_cpu_supports("avx512f")) return Isa::kAvx512;
+  if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw")) {
+    best = Isa::kAvx512;
+  } else if (__builtin_cpu_supports("avx2")) {
+    best = Isa::kAvx2;
+  }
 #endif
-  return Isa::kSse2;
+  const char* env = std::getenv("XLAYOUT_RELAYOUT_ISA");
+  if (env == nullptr) return best;
+  const std::string_view cap(env);
+  if (cap == "sse2") return Isa::kSse2;
+  if (cap == "avx2") return std::min(best, Isa::kAvx2);
+  return best;
 }
 
 bool Plane32Applies(int64_t rows, int64_t cols, int64_t inner) {
@@ -219,6 +227,7 @@ void TransposePlane32(const Plane32& p, bool stream, Isa isa) {
   const bool nt = stream && reinterpret_cast<uintptr_t>(p.dst) % align == 0 &&
                   p.inner_stride % align == 0 && p.outer_stride % align == 0;
 #if defined(XLAYOUT_X86)
+  // AVX2 has no 16-unit rows: SSE2 blocks serve it.
   if (isa == Isa::kAvx512) return DriveAvx512(p, nt);
   return DriveSse2(p, nt);
 #else

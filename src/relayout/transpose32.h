@@ -23,11 +23,11 @@ struct Plane32 {
   int64_t outer_stride = 0;
 };
 
-// Which 16x16 micro-kernel the blocked transpose uses.
-enum class Isa { kSse2, kAvx512 };
+// The vector extensions the relayout kernels may use (ordered).
+enum class Isa { kSse2, kAvx2, kAvx512 };
 
-// The best kernel this CPU runs, unless XLAYOUT_RELAYOUT_ISA=sse2 asks for
-// the portable one (tests run both).
+// The best this CPU runs (AVX-512 means F and BW), capped by the environment
+// variable XLAYOUT_RELAYOUT_ISA=sse2|avx2|avx512 (tests run every kernel).
 Isa BestIsa();
 
 // Whether TransposePlane32 accepts the plane's extents.
