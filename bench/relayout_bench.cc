@@ -6,9 +6,10 @@
 // bytes_per_second counts bytes read + written. For every case the memcpy
 // baseline copies (in + out) / 2 bytes, so both move the same number of
 // bytes; `x_memcpy` is relayout throughput / memcpy throughput (1 thread).
-// `x_1thread` is the 2-thread run over the 1-thread run. `peak_rss_MiB` is
-// the process's peak RSS so far (getrusage). XLAYOUT_BENCH_HUGEPAGES=1 asks
-// for transparent huge pages for every buffer.
+// `x_1thread` is the 2-thread run over the 1-thread run; `x_memcpy_2t` the
+// 2-thread run over memcpy on 2 threads (the bandwidth two cores get).
+// `peak_rss_MiB` is the process's peak RSS so far (getrusage).
+// XLAYOUT_BENCH_HUGEPAGES=1 asks for transparent huge pages for every buffer.
 #include <sys/mman.h>
 #include <sys/resource.h>
 
@@ -18,6 +19,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -89,12 +91,23 @@ Prepared Prepare(const Case& c, int threads) {
   return p;
 }
 
+// memcpy on 1 or 2 threads (halves; a thread per run, as Execute does):
+// the 2-thread rate shows how much bandwidth a second core adds.
 void BM_Memcpy(benchmark::State& state, const Case& c) {
+  const int threads = static_cast<int>(state.range(0));
   Prepared p = Prepare(c, 1);
   const int64_t n = (p.plan->input_bytes() + p.plan->output_bytes()) / 2;
   auto src = Buffer(n, 1), dst = Buffer(n, 0);
+  const int64_t half = n / 2 / 64 * 64;
   for (auto _ : state) {
-    std::memcpy(dst.get(), src.get(), n);
+    if (threads == 1) {
+      std::memcpy(dst.get(), src.get(), n);
+    } else {
+      std::thread other(
+          [&] { std::memcpy(dst.get() + half, src.get() + half, n - half); });
+      std::memcpy(dst.get(), src.get(), half);
+      other.join();
+    }
     benchmark::DoNotOptimize(dst.get());
     benchmark::ClobberMemory();
   }
@@ -139,13 +152,21 @@ class RatioReporter : public benchmark::ConsoleReporter {
       auto bps = run.counters.find("bytes_per_second");
       if (bps == run.counters.end()) continue;
       const double rate = bps->second.value;
+      const bool two = name.find("threads:2") != std::string::npos;
       if (name.rfind("memcpy/", 0) == 0) {
-        MemcpyRate()[name.substr(7, name.find('/', 7) - 7)] = rate;
+        std::string key = name.substr(7, name.find('/', 7) - 7);
+        MemcpyRate()[two ? key + "/2" : key] = rate;
       } else if (name.rfind("relayout/", 0) == 0) {
         std::string key = name.substr(9, name.find('/', 9) - 9);
         auto it = MemcpyRate().find(key);
         if (it != MemcpyRate().end() && it->second > 0) {
           run.counters["x_memcpy"] = benchmark::Counter(rate / it->second);
+        }
+        // 2 threads against memcpy on 2 threads: how close to the
+        // bandwidth the second core adds.
+        auto it2 = MemcpyRate().find(key + "/2");
+        if (two && it2 != MemcpyRate().end() && it2->second > 0) {
+          run.counters["x_memcpy_2t"] = benchmark::Counter(rate / it2->second);
         }
         if (name.find("threads:1") != std::string::npos) single_[key] = rate;
         auto one = single_.find(key);
@@ -169,6 +190,9 @@ int main(int argc, char** argv) {
   for (const Case& c : kCases) {
     benchmark::RegisterBenchmark(absl::StrCat("memcpy/", c.name).c_str(),
                                  BM_Memcpy, c)
+        ->ArgName("threads")
+        ->Arg(1)
+        ->Arg(2)
         ->Unit(benchmark::kMillisecond)
         ->UseRealTime();
     benchmark::RegisterBenchmark(absl::StrCat("relayout/", c.name).c_str(),
