@@ -17,14 +17,12 @@
 #include <emmintrin.h>
 #include <xmmintrin.h>
 #endif
-#if defined(__x86_64__) || defined(__i386__)
-#include <immintrin.h>
-#endif
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "layout/checked_math.h"
+#include "relayout/simd.h"
 #include "relayout/transpose32.h"
 #include "xlayout/physical_index.h"
 #include "xlayout/size.h"
@@ -253,8 +251,9 @@ std::vector<Loop> Coalesce(std::vector<Loop> loops) {
 }
 
 // Planes of 4-byte units that the blocked transpose (transpose32.h) takes:
-// at least 16 rows and 16 units per row, or C continuing B along the source
-// for a multiple of 16 units.
+// at least 16 rows, and 16 units per row in B alone or in B continued by C
+// along the source (B then divides 16 or is a multiple of it, so whole C
+// steps fill the 16-unit blocks).
 bool Gather32Applies(int64_t unit, const Loop& lb, const Loop& la,
                      const Loop& lc) {
   if (unit != 4 || la.ds != 4 || lb.ss != 4 || la.n < 16) return false;

@@ -5,16 +5,7 @@
 #include <cstring>
 #include <string_view>
 
-#if defined(__x86_64__) || defined(__i386__)
-#if defined(__GNUC__) && !defined(__clang__)
-// GCC 12's avx512fintrin.h passes deliberately undefined registers
-// (_mm512_undefined_ps) and warns about them once inlined.
-#pragma GCC diagnostic ignored "-Wuninitialized"
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#endif
-#include <immintrin.h>
-#define XLAYOUT_X86 1
-#endif
+#include "relayout/simd.h"
 
 namespace xlayout::relayout_internal {
 namespace {
@@ -213,11 +204,6 @@ Isa BestIsa() {
   if (cap == "sse2") return Isa::kSse2;
   if (cap == "avx2") return std::min(best, Isa::kAvx2);
   return best;
-}
-
-bool Plane32Applies(int64_t rows, int64_t cols, int64_t inner) {
-  return rows >= 16 && rows % 16 == 0 && cols >= 16 && cols % 16 == 0 &&
-         inner >= 1;
 }
 
 void TransposePlane32(const Plane32& p, bool stream, Isa isa) {

@@ -18,7 +18,7 @@ struct Plane32 {
   int64_t rows = 0;  // A: a multiple of 16.
   int64_t cols = 0;  // B: a multiple of 16.
   uint8_t* dst = nullptr;
-  int64_t inner = 1;  // Divides 16 or is a multiple of 16.
+  int64_t inner = 1;  // Any positive split.
   int64_t inner_stride = 0;
   int64_t outer_stride = 0;
 };
@@ -29,9 +29,6 @@ enum class Isa { kSse2, kAvx2, kAvx512 };
 // The best this CPU runs (AVX-512 means F and BW), capped by the environment
 // variable XLAYOUT_RELAYOUT_ISA=sse2|avx2|avx512 (tests run every kernel).
 Isa BestIsa();
-
-// Whether TransposePlane32 accepts the plane's extents.
-bool Plane32Applies(int64_t rows, int64_t cols, int64_t inner);
 
 // Moves the plane in 16x16 blocks of units, tiled 16-32 rows x 1 KiB and
 // prefetching the next tile while it transposes this one: rows at large
