@@ -246,7 +246,7 @@ absl::StatusOr<Result> Run(const Options& o) {
     return absl::InvalidArgumentError(absl::StrCat(
         "--shape must be an array shape, not ", parsed->ToString(true)));
   }
-  RETURN_IF_ERROR(ValidateShape(*parsed));
+  XLAYOUT_RETURN_IF_ERROR(ValidateShape(*parsed));
   Result r;
   if (o.from_host && o.to_host) {
     return absl::InvalidArgumentError(
@@ -265,18 +265,18 @@ absl::StatusOr<Result> Run(const Options& o) {
     if (o.to.empty()) {
       r.to = *parsed;
     } else {
-      ASSIGN_OR_RETURN(r.to, TargetShape(*parsed, o.to));
+      XLAYOUT_ASSIGN_OR_RETURN(r.to, TargetShape(*parsed, o.to));
     }
   } else {
     r.from = *parsed;
     if (o.to_host) {
       r.to = HostShape(*parsed);
     } else {
-      ASSIGN_OR_RETURN(r.to, TargetShape(*parsed, o.to));
+      XLAYOUT_ASSIGN_OR_RETURN(r.to, TargetShape(*parsed, o.to));
     }
   }
-  RETURN_IF_ERROR(ValidateShape(r.to));
-  ASSIGN_OR_RETURN(std::shared_ptr<const RelayoutPlan> plan,
+  XLAYOUT_RETURN_IF_ERROR(ValidateShape(r.to));
+  XLAYOUT_ASSIGN_OR_RETURN(std::shared_ptr<const RelayoutPlan> plan,
                    GetCachedRelayoutPlan(r.from, r.to, {.threads = o.threads}));
   r.from = plan->from();
   r.to = plan->to();
@@ -285,16 +285,16 @@ absl::StatusOr<Result> Run(const Options& o) {
   r.out_bytes = plan->output_bytes();
   if (o.verbose) std::fprintf(stderr, "%s", plan->DebugString().c_str());
 
-  ASSIGN_OR_RETURN(std::unique_ptr<InputFile> in,
+  XLAYOUT_ASSIGN_OR_RETURN(std::unique_ptr<InputFile> in,
                    InputFile::Open(o.in, r.in_bytes, r.from));
-  ASSIGN_OR_RETURN(std::unique_ptr<OutputFile> out,
+  XLAYOUT_ASSIGN_OR_RETURN(std::unique_ptr<OutputFile> out,
                    OutputFile::Create(o.out, r.out_bytes));
   std::unique_ptr<ProgressBar> bar;
   if (!o.no_progress && r.out_bytes >= (64 << 20)) {
     bar = std::make_unique<ProgressBar>("relayout", r.out_bytes);
   }
   auto start = std::chrono::steady_clock::now();
-  RETURN_IF_ERROR(
+  XLAYOUT_RETURN_IF_ERROR(
       plan->Execute(in->span(), out->span(), [&](int64_t done, int64_t) {
         if (bar) bar->Update(done);
       }));
@@ -303,7 +303,7 @@ absl::StatusOr<Result> Run(const Options& o) {
           .count();
   bar.reset();
   r.xxh3 = XXH3_64bits(out->span().data(), out->span().size());
-  RETURN_IF_ERROR(out->Commit());
+  XLAYOUT_RETURN_IF_ERROR(out->Commit());
   return r;
 }
 

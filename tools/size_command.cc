@@ -34,7 +34,7 @@ absl::StatusOr<Report> Measure(const std::string& input, const Shape& shape) {
   Report report{input, shape, {}, {}, true};
   if (shape.IsTuple()) {
     for (const Shape& element : shape.tuple_shapes()) {
-      ASSIGN_OR_RETURN(Report r, Measure(element.ToString(true), element));
+      XLAYOUT_ASSIGN_OR_RETURN(Report r, Measure(element.ToString(true), element));
       report.sizes.logical_bytes += r.sizes.logical_bytes;
       report.sizes.xla_bytes += r.sizes.xla_bytes;
       report.sizes.exact_bytes += r.sizes.exact_bytes;
@@ -54,7 +54,7 @@ absl::StatusOr<Report> Measure(const std::string& input, const Shape& shape) {
         "opaque[] has a backend-defined size (a pointer)");
     return report;
   }
-  ASSIGN_OR_RETURN(report.sizes, ComputeArraySizes(shape));
+  XLAYOUT_ASSIGN_OR_RETURN(report.sizes, ComputeArraySizes(shape));
   return report;
 }
 
@@ -257,8 +257,8 @@ json ReportJson(const Report& r) {
 }
 
 absl::StatusOr<Report> Analyze(const std::string& input) {
-  ASSIGN_OR_RETURN(Shape shape, ParseShape(input));
-  RETURN_IF_ERROR(ValidateShape(shape));
+  XLAYOUT_ASSIGN_OR_RETURN(Shape shape, ParseShape(input));
+  XLAYOUT_RETURN_IF_ERROR(ValidateShape(shape));
   return Measure(input, shape);
 }
 

@@ -5,7 +5,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
-#include "layout/checked_math.h"
+#include "base/checked_math.h"
 #include "xlayout/status_macros.h"
 #include "xlayout/tiling.h"
 
@@ -64,8 +64,8 @@ absl::StatusOr<PhysicalLayout> PhysicalLayout::Create(const Shape& shape) {
                      array.ToString(true), " must be positive"));
   }
   // TiledShape validates the permutation, tiles and unbounded dims for us.
-  ASSIGN_OR_RETURN(TiledShape tiled, TiledShape::Create(result.shape_));
-  ASSIGN_OR_RETURN(result.element_bits_, StorageBitsPerElement(result.shape_));
+  XLAYOUT_ASSIGN_OR_RETURN(TiledShape tiled, TiledShape::Create(result.shape_));
+  XLAYOUT_ASSIGN_OR_RETURN(result.element_bits_, StorageBitsPerElement(result.shape_));
 
   const int rank = array.rank();
   Level physical;

@@ -21,7 +21,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "layout/checked_math.h"
+#include "base/checked_math.h"
 #include "relayout/simd.h"
 #include "relayout/transpose32.h"
 #include "xlayout/physical_index.h"
@@ -1600,16 +1600,16 @@ void FuseRowPadding(std::vector<Box>* boxes) {
 
 absl::StatusOr<std::unique_ptr<RelayoutPlan>> RelayoutPlan::Create(
     const Shape& from, const Shape& to, const RelayoutOptions& options) {
-  RETURN_IF_ERROR(SameLogicalArrays(from, to));
+  XLAYOUT_RETURN_IF_ERROR(SameLogicalArrays(from, to));
   if (options.threads < 1 || options.threads > 1024) {
     return absl::InvalidArgumentError(
         absl::StrCat("threads must be in 1..1024, not ", options.threads));
   }
-  ASSIGN_OR_RETURN(PhysicalLayout src, PhysicalLayout::Create(from));
-  ASSIGN_OR_RETURN(PhysicalLayout dst, PhysicalLayout::Create(to));
+  XLAYOUT_ASSIGN_OR_RETURN(PhysicalLayout src, PhysicalLayout::Create(from));
+  XLAYOUT_ASSIGN_OR_RETURN(PhysicalLayout dst, PhysicalLayout::Create(to));
   // The buffer sizes are the project's exact sizes.
-  ASSIGN_OR_RETURN(int64_t src_bytes, ExactBytes(src.shape()));
-  ASSIGN_OR_RETURN(int64_t dst_bytes, ExactBytes(dst.shape()));
+  XLAYOUT_ASSIGN_OR_RETURN(int64_t src_bytes, ExactBytes(src.shape()));
+  XLAYOUT_ASSIGN_OR_RETURN(int64_t dst_bytes, ExactBytes(dst.shape()));
   if (src_bytes != src.byte_size() || dst_bytes != dst.byte_size()) {
     return absl::InternalError(absl::StrCat(
         "buffer size disagreement: ExactBytes says ", src_bytes, "/", dst_bytes,
@@ -2028,7 +2028,7 @@ absl::StatusOr<std::shared_ptr<const RelayoutPlan>> GetCachedRelayoutPlan(
     }
   }
   // Build outside the lock; a racing builder of the same key is harmless.
-  ASSIGN_OR_RETURN(std::unique_ptr<RelayoutPlan> plan,
+  XLAYOUT_ASSIGN_OR_RETURN(std::unique_ptr<RelayoutPlan> plan,
                    RelayoutPlan::Create(from, to, options));
   std::shared_ptr<const RelayoutPlan> shared(std::move(plan));
   std::lock_guard<std::mutex> lock(mu);
@@ -2041,7 +2041,7 @@ absl::Status Relayout(const Shape& from, const Shape& to,
                       absl::Span<const uint8_t> input,
                       absl::Span<uint8_t> output,
                       const RelayoutOptions& options) {
-  ASSIGN_OR_RETURN(std::shared_ptr<const RelayoutPlan> plan,
+  XLAYOUT_ASSIGN_OR_RETURN(std::shared_ptr<const RelayoutPlan> plan,
                    GetCachedRelayoutPlan(from, to, options));
   return plan->Execute(input, output);
 }
@@ -2049,9 +2049,9 @@ absl::Status Relayout(const Shape& from, const Shape& to,
 absl::Status ReferenceRelayout(const Shape& from, const Shape& to,
                                absl::Span<const uint8_t> input,
                                absl::Span<uint8_t> output) {
-  RETURN_IF_ERROR(SameLogicalArrays(from, to));
-  ASSIGN_OR_RETURN(PhysicalLayout src, PhysicalLayout::Create(from));
-  ASSIGN_OR_RETURN(PhysicalLayout dst, PhysicalLayout::Create(to));
+  XLAYOUT_RETURN_IF_ERROR(SameLogicalArrays(from, to));
+  XLAYOUT_ASSIGN_OR_RETURN(PhysicalLayout src, PhysicalLayout::Create(from));
+  XLAYOUT_ASSIGN_OR_RETURN(PhysicalLayout dst, PhysicalLayout::Create(to));
   if (static_cast<int64_t>(input.size()) != src.byte_size() ||
       static_cast<int64_t>(output.size()) != dst.byte_size()) {
     return absl::InvalidArgumentError(

@@ -87,8 +87,8 @@ absl::StatusOr<Buffer> Buffer::Make(Shape shape, absl::string_view kind) {
   }
   Buffer buffer;
   buffer.cold_ = std::make_unique<Cold>();
-  ASSIGN_OR_RETURN(buffer.xla_bytes_, XlaBytes(shape));
-  ASSIGN_OR_RETURN(buffer.cold_->exact_bytes, ExactBytes(shape));
+  XLAYOUT_ASSIGN_OR_RETURN(buffer.xla_bytes_, XlaBytes(shape));
+  XLAYOUT_ASSIGN_OR_RETURN(buffer.cold_->exact_bytes, ExactBytes(shape));
   buffer.cold_->memory_kind =
       kind.empty() ? MemoryKindOf(shape, MemoryKindMap()) : std::string(kind);
   buffer.kind_key_ = MemoryKindKey(buffer.cold_->memory_kind);
@@ -114,7 +114,7 @@ absl::StatusOr<Buffer> Buffer::Describe(Shape on_device_shape,
 
 absl::StatusOr<Buffer> Buffer::Allocate(Shape on_device_shape,
                                         absl::string_view memory_kind) {
-  ASSIGN_OR_RETURN(Buffer buffer,
+  XLAYOUT_ASSIGN_OR_RETURN(Buffer buffer,
                    Make(std::move(on_device_shape), memory_kind));
   buffer.cold_->owned.assign(static_cast<size_t>(buffer.xla_bytes_), 0);
   buffer.storage_ = BufferStorage::kOwned;
@@ -126,9 +126,9 @@ absl::StatusOr<Buffer> Buffer::Allocate(Shape on_device_shape,
 absl::StatusOr<Buffer> Buffer::Own(Shape on_device_shape,
                                    std::vector<uint8_t> bytes,
                                    absl::string_view memory_kind) {
-  ASSIGN_OR_RETURN(Buffer buffer,
+  XLAYOUT_ASSIGN_OR_RETURN(Buffer buffer,
                    Make(std::move(on_device_shape), memory_kind));
-  RETURN_IF_ERROR(buffer.CheckDataSize(bytes.size(), "owned data"));
+  XLAYOUT_RETURN_IF_ERROR(buffer.CheckDataSize(bytes.size(), "owned data"));
   buffer.cold_->owned = std::move(bytes);
   buffer.storage_ = BufferStorage::kOwned;
   buffer.data_ = buffer.cold_->owned.data();
@@ -139,9 +139,9 @@ absl::StatusOr<Buffer> Buffer::Own(Shape on_device_shape,
 absl::StatusOr<Buffer> Buffer::Borrow(Shape on_device_shape,
                                       absl::Span<const uint8_t> bytes,
                                       absl::string_view memory_kind) {
-  ASSIGN_OR_RETURN(Buffer buffer,
+  XLAYOUT_ASSIGN_OR_RETURN(Buffer buffer,
                    Make(std::move(on_device_shape), memory_kind));
-  RETURN_IF_ERROR(buffer.CheckDataSize(bytes.size(), "borrowed data"));
+  XLAYOUT_RETURN_IF_ERROR(buffer.CheckDataSize(bytes.size(), "borrowed data"));
   buffer.storage_ = BufferStorage::kBorrowed;
   buffer.data_ = bytes.data();
   buffer.size_ = bytes.size();
@@ -151,7 +151,7 @@ absl::StatusOr<Buffer> Buffer::Borrow(Shape on_device_shape,
 absl::StatusOr<Buffer> Buffer::MapFile(Shape on_device_shape,
                                        const std::string& path, int64_t offset,
                                        absl::string_view memory_kind) {
-  ASSIGN_OR_RETURN(Buffer buffer,
+  XLAYOUT_ASSIGN_OR_RETURN(Buffer buffer,
                    Make(std::move(on_device_shape), memory_kind));
   if (offset < 0) {
     return absl::InvalidArgumentError(

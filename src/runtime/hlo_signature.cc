@@ -79,7 +79,7 @@ class LineReader {
         skip_pending_ = true;
         return true;
       }
-      RETURN_IF_ERROR(Fill());
+      XLAYOUT_RETURN_IF_ERROR(Fill());
     }
   }
 
@@ -89,7 +89,7 @@ class LineReader {
     skip_pending_ = false;
     begin_ = end_ = 0;
     while (true) {
-      RETURN_IF_ERROR(Fill());
+      XLAYOUT_RETURN_IF_ERROR(Fill());
       if (end_ == begin_ && eof_) return absl::OkStatus();
       const void* nl = std::memchr(buf_.data() + begin_, '\n', end_ - begin_);
       if (nl != nullptr) {
@@ -127,7 +127,7 @@ class LineReader {
       begin_ = 0;
     }
     if (buf_.size() - end_ < chunk_) buf_.resize(end_ + chunk_);
-    ASSIGN_OR_RETURN(size_t n, read_(buf_.data() + end_, buf_.size() - end_));
+    XLAYOUT_ASSIGN_OR_RETURN(size_t n, read_(buf_.data() + end_, buf_.size() - end_));
     if (n > buf_.size() - end_) {
       return absl::InternalError("read callback returned more than requested");
     }
@@ -308,7 +308,7 @@ absl::StatusOr<ProgramSignature> ReadImpl(const ReadFn& read,
   // 1. The header: the first line that is not blank or a // comment.
   std::optional<hlo_text::ModuleHeader> header;
   while (true) {
-    ASSIGN_OR_RETURN(bool more,
+    XLAYOUT_ASSIGN_OR_RETURN(bool more,
                      reader.Next(options.max_header_bytes, &line, &truncated));
     if (!more) {
       return absl::InvalidArgumentError(
@@ -343,7 +343,7 @@ absl::StatusOr<ProgramSignature> ReadImpl(const ReadFn& read,
   bool entry_closed = false;
   std::map<int64_t, EntryParameter> params;
   while (true) {
-    ASSIGN_OR_RETURN(bool more,
+    XLAYOUT_ASSIGN_OR_RETURN(bool more,
                      reader.Next(options.max_line_bytes, &line, &truncated));
     if (!more) break;
     if (!in_entry) {
@@ -383,9 +383,9 @@ absl::StatusOr<ProgramSignature> ReadImpl(const ReadFn& read,
         it->second.line = reader.line_number();
       }
     }
-    if (truncated) RETURN_IF_ERROR(reader.SkipRestOfLine());
+    if (truncated) XLAYOUT_RETURN_IF_ERROR(reader.SkipRestOfLine());
   }
-  ASSIGN_OR_RETURN(ProgramSignature sig,
+  XLAYOUT_ASSIGN_OR_RETURN(ProgramSignature sig,
                    Assemble(*header, saw_entry, params, options.memory_kinds));
   if (saw_entry && !entry_closed) {
     AddWarning(&sig,
@@ -667,7 +667,7 @@ absl::StatusOr<ProgramSignature> ReadHloFrom(
 
 absl::StatusOr<ProgramSignature> ReadHloSignatureFile(
     const std::string& path, const SignatureReadOptions& options) {
-  ASSIGN_OR_RETURN(InputFile file, InputFile::Open(path));
+  XLAYOUT_ASSIGN_OR_RETURN(InputFile file, InputFile::Open(path));
   return ReadHloFrom(file, "", options);
 }
 
@@ -715,7 +715,7 @@ absl::StatusOr<ProgramSignature> SignatureFromJson(absl::string_view json,
 
 absl::StatusOr<ProgramSignature> ReadSignatureFile(
     const std::string& path, const SignatureReadOptions& options) {
-  ASSIGN_OR_RETURN(InputFile file, InputFile::Open(path));
+  XLAYOUT_ASSIGN_OR_RETURN(InputFile file, InputFile::Open(path));
   // The first non-blank byte decides: '{' is JSON, anything else HLO.
   std::string head;
   char buf[1 << 16];

@@ -87,15 +87,15 @@ absl::Status ParseComputationLayout(absl::string_view s, size_t begin,
     return absl::OkStatus();
   };
   size_t pos = begin;
-  RETURN_IF_ERROR(expect(&pos, "{", "at the start"));
-  RETURN_IF_ERROR(expect(&pos, "(", "before the parameter shapes"));
+  XLAYOUT_RETURN_IF_ERROR(expect(&pos, "{", "at the start"));
+  XLAYOUT_RETURN_IF_ERROR(expect(&pos, "(", "before the parameter shapes"));
   pos = SkipSpaceAndComments(v, pos);
   if (pos != npos && pos < v.size() && v[pos] == ')') {
     ++pos;
   } else {
     for (int64_t k = 0;; ++k) {
       if (pos == npos) return ErrorAt(v.size(), "unterminated comment");
-      ASSIGN_OR_RETURN(
+      XLAYOUT_ASSIGN_OR_RETURN(
           Shape shape,
           ShapeAt(v, &pos,
                   absl::StrCat("entry_computation_layout parameter ", k)));
@@ -115,13 +115,13 @@ absl::Status ParseComputationLayout(absl::string_view s, size_t begin,
                                       Excerpt(v, at)));
     }
   }
-  RETURN_IF_ERROR(expect(&pos, "->", "after the parameter list"));
+  XLAYOUT_RETURN_IF_ERROR(expect(&pos, "->", "after the parameter list"));
   pos = SkipSpaceAndComments(v, pos);
   if (pos == npos) return ErrorAt(v.size(), "unterminated comment");
-  ASSIGN_OR_RETURN(Shape result,
+  XLAYOUT_ASSIGN_OR_RETURN(Shape result,
                    ShapeAt(v, &pos, "entry_computation_layout result"));
   header->result = std::move(result);
-  RETURN_IF_ERROR(expect(&pos, "}", "after the result shape"));
+  XLAYOUT_RETURN_IF_ERROR(expect(&pos, "}", "after the result shape"));
   pos = SkipSpaceAndComments(v, pos);
   if (pos == npos || pos != v.size()) {
     size_t at = pos == npos ? v.size() : pos;
@@ -278,16 +278,16 @@ absl::StatusOr<ModuleHeader> ParseModuleHeader(absl::string_view line) {
     }
     header.attribute_names.push_back(attr);
     size_t value_begin = eq + 1;
-    ASSIGN_OR_RETURN(size_t value_end, ScanAttributeValue(line, value_begin));
+    XLAYOUT_ASSIGN_OR_RETURN(size_t value_end, ScanAttributeValue(line, value_begin));
     absl::string_view value = line.substr(value_begin, value_end - value_begin);
     if (attr == "entry_computation_layout") {
-      RETURN_IF_ERROR(
+      XLAYOUT_RETURN_IF_ERROR(
           ParseComputationLayout(line, value_begin, value_end, &header));
     } else if (attr == "replica_count") {
-      ASSIGN_OR_RETURN(header.replica_count,
+      XLAYOUT_ASSIGN_OR_RETURN(header.replica_count,
                        PositiveCount(value, value_begin, attr));
     } else if (attr == "num_partitions") {
-      ASSIGN_OR_RETURN(header.num_partitions,
+      XLAYOUT_ASSIGN_OR_RETURN(header.num_partitions,
                        PositiveCount(value, value_begin, attr));
     }
     // Every other attribute (is_scheduled, input_output_alias, ...) is
@@ -398,7 +398,7 @@ absl::StatusOr<std::optional<ParameterInstruction>> ParseParameterInstruction(
                           "': expected attr=value, got ", Excerpt(line, p)));
     }
     absl::string_view attr = line.substr(p, attr_end - p);
-    ASSIGN_OR_RETURN(size_t value_end, ScanAttributeValue(line, attr_end + 1));
+    XLAYOUT_ASSIGN_OR_RETURN(size_t value_end, ScanAttributeValue(line, attr_end + 1));
     if (attr == "sharding") {
       instr.sharding = std::string(absl::StripAsciiWhitespace(
           line.substr(attr_end + 1, value_end - attr_end - 1)));

@@ -5,7 +5,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "layout/checked_math.h"
+#include "base/checked_math.h"
 #include "xlayout/status_macros.h"
 #include "xlayout/tiling.h"
 
@@ -98,7 +98,7 @@ absl::StatusOr<int64_t> TiledBytes(const Shape& array,
 
 // ByteSizeOfElements: every element, no tiling.
 absl::StatusOr<int64_t> ElementBytes(const Shape& array) {
-  ASSIGN_OR_RETURN(int64_t n, ElementCount(array));
+  XLAYOUT_ASSIGN_OR_RETURN(int64_t n, ElementCount(array));
   return BytesForElements(array, n);
 }
 
@@ -129,28 +129,28 @@ absl::StatusOr<int64_t> LogicalBytes(const Shape& shape, int64_t pointer_size) {
     default:
       break;
   }
-  ASSIGN_OR_RETURN(const Shape* array, ArrayOf(shape));
+  XLAYOUT_ASSIGN_OR_RETURN(const Shape* array, ArrayOf(shape));
   return ElementBytes(*array);
 }
 
 absl::StatusOr<int64_t> XlaBytes(const Shape& shape) {
-  ASSIGN_OR_RETURN(const Shape* array, ArrayOf(shape));
+  XLAYOUT_ASSIGN_OR_RETURN(const Shape* array, ArrayOf(shape));
   // Without tiles ArraySize is plain ByteSizeOfElements: L and SC ignored.
   if (!IsTiled(*array)) return ElementBytes(*array);
-  ASSIGN_OR_RETURN(TiledShape first,
+  XLAYOUT_ASSIGN_OR_RETURN(TiledShape first,
                    TiledShape::Create(*array, TilingOptions{.max_levels = 1}));
   return TiledBytes(*array, first);
 }
 
 absl::StatusOr<int64_t> ExactBytes(const Shape& shape) {
-  ASSIGN_OR_RETURN(const Shape* array, ArrayOf(shape));
-  ASSIGN_OR_RETURN(TiledShape tiled, TiledShape::Create(*array));
+  XLAYOUT_ASSIGN_OR_RETURN(const Shape* array, ArrayOf(shape));
+  XLAYOUT_ASSIGN_OR_RETURN(TiledShape tiled, TiledShape::Create(*array));
   return TiledBytes(*array, tiled);
 }
 
 absl::StatusOr<int64_t> XlaArrayDataBytes(const Shape& shape) {
-  ASSIGN_OR_RETURN(const Shape* array, ArrayOf(shape));
-  ASSIGN_OR_RETURN(int64_t count, ElementCount(*array));
+  XLAYOUT_ASSIGN_OR_RETURN(const Shape* array, ArrayOf(shape));
+  XLAYOUT_ASSIGN_OR_RETURN(int64_t count, ElementCount(*array));
   if (count == 0) return 0;
   const int rank = array->rank();
   Layout layout = array->has_layout() ? array->layout() : DefaultLayout(rank);
@@ -203,22 +203,22 @@ absl::StatusOr<int64_t> XlaArrayDataBytes(const Shape& shape) {
 }
 
 absl::StatusOr<ArraySizes> ComputeArraySizes(const Shape& shape) {
-  ASSIGN_OR_RETURN(const Shape* array, ArrayOf(shape));
+  XLAYOUT_ASSIGN_OR_RETURN(const Shape* array, ArrayOf(shape));
   Shape with_layout = *array;
   if (!with_layout.has_layout())
     with_layout.set_layout(DefaultLayout(array->rank()));
   const Layout& layout = with_layout.layout();
 
   ArraySizes sizes;
-  ASSIGN_OR_RETURN(sizes.logical_bytes, LogicalBytes(with_layout));
-  ASSIGN_OR_RETURN(TiledShape exact, TiledShape::Create(with_layout));
-  ASSIGN_OR_RETURN(sizes.exact_bytes, TiledBytes(with_layout, exact));
-  ASSIGN_OR_RETURN(TiledShape first,
+  XLAYOUT_ASSIGN_OR_RETURN(sizes.logical_bytes, LogicalBytes(with_layout));
+  XLAYOUT_ASSIGN_OR_RETURN(TiledShape exact, TiledShape::Create(with_layout));
+  XLAYOUT_ASSIGN_OR_RETURN(sizes.exact_bytes, TiledBytes(with_layout, exact));
+  XLAYOUT_ASSIGN_OR_RETURN(TiledShape first,
                    TiledShape::Create(with_layout, {.max_levels = 1}));
   if (IsTiled(with_layout)) {
-    ASSIGN_OR_RETURN(sizes.xla_bytes, TiledBytes(with_layout, first));
+    XLAYOUT_ASSIGN_OR_RETURN(sizes.xla_bytes, TiledBytes(with_layout, first));
   } else {
-    ASSIGN_OR_RETURN(sizes.xla_bytes, ElementBytes(with_layout));
+    XLAYOUT_ASSIGN_OR_RETURN(sizes.xla_bytes, ElementBytes(with_layout));
   }
   sizes.metadata_prefix_bytes = layout.dynamic_shape_metadata_prefix_bytes();
   sizes.padding_factor =

@@ -13,7 +13,7 @@ namespace xlayout {
 absl::Status ValidateLayoutForShape(const Layout& layout, const Shape& shape) {
   if (shape.IsTuple()) {
     for (const Shape& element : shape.tuple_shapes())
-      RETURN_IF_ERROR(ValidateShape(element));
+      XLAYOUT_RETURN_IF_ERROR(ValidateShape(element));
     return absl::OkStatus();
   }
   if (!shape.IsArray()) {
@@ -53,10 +53,10 @@ absl::Status ValidateLayoutForShape(const Layout& layout, const Shape& shape) {
     }
     return absl::OkStatus();
   };
-  RETURN_IF_ERROR(
+  XLAYOUT_RETURN_IF_ERROR(
       check_len(layout.dim_level_types().size(), "dim_level_types"));
-  RETURN_IF_ERROR(check_len(layout.dim_ordered().size(), "dim_ordered"));
-  RETURN_IF_ERROR(check_len(layout.dim_unique().size(), "dim_unique"));
+  XLAYOUT_RETURN_IF_ERROR(check_len(layout.dim_ordered().size(), "dim_ordered"));
+  XLAYOUT_RETURN_IF_ERROR(check_len(layout.dim_unique().size(), "dim_unique"));
   if (layout.tail_padding_alignment_in_elements() <= 0) {
     return absl::InvalidArgumentError(
         absl::StrCat("layout tail_padding_alignment_in_elements must be "
@@ -109,7 +109,7 @@ absl::Status ValidateShape(const Shape& shape) {
   switch (shape.element_type()) {
     case PrimitiveType::kTuple:
       for (const Shape& element : shape.tuple_shapes())
-        RETURN_IF_ERROR(ValidateShape(element));
+        XLAYOUT_RETURN_IF_ERROR(ValidateShape(element));
       return absl::OkStatus();
     case PrimitiveType::kBuffer:
       if (shape.tuple_shapes().size() != 1 || !shape.buffer_shape().IsArray()) {
@@ -141,7 +141,7 @@ absl::Status ValidateShape(const Shape& shape) {
     }
   }
   if (shape.has_layout())
-    RETURN_IF_ERROR(ValidateLayoutForShape(shape.layout(), shape));
+    XLAYOUT_RETURN_IF_ERROR(ValidateLayoutForShape(shape.layout(), shape));
   return absl::OkStatus();
 }
 

@@ -5,7 +5,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "checked_math.h"
+#include "base/checked_math.h"
 #include "xlayout/status_macros.h"
 
 namespace xlayout {
@@ -95,7 +95,7 @@ absl::StatusOr<TiledShape> TiledShape::Create(const Shape& shape,
     }
     int64_t extent = array.dimensions(logical);
     if (options.use_largest_split) {
-      ASSIGN_OR_RETURN(extent, LargestSplit(with_layout, i, extent));
+      XLAYOUT_ASSIGN_OR_RETURN(extent, LargestSplit(with_layout, i, extent));
     }
     result.physical_dims_.push_back(extent);
     result.physical_to_logical_.push_back(logical);

@@ -1,7 +1,7 @@
 // Overflow-checked int64 arithmetic for sizes: a size that does not fit is an
 // error, never a wrapped number.
-#ifndef XLAYOUT_SRC_LAYOUT_CHECKED_MATH_H_
-#define XLAYOUT_SRC_LAYOUT_CHECKED_MATH_H_
+#ifndef XLAYOUT_SRC_BASE_CHECKED_MATH_H_
+#define XLAYOUT_SRC_BASE_CHECKED_MATH_H_
 
 #include <cstdint>
 #include <optional>
@@ -32,4 +32,4 @@ inline std::optional<int64_t> RoundUp(int64_t a, int64_t b) {
 
 }  // namespace xlayout
 
-#endif  // XLAYOUT_SRC_LAYOUT_CHECKED_MATH_H_
+#endif  // XLAYOUT_SRC_BASE_CHECKED_MATH_H_

@@ -106,7 +106,7 @@ class Parser {
   absl::StatusOr<Shape> ParseShape(int depth) {
     if (depth > kMaxDepth)
       return Error(pos_, "maximum recursion depth exceeded");
-    RETURN_IF_ERROR(SkipTrivia());
+    XLAYOUT_RETURN_IF_ERROR(SkipTrivia());
     if (AtEnd()) return Error(pos_, "expected a shape, got end of input");
     char c = text_[pos_];
     if (c == '(') return ParseTuple(depth);
@@ -120,7 +120,7 @@ class Parser {
     size_t start = pos_;
     std::string ident = ReadIdent();
     if (ident == "b") {
-      RETURN_IF_ERROR(SkipTrivia());
+      XLAYOUT_RETURN_IF_ERROR(SkipTrivia());
       if (Peek(0) == '(') return ParseBuffer(start, depth);
     }
     std::optional<PrimitiveType> type = PrimitiveTypeFromName(ident);
@@ -131,19 +131,19 @@ class Parser {
   // layout ::= '{' [INT {',' INT}] [':' attrs] '}'. `in_shape` forbids P(...)
   // on dense layouts, as XLA's ParseShape does.
   absl::StatusOr<Layout> ParseLayout(bool in_shape, int depth) {
-    RETURN_IF_ERROR(SkipTrivia());
+    XLAYOUT_RETURN_IF_ERROR(SkipTrivia());
     size_t open = pos_;
-    RETURN_IF_ERROR(Expect('{', "'{' to start a layout"));
+    XLAYOUT_RETURN_IF_ERROR(Expect('{', "'{' to start a layout"));
     Layout layout;
-    RETURN_IF_ERROR(SkipTrivia());
+    XLAYOUT_RETURN_IF_ERROR(SkipTrivia());
     if (IsIntStart()) {
       while (true) {
-        ASSIGN_OR_RETURN(int64_t v, ParseInt("minor_to_major dimension"));
+        XLAYOUT_ASSIGN_OR_RETURN(int64_t v, ParseInt("minor_to_major dimension"));
         layout.mutable_minor_to_major()->push_back(v);
-        RETURN_IF_ERROR(SkipTrivia());
+        XLAYOUT_RETURN_IF_ERROR(SkipTrivia());
         if (Peek(0) == ',') {
           ++pos_;
-          RETURN_IF_ERROR(SkipTrivia());
+          XLAYOUT_RETURN_IF_ERROR(SkipTrivia());
           if (!IsIntStart()) {
             return Error(
                 pos_, absl::StrCat("expected a dimension number after ',' in "
@@ -155,10 +155,10 @@ class Parser {
         break;
       }
     }
-    RETURN_IF_ERROR(SkipTrivia());
+    XLAYOUT_RETURN_IF_ERROR(SkipTrivia());
     if (Peek(0) == ':') {
       ++pos_;
-      RETURN_IF_ERROR(ParseAttributes(&layout, in_shape, depth));
+      XLAYOUT_RETURN_IF_ERROR(ParseAttributes(&layout, in_shape, depth));
     } else if (Peek(0) != '}') {
       return Error(
           pos_,
@@ -168,7 +168,7 @@ class Parser {
                              "dimension",
                        ", got ", Describe(pos_)));
     }
-    RETURN_IF_ERROR(SkipTrivia());
+    XLAYOUT_RETURN_IF_ERROR(SkipTrivia());
     if (Peek(0) != '}') {
       return Error(pos_,
                    absl::StrCat("expected '}' to end the layout opened at col ",
@@ -183,7 +183,7 @@ class Parser {
   // and the older `Layout(device_local_layout=DeviceLocalLayout(...),
   // sharding=...)`.
   absl::StatusOr<Layout> ParseJaxLayout(int depth = 0) {
-    RETURN_IF_ERROR(SkipTrivia());
+    XLAYOUT_RETURN_IF_ERROR(SkipTrivia());
     size_t start = pos_;
     if (!IsIdentStart(Peek(0))) {
       return Error(pos_,
@@ -204,13 +204,13 @@ class Parser {
       return Error(start, absl::StrCat("expected 'Layout(', got '", name, "'"));
     }
     if (depth > 2) return Error(start, "JAX layout wrappers nested too deep");
-    RETURN_IF_ERROR(SkipTrivia());
-    RETURN_IF_ERROR(Expect('(', absl::StrCat("'(' after '", name, "'")));
+    XLAYOUT_RETURN_IF_ERROR(SkipTrivia());
+    XLAYOUT_RETURN_IF_ERROR(Expect('(', absl::StrCat("'(' after '", name, "'")));
     Layout layout;
     std::optional<Layout> wrapped;
     bool seen_m2m = false, seen_tiling = false, seen_sub_byte = false;
     while (true) {
-      RETURN_IF_ERROR(SkipTrivia());
+      XLAYOUT_RETURN_IF_ERROR(SkipTrivia());
       if (Peek(0) == ')') {
         ++pos_;
         break;
@@ -224,9 +224,9 @@ class Parser {
                          Describe(pos_)));
       }
       std::string key = ReadIdent();
-      RETURN_IF_ERROR(SkipTrivia());
-      RETURN_IF_ERROR(Expect('=', absl::StrCat("'=' after '", key, "'")));
-      RETURN_IF_ERROR(SkipTrivia());
+      XLAYOUT_RETURN_IF_ERROR(SkipTrivia());
+      XLAYOUT_RETURN_IF_ERROR(Expect('=', absl::StrCat("'=' after '", key, "'")));
+      XLAYOUT_RETURN_IF_ERROR(SkipTrivia());
       // JAX's older DeviceLocalLayout repr spells the optional fields
       // `_tiling` and `_sub_byte_element_size_in_bits`.
       if (key == "_tiling" || key == "_sub_byte_element_size_in_bits") {
@@ -236,13 +236,13 @@ class Parser {
         if (wrapped.has_value()) {
           return Error(key_pos, absl::StrCat(key, " given twice"));
         }
-        ASSIGN_OR_RETURN(wrapped, ParseJaxLayout(depth + 1));
+        XLAYOUT_ASSIGN_OR_RETURN(wrapped, ParseJaxLayout(depth + 1));
       } else if (key == "sharding") {
-        RETURN_IF_ERROR(SkipPyValue(key));
+        XLAYOUT_RETURN_IF_ERROR(SkipPyValue(key));
       } else if (key == "major_to_minor") {
         if (seen_m2m) return Error(key_pos, "major_to_minor given twice");
         seen_m2m = true;
-        ASSIGN_OR_RETURN(std::vector<int64_t> m2m,
+        XLAYOUT_ASSIGN_OR_RETURN(std::vector<int64_t> m2m,
                          ParsePyIntTuple("major_to_minor"));
         // JAX lists dims major to minor; XLA stores them minor to major.
         layout.mutable_minor_to_major()->assign(m2m.rbegin(), m2m.rend());
@@ -255,13 +255,13 @@ class Parser {
             return Error(p, "expected a tuple of tiles or None for tiling");
           }
         } else {
-          RETURN_IF_ERROR(ParsePyTiling(&layout));
+          XLAYOUT_RETURN_IF_ERROR(ParsePyTiling(&layout));
         }
       } else if (key == "sub_byte_element_size_in_bits") {
         if (seen_sub_byte)
           return Error(key_pos, "sub_byte_element_size_in_bits given twice");
         seen_sub_byte = true;
-        ASSIGN_OR_RETURN(int64_t bits,
+        XLAYOUT_ASSIGN_OR_RETURN(int64_t bits,
                          ParseInt("sub_byte_element_size_in_bits"));
         if (bits < 0)
           return Error(key_pos, "sub_byte_element_size_in_bits must be >= 0");
@@ -272,7 +272,7 @@ class Parser {
                                   "'; expected major_to_minor, tiling or "
                                   "sub_byte_element_size_in_bits"));
       }
-      RETURN_IF_ERROR(SkipTrivia());
+      XLAYOUT_RETURN_IF_ERROR(SkipTrivia());
       if (Peek(0) == ',') {
         ++pos_;
         continue;
@@ -347,7 +347,7 @@ class Parser {
   }
 
   absl::Status ExpectEnd(absl::string_view what) {
-    RETURN_IF_ERROR(SkipTrivia());
+    XLAYOUT_RETURN_IF_ERROR(SkipTrivia());
     if (AtEnd()) return absl::OkStatus();
     // Quote the excerpt with control and non-ASCII bytes escaped, so the
     // message stays one printable line.
@@ -432,7 +432,7 @@ class Parser {
   }
 
   absl::Status Expect(char c, absl::string_view what) {
-    RETURN_IF_ERROR(SkipTrivia());
+    XLAYOUT_RETURN_IF_ERROR(SkipTrivia());
     if (Peek(0) != c) {
       return Error(pos_,
                    absl::StrCat("expected ", what, ", got ", Describe(pos_)));
@@ -444,7 +444,7 @@ class Parser {
   // INT ::= -?[0-9]+. Like XLA's lexer, a non-negative literal is read as
   // uint64 and bit-cast, so 18446744073709551615 is -1.
   absl::StatusOr<int64_t> ParseInt(absl::string_view what) {
-    RETURN_IF_ERROR(SkipTrivia());
+    XLAYOUT_RETURN_IF_ERROR(SkipTrivia());
     size_t start = pos_;
     if (!IsIntStart()) {
       return Error(pos_, absl::StrCat("expected an integer (", what, "), got ",
@@ -503,17 +503,17 @@ class Parser {
   absl::Status ParseSeparated(char close, bool trailing_comma,
                               absl::string_view context,
                               absl::FunctionRef<absl::Status()> item) {
-    RETURN_IF_ERROR(SkipTrivia());
+    XLAYOUT_RETURN_IF_ERROR(SkipTrivia());
     if (Peek(0) == close) {
       ++pos_;
       return absl::OkStatus();
     }
     while (true) {
-      RETURN_IF_ERROR(item());
-      RETURN_IF_ERROR(SkipTrivia());
+      XLAYOUT_RETURN_IF_ERROR(item());
+      XLAYOUT_RETURN_IF_ERROR(SkipTrivia());
       if (Peek(0) == ',') {
         ++pos_;
-        RETURN_IF_ERROR(SkipTrivia());
+        XLAYOUT_RETURN_IF_ERROR(SkipTrivia());
         if (trailing_comma && Peek(0) == close) {
           ++pos_;
           return absl::OkStatus();
@@ -533,7 +533,7 @@ class Parser {
   absl::StatusOr<Shape> ParseTuple(int depth) {
     ++pos_;  // '('
     std::vector<Shape> elements;
-    RETURN_IF_ERROR(ParseSeparated(')', false, "after tuple element", [&] {
+    XLAYOUT_RETURN_IF_ERROR(ParseSeparated(')', false, "after tuple element", [&] {
       absl::StatusOr<Shape> element = ParseShape(depth + 1);
       if (!element.ok()) return element.status();
       elements.push_back(*std::move(element));
@@ -544,13 +544,13 @@ class Parser {
 
   absl::StatusOr<Shape> ParseBuffer(size_t start, int depth) {
     ++pos_;  // '('
-    RETURN_IF_ERROR(SkipTrivia());
+    XLAYOUT_RETURN_IF_ERROR(SkipTrivia());
     size_t inner_pos = pos_;
-    ASSIGN_OR_RETURN(Shape inner, ParseShape(depth + 1));
+    XLAYOUT_ASSIGN_OR_RETURN(Shape inner, ParseShape(depth + 1));
     if (!inner.IsArray()) {
       return Error(inner_pos, "a buffer b(...) must hold an array shape");
     }
-    RETURN_IF_ERROR(SkipTrivia());
+    XLAYOUT_RETURN_IF_ERROR(SkipTrivia());
     if (Peek(0) != ')') {
       return Error(
           pos_, absl::StrCat("expected ')' to close the buffer opened at col ",
@@ -563,7 +563,7 @@ class Parser {
   // dim ::= INT | '<=' INT | '?'
   absl::Status ParseDimension(std::vector<int64_t>* dims,
                               std::vector<bool>* dynamic) {
-    RETURN_IF_ERROR(SkipTrivia());
+    XLAYOUT_RETURN_IF_ERROR(SkipTrivia());
     size_t dim_pos = pos_;
     if (Peek(0) == '?') {
       ++pos_;
@@ -576,13 +576,13 @@ class Parser {
         return Error(pos_, "expected '<=' (a lone '<' is not a token)");
       }
       pos_ += 2;
-      RETURN_IF_ERROR(SkipTrivia());
+      XLAYOUT_RETURN_IF_ERROR(SkipTrivia());
       if (!IsIntStart()) {
         return Error(pos_,
                      absl::StrCat("expected an integer bound after '<=', got ",
                                   Describe(pos_)));
       }
-      ASSIGN_OR_RETURN(int64_t bound, ParseInt("dimension bound"));
+      XLAYOUT_ASSIGN_OR_RETURN(int64_t bound, ParseInt("dimension bound"));
       if (bound < 0) {
         return Error(dim_pos,
                      absl::StrCat("dimension bound must be >= 0, got ", bound));
@@ -596,7 +596,7 @@ class Parser {
                    absl::StrCat("expected a dimension (N, <=N or ?), got ",
                                 Describe(pos_)));
     }
-    ASSIGN_OR_RETURN(int64_t size, ParseInt("dimension size"));
+    XLAYOUT_ASSIGN_OR_RETURN(int64_t size, ParseInt("dimension size"));
     if (size < 0) {
       return Error(dim_pos,
                    absl::StrCat("dimension size must be >= 0, got ", size));
@@ -607,7 +607,7 @@ class Parser {
   }
 
   absl::StatusOr<Shape> ParseArray(PrimitiveType type, int depth) {
-    RETURN_IF_ERROR(SkipTrivia());
+    XLAYOUT_RETURN_IF_ERROR(SkipTrivia());
     if (Peek(0) != '[') {
       return Error(pos_, absl::StrCat("expected '[' after element type '",
                                       PrimitiveTypeName(type), "', got ",
@@ -616,7 +616,7 @@ class Parser {
     ++pos_;
     std::vector<int64_t> dims;
     std::vector<bool> dynamic;
-    RETURN_IF_ERROR(ParseSeparated(']', false, "after dimension", [&] {
+    XLAYOUT_RETURN_IF_ERROR(ParseSeparated(']', false, "after dimension", [&] {
       return ParseDimension(&dims, &dynamic);
     }));
     if (type == PrimitiveType::kToken || type == PrimitiveType::kOpaque) {
@@ -633,18 +633,18 @@ class Parser {
     // A '{' is a layout only when an INT or ':' follows; otherwise it is left
     // unread (in HLO it opens a computation body).
     size_t before = pos_;
-    RETURN_IF_ERROR(SkipTrivia());
+    XLAYOUT_RETURN_IF_ERROR(SkipTrivia());
     size_t layout_pos = pos_;
     bool has_layout = false;
     if (Peek(0) == '{') {
       size_t save = pos_;
       ++pos_;
-      RETURN_IF_ERROR(SkipTrivia());
+      XLAYOUT_RETURN_IF_ERROR(SkipTrivia());
       has_layout = IsIntStart() || Peek(0) == ':';
       pos_ = save;
     }
     if (has_layout) {
-      ASSIGN_OR_RETURN(Layout layout, ParseLayout(/*in_shape=*/true, depth));
+      XLAYOUT_ASSIGN_OR_RETURN(Layout layout, ParseLayout(/*in_shape=*/true, depth));
       if (static_cast<int>(layout.minor_to_major().size()) != shape.rank()) {
         return Error(
             layout_pos,
@@ -656,7 +656,7 @@ class Parser {
       return shape;
     }
     if (options_.allow_jax_layout && AtJaxLayout()) {
-      ASSIGN_OR_RETURN(Layout layout, ParseJaxLayout());
+      XLAYOUT_ASSIGN_OR_RETURN(Layout layout, ParseJaxLayout());
       if (static_cast<int>(layout.minor_to_major().size()) != shape.rank()) {
         return Error(
             layout_pos,
@@ -678,7 +678,7 @@ class Parser {
   absl::Status ParseAttributes(Layout* layout, bool in_shape, int depth) {
     int last = 0;
     while (true) {
-      RETURN_IF_ERROR(SkipTrivia());
+      XLAYOUT_RETURN_IF_ERROR(SkipTrivia());
       if (AtEnd() || Peek(0) == '}') return absl::OkStatus();
       size_t at = pos_;
       Attr attr;
@@ -721,17 +721,17 @@ class Parser {
                          "most once, in the order D T L # * E S SC P M"));
       }
       last = static_cast<int>(attr);
-      RETURN_IF_ERROR(ParseAttribute(attr, at, layout, in_shape, depth));
+      XLAYOUT_RETURN_IF_ERROR(ParseAttribute(attr, at, layout, in_shape, depth));
     }
   }
 
   absl::StatusOr<int64_t> ParseParenInt(const char* attr,
                                         size_t* value_pos = nullptr) {
-    RETURN_IF_ERROR(Expect('(', absl::StrCat("'(' after '", attr, "'")));
-    RETURN_IF_ERROR(SkipTrivia());
+    XLAYOUT_RETURN_IF_ERROR(Expect('(', absl::StrCat("'(' after '", attr, "'")));
+    XLAYOUT_RETURN_IF_ERROR(SkipTrivia());
     if (value_pos != nullptr) *value_pos = pos_;
-    ASSIGN_OR_RETURN(int64_t v, ParseInt(absl::StrCat(attr, "(...)")));
-    RETURN_IF_ERROR(Expect(')', absl::StrCat("')' to close ", attr, "(...)")));
+    XLAYOUT_ASSIGN_OR_RETURN(int64_t v, ParseInt(absl::StrCat(attr, "(...)")));
+    XLAYOUT_RETURN_IF_ERROR(Expect(')', absl::StrCat("')' to close ", attr, "(...)")));
     return v;
   }
 
@@ -743,15 +743,15 @@ class Parser {
       case Attr::kT:
         return ParseTiles(layout);
       case Attr::kL: {
-        ASSIGN_OR_RETURN(int64_t v, ParseParenInt("L"));
+        XLAYOUT_ASSIGN_OR_RETURN(int64_t v, ParseParenInt("L"));
         layout->set_tail_padding_alignment_in_elements(v);
         return absl::OkStatus();
       }
       case Attr::kIndex:
       case Attr::kPointer: {
         const char* name = attr == Attr::kIndex ? "#" : "*";
-        RETURN_IF_ERROR(Expect('(', absl::StrCat("'(' after '", name, "'")));
-        RETURN_IF_ERROR(SkipTrivia());
+        XLAYOUT_RETURN_IF_ERROR(Expect('(', absl::StrCat("'(' after '", name, "'")));
+        XLAYOUT_RETURN_IF_ERROR(SkipTrivia());
         size_t type_pos = pos_;
         std::string ident = IsIdentStart(Peek(0)) ? ReadIdent() : "";
         std::optional<PrimitiveType> type = PrimitiveTypeFromName(ident);
@@ -760,7 +760,7 @@ class Parser {
                        absl::StrCat("expecting an unsigned integer type in ",
                                     name, "(...), got ", Describe(type_pos)));
         }
-        RETURN_IF_ERROR(
+        XLAYOUT_RETURN_IF_ERROR(
             Expect(')', absl::StrCat("')' to close ", name, "(...)")));
         if (attr == Attr::kIndex) {
           layout->set_index_primitive_type(*type);
@@ -770,21 +770,21 @@ class Parser {
         return absl::OkStatus();
       }
       case Attr::kE: {
-        ASSIGN_OR_RETURN(int64_t v, ParseParenInt("E"));
+        XLAYOUT_ASSIGN_OR_RETURN(int64_t v, ParseParenInt("E"));
         layout->set_element_size_in_bits(v);
         return absl::OkStatus();
       }
       case Attr::kS: {
-        ASSIGN_OR_RETURN(int64_t v, ParseParenInt("S"));
+        XLAYOUT_ASSIGN_OR_RETURN(int64_t v, ParseParenInt("S"));
         layout->set_memory_space(v);
         return absl::OkStatus();
       }
       case Attr::kSC:
         return ParseSplitConfigs(layout);
       case Attr::kP: {
-        RETURN_IF_ERROR(Expect('(', "'(' after 'P'"));
-        ASSIGN_OR_RETURN(Shape physical, ParseShape(depth + 1));
-        RETURN_IF_ERROR(Expect(')', "')' to close P(...)"));
+        XLAYOUT_RETURN_IF_ERROR(Expect('(', "'(' after 'P'"));
+        XLAYOUT_ASSIGN_OR_RETURN(Shape physical, ParseShape(depth + 1));
+        XLAYOUT_RETURN_IF_ERROR(Expect(')', "')' to close P(...)"));
         if (in_shape && !layout->IsSparse()) {
           return Error(
               at,
@@ -797,7 +797,7 @@ class Parser {
       }
       case Attr::kM: {
         size_t value_pos = 0;
-        ASSIGN_OR_RETURN(int64_t v, ParseParenInt("M", &value_pos));
+        XLAYOUT_ASSIGN_OR_RETURN(int64_t v, ParseParenInt("M", &value_pos));
         // XLA prints M(n) only for n > 0, so a negative n would not survive
         // a print/parse round trip (XLA keeps it silently); refuse it.
         if (v < 0) {
@@ -814,10 +814,10 @@ class Parser {
   }
 
   absl::Status ParseDimLevelTypes(Layout* layout) {
-    RETURN_IF_ERROR(Expect('(', "'(' after 'D'"));
-    RETURN_IF_ERROR(
+    XLAYOUT_RETURN_IF_ERROR(Expect('(', "'(' after 'D'"));
+    XLAYOUT_RETURN_IF_ERROR(
         ParseSeparated(')', false, "in D(...)", [&]() -> absl::Status {
-          RETURN_IF_ERROR(SkipTrivia());
+          XLAYOUT_RETURN_IF_ERROR(SkipTrivia());
           size_t at = pos_;
           std::string ident = IsIdentStart(Peek(0)) ? ReadIdent() : "";
           std::optional<DimLevelType> type =
@@ -834,11 +834,11 @@ class Parser {
                     Describe(at)));
           }
           bool unique = true, ordered = true;
-          RETURN_IF_ERROR(SkipTrivia());
+          XLAYOUT_RETURN_IF_ERROR(SkipTrivia());
           if (Peek(0) == '+') {
             unique = false;
             ++pos_;
-            RETURN_IF_ERROR(SkipTrivia());
+            XLAYOUT_RETURN_IF_ERROR(SkipTrivia());
           }
           if (Peek(0) == '~') {
             ordered = false;
@@ -866,20 +866,20 @@ class Parser {
   }
 
   absl::Status ParseTiles(Layout* layout) {
-    RETURN_IF_ERROR(SkipTrivia());
+    XLAYOUT_RETURN_IF_ERROR(SkipTrivia());
     if (Peek(0) != '(') {
       return Error(pos_,
                    absl::StrCat("expected '(' to start a tile after 'T', got ",
                                 Describe(pos_)));
     }
     while (true) {
-      RETURN_IF_ERROR(SkipTrivia());
+      XLAYOUT_RETURN_IF_ERROR(SkipTrivia());
       if (Peek(0) != '(') break;
       ++pos_;
       std::vector<int64_t> dims;
-      RETURN_IF_ERROR(ParseSeparated(
+      XLAYOUT_RETURN_IF_ERROR(ParseSeparated(
           ')', false, "after tile dimension", [&]() -> absl::Status {
-            RETURN_IF_ERROR(SkipTrivia());
+            XLAYOUT_RETURN_IF_ERROR(SkipTrivia());
             size_t at = pos_;
             if (Peek(0) == '*') {
               ++pos_;
@@ -891,7 +891,7 @@ class Parser {
                                             "(integer or '*'), got ",
                                             Describe(at)));
             }
-            ASSIGN_OR_RETURN(int64_t v, ParseInt("tile dimension"));
+            XLAYOUT_ASSIGN_OR_RETURN(int64_t v, ParseInt("tile dimension"));
             // XLA aborts on these; refuse them instead.
             if (v < 0 && v != Tile::kCombineDimension) {
               return Error(
@@ -907,7 +907,7 @@ class Parser {
   }
 
   absl::Status ParseSplitConfigs(Layout* layout) {
-    RETURN_IF_ERROR(SkipTrivia());
+    XLAYOUT_RETURN_IF_ERROR(SkipTrivia());
     if (Peek(0) != '(') {
       return Error(
           pos_,
@@ -915,15 +915,15 @@ class Parser {
                        Describe(pos_)));
     }
     while (true) {
-      RETURN_IF_ERROR(SkipTrivia());
+      XLAYOUT_RETURN_IF_ERROR(SkipTrivia());
       if (Peek(0) != '(') break;
       ++pos_;
       SplitConfig config;
-      ASSIGN_OR_RETURN(config.dimension, ParseInt("split dimension"));
-      RETURN_IF_ERROR(Expect(':', "':' after the split dimension"));
-      RETURN_IF_ERROR(ParseSeparated(
+      XLAYOUT_ASSIGN_OR_RETURN(config.dimension, ParseInt("split dimension"));
+      XLAYOUT_RETURN_IF_ERROR(Expect(':', "':' after the split dimension"));
+      XLAYOUT_RETURN_IF_ERROR(ParseSeparated(
           ')', false, "after split index", [&]() -> absl::Status {
-            ASSIGN_OR_RETURN(int64_t index, ParseInt("split index"));
+            XLAYOUT_ASSIGN_OR_RETURN(int64_t index, ParseInt("split index"));
             config.split_indices.push_back(index);
             return absl::OkStatus();
           }));
@@ -936,15 +936,15 @@ class Parser {
   // `allow_combine`: a tile from JAX carries a combined dim as INT64_MIN.
   absl::StatusOr<std::vector<int64_t>> ParsePyIntTuple(
       absl::string_view what, bool allow_combine = false) {
-    RETURN_IF_ERROR(
+    XLAYOUT_RETURN_IF_ERROR(
         Expect('(', absl::StrCat("'(' to start the ", what, " tuple")));
     std::vector<int64_t> values;
-    RETURN_IF_ERROR(ParseSeparated(
+    XLAYOUT_RETURN_IF_ERROR(ParseSeparated(
         ')', true, absl::StrCat("in the ", what, " tuple"),
         [&]() -> absl::Status {
-          RETURN_IF_ERROR(SkipTrivia());
+          XLAYOUT_RETURN_IF_ERROR(SkipTrivia());
           size_t at = pos_;
-          ASSIGN_OR_RETURN(int64_t v, ParseInt(what));
+          XLAYOUT_ASSIGN_OR_RETURN(int64_t v, ParseInt(what));
           if (v < 0 && !(allow_combine && v == Tile::kCombineDimension)) {
             return Error(at,
                          absl::StrCat(what, " entries must be >= 0, got ", v));
@@ -956,10 +956,10 @@ class Parser {
   }
 
   absl::Status ParsePyTiling(Layout* layout) {
-    RETURN_IF_ERROR(Expect('(', "'(' to start the tiling tuple"));
+    XLAYOUT_RETURN_IF_ERROR(Expect('(', "'(' to start the tiling tuple"));
     return ParseSeparated(
         ')', true, "in the tiling tuple", [&]() -> absl::Status {
-          ASSIGN_OR_RETURN(std::vector<int64_t> tile,
+          XLAYOUT_ASSIGN_OR_RETURN(std::vector<int64_t> tile,
                            ParsePyIntTuple("tile", /*allow_combine=*/true));
           layout->mutable_tiles()->push_back(Tile(std::move(tile)));
           return absl::OkStatus();
@@ -976,7 +976,7 @@ class Parser {
 absl::StatusOr<Shape> ParseShapePrefix(absl::string_view text, size_t* consumed,
                                        const ShapeParseOptions& options) {
   Parser parser(text, options);
-  ASSIGN_OR_RETURN(Shape shape, parser.ParseShape(0));
+  XLAYOUT_ASSIGN_OR_RETURN(Shape shape, parser.ParseShape(0));
   if (consumed != nullptr) *consumed = parser.pos();
   return shape;
 }
@@ -984,22 +984,22 @@ absl::StatusOr<Shape> ParseShapePrefix(absl::string_view text, size_t* consumed,
 absl::StatusOr<Shape> ParseShape(absl::string_view text,
                                  const ShapeParseOptions& options) {
   Parser parser(text, options);
-  ASSIGN_OR_RETURN(Shape shape, parser.ParseShape(0));
-  RETURN_IF_ERROR(parser.ExpectEnd("shape"));
+  XLAYOUT_ASSIGN_OR_RETURN(Shape shape, parser.ParseShape(0));
+  XLAYOUT_RETURN_IF_ERROR(parser.ExpectEnd("shape"));
   return shape;
 }
 
 absl::StatusOr<Layout> ParseLayout(absl::string_view text) {
   Parser parser(text, ShapeParseOptions{});
-  ASSIGN_OR_RETURN(Layout layout, parser.ParseLayout(/*in_shape=*/false, 0));
-  RETURN_IF_ERROR(parser.ExpectEnd("layout"));
+  XLAYOUT_ASSIGN_OR_RETURN(Layout layout, parser.ParseLayout(/*in_shape=*/false, 0));
+  XLAYOUT_RETURN_IF_ERROR(parser.ExpectEnd("layout"));
   return layout;
 }
 
 absl::StatusOr<Layout> ParseJaxLayout(absl::string_view repr) {
   Parser parser(repr, ShapeParseOptions{});
-  ASSIGN_OR_RETURN(Layout layout, parser.ParseJaxLayout());
-  RETURN_IF_ERROR(parser.ExpectEnd("Layout(...)"));
+  XLAYOUT_ASSIGN_OR_RETURN(Layout layout, parser.ParseJaxLayout());
+  XLAYOUT_RETURN_IF_ERROR(parser.ExpectEnd("Layout(...)"));
   return layout;
 }
 
