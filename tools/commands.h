@@ -16,6 +16,9 @@ RunFn RegisterSizeCommand(CLI::App& app);       // size_command.cc
 RunFn RegisterRelayoutCommand(CLI::App& app);   // relayout_command.cc
 RunFn RegisterSignatureCommand(CLI::App& app);  // signature_command.cc
 RunFn RegisterExplainCommand(CLI::App& app);    // explain_command.cc
+RunFn RegisterImportCommand(CLI::App& app);     // import_command.cc
+RunFn RegisterExportCommand(CLI::App& app);     // export_command.cc
+RunFn RegisterInspectCommand(CLI::App& app);    // inspect_command.cc
 
 }  // namespace xlayout::cli
 

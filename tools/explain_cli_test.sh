@@ -30,12 +30,22 @@ if grep -q $'\x1b\[' "$tmp/out"; then fail "colour on a pipe"; fi
 expect_rc 1 "$XLAYOUT" explain --json "$EXAMPLES/e0102_docs_sample.log" >"$tmp/json"
 $PY - "$tmp/json" <<'EOF'
 import json, sys
-findings = json.load(open(sys.argv[1]))
+doc = json.load(open(sys.argv[1]))
+# The envelope of docs/json.md, keys in order.
+assert list(doc)[:2] == ["schema", "command"], list(doc)
+assert doc["schema"] == "xlayout.v1" and doc["command"] == "explain"
+assert doc["errors"] == [] and doc["unreadable"] == []
+assert doc["messages"] == 1 and doc["findings_total"] == 1
+findings = doc["findings"]
 assert isinstance(findings, list) and len(findings) == 1, findings
 f = findings[0]
-assert set(f) == {"kind", "program", "parameter", "replicas", "partitions",
-                  "expected", "actual", "classification", "consistent",
-                  "causes", "fix_commands", "count"}, sorted(f)
+assert {"kind", "program", "parameter", "replicas", "partitions",
+        "expected", "actual", "classification", "consistent",
+        "causes", "fix_commands", "count"} <= set(f), sorted(f)
+assert doc["summary"] == [{"kind": "size", "program": "jit_embedding_pipeline_step_fn",
+                           "classification": "layout", "parameters": [2482],
+                           "replicas": [0], "partitions": [0], "findings": 1,
+                           "messages": 1}], doc["summary"]
 assert f["kind"] == "size"
 assert f["program"] == "jit_embedding_pipeline_step_fn"
 assert f["parameter"] == 2482
@@ -46,7 +56,7 @@ assert f["count"] == 1
 for side, shape, size in (("expected", "bf16[16,1280,40]{2,1,0:T(8,128)(2,1)}", 5242880),
                           ("actual", "bf16[16,1280,40]{1,2,0:T(8,128)(2,1)}", 1638400)):
     s = f[side]
-    assert set(s) == {"shape", "printed_bytes", "recomputed_bytes", "inferred_layouts"}, s
+    assert {"shape", "printed_bytes", "recomputed_bytes", "inferred_layouts"} <= set(s), s
     assert s["shape"] == shape and s["printed_bytes"] == size
     assert s["recomputed_bytes"] == size and s["inferred_layouts"] == []
 assert f["fix_commands"] == ["xlayout relayout --shape 'bf16[16,1280,40]{1,2,0:T(8,128)(2,1)}' "
@@ -58,7 +68,7 @@ EOF
 expect_rc 1 "$XLAYOUT" explain --json "$EXAMPLES/jax_multireplica.log" >"$tmp/multi"
 $PY - "$tmp/multi" <<'EOF'
 import json, sys
-f = json.load(open(sys.argv[1]))
+f = json.load(open(sys.argv[1]))["findings"]
 assert [x["parameter"] for x in f] == [2482, 2483], f
 assert f[0]["count"] == 65 and f[0]["replicas"] == list(range(64)), f[0]
 assert f[1]["count"] == 64 and f[1]["partitions"] == [0]
@@ -68,14 +78,14 @@ expect_rc 1 "$XLAYOUT" explain "$EXAMPLES/jax_multireplica.log" >"$tmp/out"
 grep -qF "parameter 2482 of jit_train_step on replicas 0–63, partition 0: layout (65 messages)" \
   "$tmp/out" || fail "grouped summary"
 expect_rc 1 "$XLAYOUT" explain --no-group --json "$EXAMPLES/jax_multireplica.log" >"$tmp/ng"
-$PY -c 'import json,sys; f=json.load(open(sys.argv[1])); assert len(f) == 129, len(f)' "$tmp/ng"
+$PY -c 'import json,sys; f=json.load(open(sys.argv[1]))["findings"]; assert len(f) == 129, len(f)' "$tmp/ng"
 
 # --- A log mixing runtimes and forms: every message found and classified.
 expect_rc 1 "$XLAYOUT" explain --json "$EXAMPLES/mixed_runtimes.log" >"$tmp/mixed" 2>"$tmp/err"
 [ ! -s "$tmp/err" ] || fail "unexpected stderr: $(cat "$tmp/err")"
 $PY - "$tmp/mixed" <<'EOF2'
 import json, sys
-f = json.load(open(sys.argv[1]))
+f = json.load(open(sys.argv[1]))["findings"]
 got = [(x["kind"], x["classification"]) for x in f]
 assert got == [("size_no_shapes", "unknown"), ("size_no_shapes", "unknown"),
                ("size", "layout"), ("memory_space", "memory_space"),
@@ -93,16 +103,16 @@ grep -qF "parameters 3–5, 9 of jit_f: dims (4 messages)" "$tmp/out" || fail "p
 
 # --- stdin, and several inputs grouped together.
 expect_rc 1 "$XLAYOUT" explain --json <"$EXAMPLES/e0102_docs_sample.log" >"$tmp/stdin"
-$PY -c 'import json,sys; assert json.load(open(sys.argv[1]))[0]["parameter"] == 2482' "$tmp/stdin"
+$PY -c 'import json,sys; assert json.load(open(sys.argv[1]))["findings"][0]["parameter"] == 2482' "$tmp/stdin"
 expect_rc 1 "$XLAYOUT" explain --json "$EXAMPLES/e0102_docs_sample.log" - \
   <"$EXAMPLES/e0102_docs_sample.log" >"$tmp/two"
-$PY -c 'import json,sys; f=json.load(open(sys.argv[1])); assert len(f) == 1 and f[0]["count"] == 2, f' "$tmp/two"
+$PY -c 'import json,sys; f=json.load(open(sys.argv[1]))["findings"]; assert len(f) == 1 and f[0]["count"] == 2, f' "$tmp/two"
 
 # --- A message given on the command line; sizes only.
 expect_rc 1 "$XLAYOUT" explain --json -m 'Executable expected parameter 0 of size 4096 but got buffer with incompatible size 2048' >"$tmp/m"
 $PY - "$tmp/m" <<'EOF'
 import json, sys
-f = json.load(open(sys.argv[1]))[0]
+f = json.load(open(sys.argv[1]))["findings"][0]
 assert f["kind"] == "size_no_shapes" and f["classification"] == "unknown"
 assert f["program"] is None and f["expected"]["shape"] is None
 assert f["expected"]["printed_bytes"] == 4096 and f["actual"]["printed_bytes"] == 2048
@@ -112,7 +122,7 @@ EOF
 expect_rc 1 "$XLAYOUT" explain --json -m 'Executable(jit_s) expected parameter 1 of size 1024 (f32[]) but got buffer with incompatible size 4 (f32[])' >"$tmp/inf"
 $PY - "$tmp/inf" <<'EOF'
 import json, sys
-f = json.load(open(sys.argv[1]))[0]
+f = json.load(open(sys.argv[1]))["findings"][0]
 assert f["consistent"] is False
 inf = f["expected"]["inferred_layouts"]
 assert inf[0]["shape"] == "f32[]{:T(256)}" and "T(256)" in inf[0]["rule"], inf
@@ -124,17 +134,30 @@ printf 'I0125 12:00:00.000000 1 a.cc:1] all good\n' >"$tmp/clean.log"
 expect_rc 0 "$XLAYOUT" explain "$tmp/clean.log" >"$tmp/out"
 grep -q "No program-input-mismatch" "$tmp/out" || fail "no-findings note"
 expect_rc 0 "$XLAYOUT" explain --json "$tmp/clean.log" >"$tmp/out"
-[ "$(cat "$tmp/out")" = "[]" ] || fail "empty JSON: $(cat "$tmp/out")"
+$PY -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["findings"] == [] and d["errors"] == [] and d["messages"] == 0, d' "$tmp/out" \
+  || fail "empty JSON: $(cat "$tmp/out")"
 
 # --- A candidate that cannot be read: warning on stderr, not a finding.
 printf 'Executable(jit_f) expected parameter 3 of size 12 (f32[3]{0}) but then garbage\n' >"$tmp/bad.log"
 expect_rc 0 "$XLAYOUT" explain "$tmp/bad.log" >"$tmp/out" 2>"$tmp/err"
-grep -q "bad.log:1: looks like a program-input-mismatch message" "$tmp/err" || fail "warning: $(cat "$tmp/err")"
+grep -q "1 place looks like a program-input-mismatch message but could not be read (.*); first at .*bad.log:1: " "$tmp/err" \
+  || fail "warning: $(cat "$tmp/err")"
 
-# --- Input errors: exit 2, message on stderr, nothing on stdout.
+# --- Input errors: exit 2, message on stderr, nothing on stdout (regression
+# 10.15: "No ... messages found" was printed for a file never read).
 expect_rc 2 "$XLAYOUT" explain "$tmp/does-not-exist.log" >"$tmp/out" 2>"$tmp/err"
 grep -q "does-not-exist.log" "$tmp/err" || fail "missing-file error"
-[ ! -s "$tmp/out" ] || grep -q "No program-input-mismatch" "$tmp/out" || fail "stdout on error"
+[ ! -s "$tmp/out" ] || fail "stdout on error: $(cat "$tmp/out")"
+# With --json: the envelope with the error object (docs/json.md).
+expect_rc 2 "$XLAYOUT" explain --json "$tmp/does-not-exist.log" >"$tmp/out" 2>"$tmp/err"
+$PY - "$tmp/out" <<'PYEND'
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert d["schema"] == "xlayout.v1" and d["findings"] == [], d
+(e,) = d["errors"]
+assert list(e) == ["input", "code", "message"], e
+assert e["input"]["file"].endswith("does-not-exist.log") and e["code"] == "NOT_FOUND", e
+PYEND
 expect_rc 2 "$XLAYOUT" explain "$tmp" >"$tmp/out" 2>"$tmp/err"
 grep -q "is a directory" "$tmp/err" || fail "directory error"
 expect_rc 2 "$XLAYOUT" explain --bogus-flag >"$tmp/out" 2>"$tmp/err"
@@ -148,6 +171,59 @@ grep -q -- "--json" "$tmp/help" || fail "help lists --json"
 sed -n '/^--- input$/,/^--- expect$/p' "$TESTDATA/explain/corpus.txt" \
   | grep -v '^--- ' | sed 's/<SP>$/ /' >"$tmp/corpus.log"
 expect_rc 1 "$XLAYOUT" explain --no-group --json "$tmp/corpus.log" >"$tmp/c.json" 2>"$tmp/err"
-$PY -c 'import json,sys; f=json.load(open(sys.argv[1])); assert len(f) >= 40, len(f)' "$tmp/c.json"
+$PY -c 'import json,sys; f=json.load(open(sys.argv[1]))["findings"]; assert len(f) >= 40, len(f)' "$tmp/c.json"
+
+# --- Regression 10.11: each -m takes one value; the next word is a file.
+expect_rc 2 "$XLAYOUT" explain -m 'Executable(jit_s) expected parameter 1 of size 1024 (f32[]) but got buffer with incompatible size 4 (f32[])' \
+  "$tmp/missing.log" >"$tmp/out" 2>"$tmp/err"
+grep -q "missing.log" "$tmp/err" || fail "-m swallowed the file: $(cat "$tmp/err")"
+expect_rc 1 "$XLAYOUT" explain --json -m "$msgs" \
+  -m 'Executable(jit_g) expected parameter 1 of size 16 (f32[4]{0}) but got buffer with incompatible size 20 (f32[5]{0})' \
+  "$EXAMPLES/e0102_docs_sample.log" >"$tmp/mm"
+$PY -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["messages"] == 6, d["messages"]' "$tmp/mm"
+
+# --- Regression 10.5: terminal escapes from a log are printed escaped.
+printf 'INVALID_ARGUMENT: Executable(jit_\033[31mevil\033]0;pwned\007) expected parameter 2 of size 5242880 (bf16[16,1280,40]{2,1,0:T(8,128)(2,1)}) but got buffer with incompatible size 1638400 (bf16[16,1280,40]{1,2,0:T(8,128)(2,1)}): while running replica 0 and partition 0 of a replicated computation (other replicas may have failed as well).\n' \
+  >"$tmp/esc.log"
+expect_rc 1 "$XLAYOUT" explain "$tmp/esc.log" >"$tmp/out" 2>"$tmp/err"
+if LC_ALL=C grep -q $'[\x1b\x07]' "$tmp/out" "$tmp/err"; then fail "raw control bytes echoed"; fi
+grep -qF 'jit_\x1b[31mevil\x1b]0;pwned\x07' "$tmp/out" || fail "escaped program name: $(head -3 "$tmp/out")"
+# JSON keeps the exact text (JSON escapes it).
+expect_rc 1 "$XLAYOUT" explain --json "$tmp/esc.log" >"$tmp/out"
+$PY -c 'import json,sys; f=json.load(open(sys.argv[1]))["findings"][0]; assert f["program"] == "jit_\x1b[31mevil\x1b]0;pwned\x07", f["program"]' "$tmp/out"
+# An unreadable candidate with escapes: the warning is escaped too.
+printf 'Executable(jit_\033[2J) expected parameter 3 of size 12 (f32[3]{0}) but then garbage\n' >"$tmp/bad2.log"
+expect_rc 0 "$XLAYOUT" explain "$tmp/bad2.log" >"$tmp/out" 2>"$tmp/err"
+if LC_ALL=C grep -q $'\x1b' "$tmp/err"; then fail "raw ESC in a warning"; fi
+
+# --- Regression 10.15: output at scale. 3,000 distinct findings and 2,000
+# unreadable candidates: --limit, --summary, one warning per kind.
+$PY - "$tmp/scale.log" <<'PYEND'
+import sys
+with open(sys.argv[1], "w") as f:
+    for p in range(3000):
+        f.write(f"Executable(jit_big) expected parameter {p} of size 16 (f32[4]{{0}}) "
+                f"but got buffer with incompatible size {4 * (p + 25)} (f32[{p + 25}]{{0}})\n")
+    for i in range(2000):
+        f.write("Executable(jit_big) expected parameter 1 of size 12 (f32[3]{0}) but then garbage\n")
+PYEND
+expect_rc 1 "$XLAYOUT" explain "$tmp/scale.log" >"$tmp/out" 2>"$tmp/err"
+[ "$(grep -c '^\[[0-9]*\] ' "$tmp/out")" -eq 50 ] || fail "default limit: $(grep -c '^\[' "$tmp/out")"
+grep -qF "2,950 more findings not shown" "$tmp/out" || fail "limit note"
+[ "$(wc -l <"$tmp/err")" -eq 1 ] || fail "one warning per kind: $(head -3 "$tmp/err")"
+grep -qF "2,000 places look like a program-input-mismatch message" "$tmp/err" || fail "warning count: $(cat "$tmp/err")"
+expect_rc 1 "$XLAYOUT" explain --limit 3 "$tmp/scale.log" >"$tmp/out" 2>/dev/null
+[ "$(grep -c '^\[[0-9]*\] ' "$tmp/out")" -eq 3 ] || fail "--limit 3"
+expect_rc 1 "$XLAYOUT" explain --summary "$tmp/scale.log" >"$tmp/out" 2>/dev/null
+if grep -q '^\[[0-9]*\] ' "$tmp/out"; then fail "--summary printed findings"; fi
+grep -q "^Summary" "$tmp/out" || fail "--summary: no summary"
+expect_rc 1 "$XLAYOUT" explain --json --limit 10 "$tmp/scale.log" >"$tmp/out" 2>/dev/null
+$PY -c 'import json,sys; d=json.load(open(sys.argv[1])); assert len(d["findings"]) == 10 and d["findings_total"] == 3000 and d["unreadable"][0]["count"] == 2000, (len(d["findings"]), d["findings_total"])' "$tmp/out"
+expect_rc 2 "$XLAYOUT" explain --limit -1 "$tmp/scale.log" >/dev/null 2>&1
+# Echoed input is cut to a readable length.
+$PY -c 'print("Executable(jit_" + "x" * 3000 + ") expected parameter 3 of size 12 (f32[3]{0}) but got buffer with incompatible size 16 (f32[4]{0})")' >"$tmp/long.log"
+expect_rc 1 "$XLAYOUT" explain "$tmp/long.log" >"$tmp/out" 2>/dev/null
+! grep -q "x\{1000\}" "$tmp/out" || fail "long program name echoed whole: $(wc -c <"$tmp/out") bytes"
+grep -qF "more bytes)" "$tmp/out" || fail "no truncation mark"
 
 echo "explain CLI tests passed"

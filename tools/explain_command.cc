@@ -6,7 +6,6 @@
 #include <algorithm>
 #include <cstdio>
 #include <iostream>
-#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -16,6 +15,8 @@
 #include "commands.h"
 #include "ui.h"
 #include "xlayout/explain.h"
+#include "xlayout/finding_group.h"
+#include "xlayout/format.h"
 #include "xlayout/log_scanner.h"
 
 namespace xlayout::cli {
@@ -26,7 +27,22 @@ struct ExplainOptions {
   std::vector<std::string> messages;
   bool json = false;
   bool no_group = false;
+  bool summary = false;
+  // Findings printed in full; -1: the default (kDefaultLimit for text, all
+  // for --json); 0: no limit.
+  int64_t limit = -1;
 };
+
+// Findings printed in full by default; the summary covers the rest.
+constexpr int64_t kDefaultLimit = 50;
+// Echoed input (shapes, program names, excerpts) is cut to this many
+// characters in human output.
+constexpr size_t kEchoChars = 200;
+
+// Text that came from the input, safe and short enough to print.
+std::string Echo(absl::string_view text) {
+  return EscapeAndTruncate(text, kEchoChars);
+}
 
 std::string Plural(int64_t n, absl::string_view one, absl::string_view many) {
   return absl::StrCat(WithCommas(n), " ", n == 1 ? one : many);
@@ -71,13 +87,27 @@ std::string Bytes(const std::optional<int64_t>& b) {
   return b ? WithCommas(*b) : std::string("—");
 }
 
+// Lines of the diagnosis: library prose that may quote input (shapes,
+// values), so escaped, and cut at `max_chars` (0: never).
+std::vector<std::string> Escaped(const std::vector<std::string>& lines,
+                                 size_t max_chars = 0) {
+  std::vector<std::string> out;
+  out.reserve(lines.size());
+  for (const std::string& l : lines) {
+    out.push_back(max_chars == 0 ? EscapeForTerminal(l)
+                                 : EscapeAndTruncate(l, max_chars));
+  }
+  return out;
+}
+
 void PrintFinding(const Finding& f, int index, const Style& st) {
   const Diagnosis& d = f.diagnosis;
   std::string title = absl::StrCat("[", index, "] ");
   if (d.parameter) absl::StrAppend(&title, "parameter ", *d.parameter);
-  if (!d.program.empty()) absl::StrAppend(&title, " of ", d.program);
-  std::printf("%s — %s\n", st.Bold(title).c_str(),
-              st.Yellow(d.summary.empty() ? "mismatch" : d.summary).c_str());
+  if (!d.program.empty()) absl::StrAppend(&title, " of ", Echo(d.program));
+  std::printf(
+      "%s — %s\n", st.Bold(title).c_str(),
+      st.Yellow(d.summary.empty() ? "mismatch" : Echo(d.summary)).c_str());
   std::vector<std::string> meta = {
       absl::StrCat("classification ", ClassificationName(d.classification)),
       absl::StrCat("form ", MessageKindName(d.kind)),
@@ -85,7 +115,9 @@ void PrintFinding(const Finding& f, int index, const Style& st) {
   if (d.error_code) meta.push_back("E0102");
   std::string where = Where(f);
   if (!where.empty()) meta.push_back(where);
-  if (!f.source.empty()) meta.push_back(absl::StrCat(f.source, ":", f.line));
+  if (!f.source.empty()) {
+    meta.push_back(absl::StrCat(Echo(f.source), ":", f.line));
+  }
   std::printf("    %s\n", st.Dim(absl::StrJoin(meta, " · ")).c_str());
 
   const bool has_sides = !d.expected.shape.empty() || !d.actual.shape.empty() ||
@@ -94,10 +126,11 @@ void PrintFinding(const Finding& f, int index, const Style& st) {
   if (has_sides) {
     Table table({"", st.Bold("expected"), st.Bold("actual")});
     if (!d.expected.shape.empty() || !d.actual.shape.empty()) {
-      table.AddRow({"shape", d.expected.shape, d.actual.shape});
+      table.AddRow({"shape", Echo(d.expected.shape), Echo(d.actual.shape)});
     }
     if (!d.expected_value.empty() || !d.actual_value.empty()) {
-      table.AddRow({ValueLabel(d.kind), d.expected_value, d.actual_value});
+      table.AddRow(
+          {ValueLabel(d.kind), Echo(d.expected_value), Echo(d.actual_value)});
     }
     if (d.expected.printed_bytes || d.actual.printed_bytes) {
       table.AddRow({"printed bytes", Bytes(d.expected.printed_bytes),
@@ -118,7 +151,7 @@ void PrintFinding(const Finding& f, int index, const Style& st) {
     }
     auto inferred = [&](const SideReport& s) {
       if (s.inferred_layouts.empty()) return std::string("");
-      std::string v = s.inferred_layouts.front().shape;
+      std::string v = Echo(s.inferred_layouts.front().shape);
       if (s.inferred_layouts.size() > 1) {
         absl::StrAppend(&v, " (+", s.inferred_layouts.size() - 1, ")");
       }
@@ -139,61 +172,34 @@ void PrintFinding(const Finding& f, int index, const Style& st) {
       std::printf("    %s%s\n", std::string(bullet).c_str(), l.c_str());
     }
   };
-  section("What differs", d.details, "• ");
+  section("What differs", Escaped(d.details, 4 * kEchoChars), "• ");
   std::vector<std::string> candidates;
   for (const auto* side : {&d.expected, &d.actual}) {
     const char* name = side == &d.expected ? "expected" : "actual";
     int rank = 1;
     for (const InferredLayout& l : side->inferred_layouts) {
-      candidates.push_back(
-          absl::StrCat(name, " #", rank++, ": ", l.shape, " — ", l.rule));
+      candidates.push_back(absl::StrCat(name, " #", rank++, ": ", Echo(l.shape),
+                                        " — ", Echo(l.rule)));
     }
   }
   section("Tilings that reproduce the printed sizes (best first)", candidates,
           "");
-  section("Likely causes", d.causes, "• ");
-  section("Next steps", d.next_steps, "• ");
+  section("Likely causes", Escaped(d.causes), "• ");
+  section("Next steps", Escaped(d.next_steps), "• ");
   std::vector<std::string> commands;
   for (const std::string& c : d.fix_commands) {
-    commands.push_back(st.Cyan(c));
+    // Escaped but never cut: a command must stay runnable.
+    commands.push_back(st.Cyan(EscapeForTerminal(c)));
   }
   section("Fix", commands, "$ ");
   std::printf("\n");
 }
 
-// One summary line per group of findings that differ only in the parameter.
-void PrintSummary(const FindingGrouper& grouper, const Style& st) {
-  struct Group {
-    std::vector<int64_t> parameters;
-    std::vector<int64_t> replicas;
-    std::vector<int64_t> partitions;
-    int64_t count = 0;
-    const Diagnosis* d = nullptr;
-  };
-  std::vector<Group> groups;
-  std::map<std::string, size_t> index;
-  for (const Finding& f : grouper.findings()) {
-    const Diagnosis& d = f.diagnosis;
-    std::string key = absl::StrJoin(
-        {std::string(MessageKindName(d.kind)), d.program, d.expected.shape,
-         d.actual.shape, Bytes(d.expected.printed_bytes),
-         Bytes(d.actual.printed_bytes), d.expected_value, d.actual_value},
-        "\x1f");
-    auto [it, inserted] = index.try_emplace(key, groups.size());
-    if (inserted) groups.push_back({});
-    Group& g = groups[it->second];
-    g.d = &d;
-    if (d.parameter) g.parameters.push_back(*d.parameter);
-    for (int64_t r : f.replicas) g.replicas.push_back(r);
-    for (int64_t p : f.partitions) g.partitions.push_back(p);
-    g.count += f.count;
-  }
+// One summary line per group of findings that differ only in the parameter
+// (the grouping is the library's SummarizeFindings).
+void PrintSummary(const std::vector<FindingSummary>& summary, const Style& st) {
   std::printf("%s\n", st.Bold("Summary").c_str());
-  for (Group& g : groups) {
-    for (auto* v : {&g.parameters, &g.replicas, &g.partitions}) {
-      std::sort(v->begin(), v->end());
-      v->erase(std::unique(v->begin(), v->end()), v->end());
-    }
+  for (const FindingSummary& g : summary) {
     std::string line = "  ";
     if (!g.parameters.empty()) {
       absl::StrAppend(&line,
@@ -202,7 +208,7 @@ void PrintSummary(const FindingGrouper& grouper, const Style& st) {
     } else {
       absl::StrAppend(&line, "buffers");
     }
-    if (!g.d->program.empty()) absl::StrAppend(&line, " of ", g.d->program);
+    if (!g.program.empty()) absl::StrAppend(&line, " of ", Echo(g.program));
     if (!g.replicas.empty()) {
       absl::StrAppend(&line,
                       g.replicas.size() == 1 ? " on replica " : " on replicas ",
@@ -214,45 +220,39 @@ void PrintSummary(const FindingGrouper& grouper, const Style& st) {
           FormatRanges(g.partitions));
     }
     absl::StrAppend(&line, ": ",
-                    g.d->classification == Classification::kUnknown
-                        ? g.d->summary
-                        : std::string(ClassificationName(g.d->classification)),
-                    " (", Plural(g.count, "message", "messages"), ")");
+                    g.classification == Classification::kUnknown
+                        ? Echo(g.summary)
+                        : std::string(ClassificationName(g.classification)),
+                    " (", Plural(g.messages, "message", "messages"), ")");
     std::printf("%s\n", line.c_str());
   }
 }
 
+nlohmann::ordered_json SummaryJson(const std::vector<FindingSummary>& summary) {
+  nlohmann::ordered_json out = nlohmann::ordered_json::array();
+  for (const FindingSummary& g : summary) {
+    nlohmann::ordered_json j;
+    j["kind"] = std::string(MessageKindName(g.kind));
+    j["program"] = g.program.empty() ? nlohmann::ordered_json(nullptr)
+                                     : nlohmann::ordered_json(g.program);
+    j["classification"] = std::string(ClassificationName(g.classification));
+    j["parameters"] = g.parameters;
+    j["replicas"] = g.replicas;
+    j["partitions"] = g.partitions;
+    j["findings"] = g.findings;
+    j["messages"] = g.messages;
+    out.push_back(std::move(j));
+  }
+  return out;
+}
+
 int Run(const ExplainOptions& opt) {
-  FindingGrouper grouper;
-  std::vector<Finding> ungrouped;
-  int64_t unparsed = 0;
-  bool input_error = false;
+  FindingCollector collector(/*group=*/!opt.no_group);
+  UnparsedTally unparsed;
+  nlohmann::ordered_json errors = nlohmann::ordered_json::array();
   std::string source;
-  auto on_message = [&](ScannedMessage m) {
-    if (!opt.no_group) {
-      grouper.Add(m, source);
-      return;
-    }
-    int64_t line = m.line;
-    Diagnosis d = Diagnose(m);
-    {
-      Finding f;
-      if (d.replica) f.replicas.push_back(*d.replica);
-      if (d.partition) f.partitions.push_back(*d.partition);
-      f.count = 1;
-      f.source = source;
-      f.line = line;
-      f.diagnosis = std::move(d);
-      ungrouped.push_back(std::move(f));
-    }
-  };
-  auto on_unparsed = [&](UnparsedCandidate u) {
-    ++unparsed;
-    PrintWarning(absl::StrCat(source, ":", u.line,
-                              ": looks like a program-input-mismatch message "
-                              "but could not be read (",
-                              u.reason, "): ", u.excerpt));
-  };
+  auto on_message = [&](ScannedMessage m) { collector.Add(m, source); };
+  auto on_unparsed = [&](UnparsedCandidate u) { unparsed.Add(u, source); };
   for (size_t i = 0; i < opt.messages.size(); ++i) {
     source = absl::StrCat("<message ", i + 1, ">");
     LogScanner scanner(on_message, on_unparsed);
@@ -273,15 +273,17 @@ int Run(const ExplainOptions& opt) {
     struct stat st_buf;
     if (path != "-" && ::stat(path.c_str(), &st_buf) == 0 &&
         S_ISDIR(st_buf.st_mode)) {
-      PrintError(absl::StrCat(path, ": is a directory, not a log file"));
-      input_error = true;
+      absl::Status s = absl::InvalidArgumentError(
+          absl::StrCat(path, ": is a directory, not a log file"));
+      PrintError(s.message());
+      errors.push_back(JsonErrorItem(JsonFileInput(path), s));
       continue;
     }
     std::unique_ptr<ProgressBar> bar;
     if (path != "-" && ::stat(path.c_str(), &st_buf) == 0 &&
         st_buf.st_size > (int64_t{64} << 20)) {
-      bar = std::make_unique<ProgressBar>(absl::StrCat("scanning ", path),
-                                          st_buf.st_size);
+      bar = std::make_unique<ProgressBar>(
+          absl::StrCat("scanning ", EscapeForTerminal(path)), st_buf.st_size);
     }
     LogScanner scanner(on_message, on_unparsed);
     absl::Status s = ScanFile(path, scanner, [&](int64_t done) {
@@ -290,40 +292,77 @@ int Run(const ExplainOptions& opt) {
     scanner.Finish();
     bar.reset();
     if (!s.ok()) {
-      PrintError(std::string(s.message()));
-      input_error = true;
+      PrintError(s.message());
+      errors.push_back(JsonErrorItem(JsonFileInput(path), s));
     }
   }
-  const std::vector<Finding>& findings =
-      opt.no_group ? ungrouped : grouper.findings();
+  // One warning per kind of unreadable candidate, with its count.
+  for (const UnparsedTally::Entry& e : unparsed.entries()) {
+    PrintWarning(absl::StrCat(
+        Plural(e.count, "place looks", "places look"),
+        " like a program-input-mismatch message but could not be read (",
+        e.reason, "); first at ", e.source, ":", e.line, ": ",
+        EscapeAndTruncate(e.excerpt, kEchoChars)));
+  }
+  const std::vector<Finding>& findings = collector.findings();
+  const std::vector<FindingSummary> summary = SummarizeFindings(findings);
+  const int64_t total = static_cast<int64_t>(findings.size());
+  int64_t limit = opt.limit;
+  if (limit < 0) limit = opt.json ? 0 : kDefaultLimit;
+  int64_t shown =
+      opt.summary ? 0 : (limit == 0 ? total : std::min(total, limit));
   if (opt.json) {
-    nlohmann::ordered_json out = nlohmann::ordered_json::array();
-    for (const Finding& f : findings) out.push_back(FindingToJson(f));
+    nlohmann::ordered_json out = JsonEnvelope("explain");
+    out["messages"] = collector.messages();
+    out["findings_total"] = total;
+    nlohmann::ordered_json list = nlohmann::ordered_json::array();
+    for (int64_t i = 0; i < shown; ++i) {
+      list.push_back(FindingToJson(findings[i]));
+    }
+    out["findings"] = std::move(list);
+    out["summary"] = SummaryJson(summary);
+    nlohmann::ordered_json warnings = nlohmann::ordered_json::array();
+    for (const UnparsedTally::Entry& e : unparsed.entries()) {
+      nlohmann::ordered_json w;
+      w["input"] = JsonFileInput(e.source, e.line);
+      w["reason"] = e.reason;
+      w["count"] = e.count;
+      w["excerpt"] = e.excerpt;
+      warnings.push_back(std::move(w));
+    }
+    out["unreadable"] = std::move(warnings);
+    out["errors"] = errors;
     PrintJson(out);
   } else {
     Style st = Style::For(stdout);
-    int64_t messages = 0;
-    for (const Finding& f : findings) messages += f.count;
     if (findings.empty()) {
-      std::printf("No program-input-mismatch (E0102) messages found.\n");
+      // Only a claim about what was read: after an input error the reader
+      // gets the error, not "none found".
+      if (errors.empty()) {
+        std::printf("No program-input-mismatch (E0102) messages found.\n");
+      }
     } else {
       std::printf(
           "%s\n\n",
-          st.Bold(absl::StrCat(Plural(static_cast<int64_t>(findings.size()),
-                                      "finding", "findings"),
-                               " from ",
-                               Plural(messages, "message", "messages")))
+          st.Bold(absl::StrCat(
+                      Plural(total, "finding", "findings"), " from ",
+                      Plural(collector.messages(), "message", "messages")))
               .c_str());
-      int index = 1;
-      for (const Finding& f : findings) PrintFinding(f, index++, st);
-      if (!opt.no_group) PrintSummary(grouper, st);
+      for (int64_t i = 0; i < shown; ++i) {
+        PrintFinding(findings[i], static_cast<int>(i + 1), st);
+      }
+      if (shown < total && !opt.summary) {
+        std::printf(
+            "%s\n\n",
+            st.Dim(absl::StrCat(WithCommas(total - shown),
+                                " more findings not shown (--limit ", limit,
+                                "; --limit 0 shows all, --summary none)"))
+                .c_str());
+      }
+      if (collector.grouped() || opt.summary) PrintSummary(summary, st);
     }
   }
-  if (unparsed > 0) {
-    PrintWarning(absl::StrCat(Plural(unparsed, "candidate", "candidates"),
-                              " could not be read; see the warnings above"));
-  }
-  if (input_error) return kExitError;
+  if (!errors.empty()) return kExitError;
   return findings.empty() ? kExitOk : kExitFindings;
 }
 
@@ -341,11 +380,22 @@ RunFn RegisterExplainCommand(CLI::App& app) {
   cmd->add_option("files", opt->files,
                   "Log files to scan ('-' or none: stdin). Any size; read as a "
                   "stream.");
+  // Exactly one value per -m, so `-m TEXT FILE` leaves FILE a file.
   cmd->add_option("-m,--message", opt->messages,
                   "Explain this message text instead of (or besides) files; "
-                  "repeatable.");
+                  "repeat -m for several messages.")
+      ->type_size(1)
+      ->allow_extra_args(false);
   cmd->add_flag("--json", opt->json,
-                "Print a JSON array of findings (schema in docs/explain.md).");
+                "Print one JSON object (schema xlayout.v1, docs/json.md): "
+                "findings[], summary[], unreadable[], errors[].");
+  cmd->add_flag("--summary", opt->summary,
+                "Print only the summary: one line per mismatch across "
+                "parameters, replicas and partitions.");
+  cmd->add_option("--limit", opt->limit,
+                  "Print at most N findings in full (default 50 for text, all "
+                  "for --json; 0: no limit). The summary covers every one.")
+      ->check(CLI::NonNegativeNumber);
   cmd->add_flag("--no-group", opt->no_group,
                 "One finding per message instead of grouping identical "
                 "mismatches across replicas and partitions.");

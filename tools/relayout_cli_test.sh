@@ -30,8 +30,8 @@ grep -q 'bf16\[16,1280,40\]{1,2,0:T(8,128)(2,1)}' out.txt || fail "human summary
 $PY -c '
 import json, sys
 j = json.load(open("b.json"))
-assert j["input"]["bytes"] == 1638400, j
-assert j["output"]["bytes"] == 5242880, j
+assert j["input"]["exact_bytes"] == 1638400, j
+assert j["output"]["exact_bytes"] == 5242880, j
 assert j["output"]["shape"] == "bf16[16,1280,40]{2,1,0:T(8,128)(2,1)}", j
 assert j["threads"] == 2 and len(j["output"]["xxh3_64"]) == 16, j
 ' || fail "json summary"
@@ -128,6 +128,85 @@ for shape, to, dtype, dims, src, dst, packed in cases:
 PYEOF
 else
   echo "numpy not available: skipping the numpy oracle"
+fi
+
+
+# ---- File safety (issue 10.1-10.3): what OUT and IN point at. ----
+T='f32[8,8]{1,0}'
+$PY -c 'import sys; sys.stdout.buffer.write(bytes(range(256)))' > t.bin
+"$XLAYOUT" relayout --shape "$T" --to '{0,1}' t.bin t_ref.bin >/dev/null
+
+# --to takes a JAX Layout(...) repr, as --shape does.
+"$XLAYOUT" relayout --shape "$T" --to 'Layout(major_to_minor=(1, 0), tiling=(), sub_byte_element_size_in_bits=0)' \
+  t.bin t_jax.bin >/dev/null || fail "--to with a JAX Layout repr"
+cmp -s t_ref.bin t_jax.bin || fail "--to Layout(...) gave other bytes than --to '{0,1}'"
+"$XLAYOUT" relayout --shape 'bf16[16,1280,40]{1,2,0:T(8,128)(2,1)}' \
+  --to 'Layout(major_to_minor=(0, 1, 2), tiling=((8, 128), (2, 1)))' a.bin b_jax.bin >/dev/null
+cmp -s b.bin b_jax.bin || fail "--to Layout(...) with tiles"
+
+# A symlink as OUT: its target is replaced, the link stays a link.
+mkdir -p sub && echo old > sub/target && ln -s sub/target link.bin
+"$XLAYOUT" relayout --shape "$T" --to '{0,1}' t.bin link.bin >/dev/null
+[ -L link.bin ] || fail "symlink OUT was replaced by a regular file"
+cmp -s sub/target t_ref.bin || fail "symlink target not written"
+
+# An existing 0600 OUT keeps its mode.
+echo old > private.bin && chmod 600 private.bin
+"$XLAYOUT" relayout --shape "$T" --to '{0,1}' t.bin private.bin >/dev/null
+[ "$(stat -c %a private.bin)" = 600 ] || fail "mode of OUT changed to $(stat -c %a private.bin)"
+cmp -s private.bin t_ref.bin || fail "0600 OUT not written"
+
+# A directory, a FIFO or a device as OUT is refused with exit 2 and left alone.
+mkdir outdir
+set +e
+"$XLAYOUT" relayout --shape "$T" --to '{0,1}' t.bin outdir 2> err.txt; rc=$?
+set -e
+[ "$rc" = 2 ] || fail "directory OUT: exit $rc"
+grep -q "it is a directory" err.txt || fail "directory OUT message: $(cat err.txt)"
+[ -d outdir ] && [ -z "$(ls -A outdir)" ] || fail "directory OUT touched"
+if mknod chardev c 1 3 2>/dev/null; then
+  set +e
+  "$XLAYOUT" relayout --shape "$T" --to '{0,1}' t.bin chardev 2> err.txt; rc=$?
+  set -e
+  [ "$rc" = 2 ] || fail "char device OUT: exit $rc"
+  [ -c chardev ] || fail "char device OUT was replaced"
+  grep -q "character device" err.txt || fail "char device message: $(cat err.txt)"
+else
+  echo "mknod not permitted: skipping the device-node OUT case"
+fi
+
+# A FIFO as IN is refused at once (no writer ever comes), not waited on.
+mkfifo in.fifo
+set +e
+timeout 5 "$XLAYOUT" relayout --shape "$T" --to '{0,1}' in.fifo f.bin 2> err.txt; rc=$?
+set -e
+[ "$rc" = 2 ] || fail "FIFO IN: exit $rc (124 = hung)"
+grep -q "it is a FIFO" err.txt || fail "FIFO IN message: $(cat err.txt)"
+[ ! -e f.bin ] || fail "output created for a FIFO IN"
+
+# '-' reads stdin and writes stdout (a pipe both ways).
+cat t.bin | "$XLAYOUT" relayout --shape "$T" --to '{0,1}' - - | cat > piped.bin
+cmp -s piped.bin t_ref.bin || fail "stdin/stdout relayout differs"
+"$XLAYOUT" relayout --shape "$T" --to '{0,1}' --json - - < t.bin > piped2.bin 2> summary.json
+cmp -s piped2.bin t_ref.bin || fail "--json with stdout: data differs"
+$PY -c 'import json; assert json.load(open("summary.json"))["output"]["exact_bytes"] == 256' \
+  || fail "--json with '-' OUT puts the summary on stderr"
+ls -a | grep -q 'xlayout-tmp' && fail "temporary file left behind"
+
+# A full disk: exit 2, the path and ENOSPC named, no temporary file left.
+mkdir small
+if mount -t tmpfs -o size=1m tmpfs small 2>/dev/null; then
+  head -c $((2 << 20)) /dev/zero > big.bin
+  set +e
+  "$XLAYOUT" relayout --shape 'f32[512,1024]{1,0}' --to '{0,1}' big.bin small/out.bin 2> err.txt; rc=$?
+  set -e
+  ls -A small > left.txt
+  umount small
+  [ "$rc" = 2 ] || fail "ENOSPC: exit $rc"
+  grep -q "small/out.bin': No space left on device" err.txt || fail "ENOSPC message: $(cat err.txt)"
+  [ ! -s left.txt ] || fail "left behind on a full disk: $(cat left.txt)"
+else
+  echo "cannot mount a tmpfs here: skipping the ENOSPC case"
 fi
 
 # --help describes the command.

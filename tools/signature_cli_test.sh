@@ -26,6 +26,11 @@ grep -q '^Total xla_bytes 18,782,208 (17.91 MiB), exact_bytes 18,782,208' "$tmp/
 $py - "$tmp/sig.json" <<'PY'
 import json, sys
 s = json.load(open(sys.argv[1]))
+# docs/json.md: the envelope, then the signature's own keys.
+assert list(s)[:3] == ["schema", "command", "input"], list(s)
+assert s["schema"] == "xlayout.v1" and s["command"] == "signature"
+assert s["input"]["file"].endswith("embedding_pipeline.hlo"), s["input"]
+assert s["errors"] == [] and s["memory_kinds"] == "0=device,1=alternate,5=pinned_host", s["memory_kinds"]
 for k in ("name", "replica_count", "num_partitions", "parameters"):
     assert k in s, k
 assert s["name"] == "jit_embedding_pipeline_step_fn"
@@ -42,11 +47,18 @@ assert p[2] == {**p[2], "index": 2, "name": "Arg_2.3",
 assert p[6]["memory_kind"] == "pinned_host"
 PY
 
-# The JSON signature reads back to the same JSON.
+# The JSON signature reads back to the same JSON (all but "input", which
+# names the file read).
+same_but_input() {
+  $py -c 'import json,sys
+a, b = (json.load(open(f)) for f in sys.argv[1:3])
+a.pop("input"); b.pop("input")
+assert json.dumps(a) == json.dumps(b), (a, b)' "$1" "$2"
+}
 "$XLAYOUT" signature --json "$tmp/sig.json" >"$tmp/again.json"
-cmp -s "$tmp/sig.json" "$tmp/again.json" || fail "JSON does not round-trip"
+same_but_input "$tmp/sig.json" "$tmp/again.json" || fail "JSON does not round-trip"
 "$XLAYOUT" signature --json - <"$tmp/sig.json" >"$tmp/stdin.json"
-cmp -s "$tmp/sig.json" "$tmp/stdin.json" || fail "JSON from stdin differs"
+same_but_input "$tmp/sig.json" "$tmp/stdin.json" || fail "JSON from stdin differs"
 
 # Every bundled example parses, and stdin works.
 for f in "$EXAMPLES"/*.hlo; do
@@ -60,6 +72,10 @@ $py -c 'import json,sys; s=json.load(open(sys.argv[1])); assert s["layout_source
 # A custom memory-kind mapping.
 "$XLAYOUT" signature --json --memory-kinds '0=hbm,5=host' "$EXAMPLES/embedding_pipeline.hlo" >"$tmp/k.json"
 $py -c 'import json,sys; s=json.load(open(sys.argv[1])); assert [p["memory_kind"] for p in s["parameters"]][5:7] == ["hbm","host"]' "$tmp/k.json"
+# Regression 10.14: the output reads back without the flag (it records its
+# mapping), to the same signature.
+"$XLAYOUT" signature --json "$tmp/k.json" >"$tmp/k2.json" 2>"$tmp/err" || fail "--memory-kinds output does not read back: $(cat "$tmp/err")"
+same_but_input "$tmp/k.json" "$tmp/k2.json" || fail "--memory-kinds round trip"
 
 # Warnings go to stderr, the table still to stdout; -q silences them.
 printf 'HloModule m, entry_computation_layout={(f32[2]{0})->f32[]}\n' >"$tmp/header_only.hlo"
@@ -80,6 +96,13 @@ expect_error() {
   [ ! -s "$tmp/out" ] || fail "'$*' wrote stdout: $(cat "$tmp/out")"
   grep -q -- "$want" "$tmp/err" || fail "'$*' stderr lacks '$want': $(cat "$tmp/err")"
 }
+# With --json an input error prints the envelope with one error object.
+set +e
+"$XLAYOUT" signature --json "$tmp/missing.hlo" >"$tmp/out" 2>/dev/null; rc=$?
+set -e
+[ "$rc" -eq 2 ] || fail "--json missing file: exit $rc"
+$py -c 'import json,sys; d=json.load(open(sys.argv[1])); (e,)=d["errors"]; assert d["command"]=="signature" and list(e)==["input","code","message"] and e["code"]=="NOT_FOUND", d' "$tmp/out" \
+  || fail "--json error object: $(cat "$tmp/out")"
 expect_error "cannot open '$tmp/missing.hlo'" signature "$tmp/missing.hlo"
 printf 'HloModule m, entry_computation_layout={(f32[2]{0}, f32[x])->f32[]}\n' >"$tmp/bad.hlo"
 expect_error "bad.hlo: line 1: entry_computation_layout parameter 1: col 56" signature "$tmp/bad.hlo"
@@ -92,4 +115,13 @@ expect_error "DUMP is required" signature
 
 # --help describes the command.
 "$XLAYOUT" signature --help | grep -q 'entry_computation_layout\|HLO text dump' || fail "help"
+# Regression 10.7: totals are checked sums, not wrapped ones.
+printf 'HloModule big, entry_computation_layout={(u8[9223372036854775807]{0}, u8[9223372036854775807]{0})->f32[]}\n' >"$tmp/big.hlo"
+expect_error "total xla_bytes of the parameters does not fit in int64" signature "$tmp/big.hlo"
+
+# Regression 10.5: a program name with terminal escapes is printed escaped.
+printf 'HloModule jit_\033[31mred\033]0;title\007, entry_computation_layout={(f32[2]{0})->f32[]}\n' >"$tmp/esc.hlo"
+"$XLAYOUT" signature -q "$tmp/esc.hlo" >"$tmp/out" 2>&1 || true
+if LC_ALL=C grep -q $'[\x1b\x07]' "$tmp/out"; then fail "raw control bytes echoed: $(cat -v "$tmp/out")"; fi
+
 echo "signature CLI tests passed"

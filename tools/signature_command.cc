@@ -2,13 +2,17 @@
 // from an XLA HLO text dump (or a JSON signature).
 #include <cstdio>
 #include <string>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "commands.h"
+#include "nlohmann/json.hpp"
 #include "ui.h"
+#include "xlayout/format.h"
 #include "xlayout/hlo_signature.h"
 #include "xlayout/memory_kind.h"
+#include "xlayout/size.h"
 
 namespace xlayout::cli {
 namespace {
@@ -22,31 +26,69 @@ struct SignatureArgs {
 
 std::string Bytes(int64_t n) { return n < 0 ? "?" : WithCommas(n); }
 
+// The --json document: the envelope, the input, the memory-kind mapping
+// the kinds were named with (so the file reads back without the flag),
+// then the library's signature object, key for key.
+nlohmann::ordered_json SignatureDocument(const SignatureArgs& args,
+                                         const ProgramSignature& sig) {
+  nlohmann::ordered_json out = JsonEnvelope("signature");
+  out["input"] = JsonFileInput(args.path);
+  nlohmann::ordered_json body = nlohmann::ordered_json::parse(
+      SignatureToJson(sig, -1), nullptr, /*allow_exceptions=*/false);
+  if (body.is_object()) {
+    for (auto& [key, value] : body.items()) out[key] = value;
+  }
+  out["errors"] = nlohmann::ordered_json::array();
+  return out;
+}
+
+int Fail(const SignatureArgs& args, const absl::Status& status,
+         absl::string_view prefix = "") {
+  PrintError(absl::StrCat(prefix, status.message()));
+  if (args.json) {
+    nlohmann::ordered_json out = JsonEnvelope("signature");
+    out["input"] = JsonFileInput(args.path);
+    out["errors"] = nlohmann::ordered_json::array(
+        {JsonErrorItem(JsonFileInput(args.path), status)});
+    PrintJson(out);
+  }
+  return kExitError;
+}
+
 int Run(const SignatureArgs& args) {
   SignatureReadOptions options;
   if (!args.memory_kinds.empty()) {
     absl::StatusOr<MemoryKindMap> kinds =
         MemoryKindMap::Parse(args.memory_kinds);
-    if (!kinds.ok()) {
-      PrintError(absl::StrCat("--memory-kinds: ", kinds.status().message()));
-      return kExitError;
-    }
+    if (!kinds.ok()) return Fail(args, kinds.status(), "--memory-kinds: ");
     options.memory_kinds = *std::move(kinds);
   }
   absl::StatusOr<ProgramSignature> sig = ReadSignatureFile(args.path, options);
-  if (!sig.ok()) {
-    PrintError(sig.status().message());
-    return kExitError;
+  if (!sig.ok()) return Fail(args, sig.status());
+  // Totals over the parameters with a defined size, overflow-checked.
+  std::vector<int64_t> xla, exact;
+  bool unknown = false;
+  for (const ParameterSignature& p : sig->parameters) {
+    if (p.xla_bytes < 0 || p.exact_bytes < 0) unknown = true;
+    if (p.xla_bytes > 0) xla.push_back(p.xla_bytes);
+    if (p.exact_bytes > 0) exact.push_back(p.exact_bytes);
   }
+  absl::StatusOr<int64_t> total_xla =
+      SumBytes(xla, "xla_bytes of the parameters");
+  if (!total_xla.ok()) return Fail(args, total_xla.status());
+  absl::StatusOr<int64_t> total_exact =
+      SumBytes(exact, "exact_bytes of the parameters");
+  if (!total_exact.ok()) return Fail(args, total_exact.status());
   if (!args.quiet) {
     for (const std::string& w : sig->warnings) PrintWarning(w);
   }
   if (args.json) {
-    std::printf("%s\n", SignatureToJson(*sig).c_str());
+    PrintJson(SignatureDocument(args, *sig));
     return kExitOk;
   }
   Style style = Style::For(stdout);
-  std::printf("%s %s\n", style.Bold("Program").c_str(), sig->name.c_str());
+  std::printf("%s %s\n", style.Bold("Program").c_str(),
+              EscapeForTerminal(sig->name).c_str());
   std::printf(
       "%s %s, %s %s, %s %s  %s\n", style.Bold("Replicas").c_str(),
       WithCommas(sig->replica_count).c_str(), style.Bold("partitions").c_str(),
@@ -59,22 +101,18 @@ int Run(const SignatureArgs& args) {
   Table table({"#", "name", "shape", "xla_bytes", "exact_bytes", "memory kind",
                "sharding"},
               {true, false, false, true, true, false, false});
-  int64_t total_xla = 0, total_exact = 0;
-  bool unknown = false;
   for (const ParameterSignature& p : sig->parameters) {
-    table.AddRow({absl::StrCat(p.index), p.name.empty() ? "-" : p.name,
-                  p.shape.ToString(true), Bytes(p.xla_bytes),
-                  Bytes(p.exact_bytes), p.memory_kind,
-                  p.sharding ? *p.sharding : "-"});
-    if (p.xla_bytes < 0 || p.exact_bytes < 0) unknown = true;
-    if (p.xla_bytes > 0) total_xla += p.xla_bytes;
-    if (p.exact_bytes > 0) total_exact += p.exact_bytes;
+    table.AddRow({absl::StrCat(p.index),
+                  p.name.empty() ? "-" : EscapeAndTruncate(p.name, 80),
+                  EscapeForTerminal(p.shape.ToString(true)), Bytes(p.xla_bytes),
+                  Bytes(p.exact_bytes), EscapeForTerminal(p.memory_kind),
+                  p.sharding ? EscapeAndTruncate(*p.sharding, 80) : "-"});
   }
   std::printf("\n%s", table.Render("  ").c_str());
   std::printf("\n%s xla_bytes %s (%s), exact_bytes %s (%s)%s\n",
-              style.Bold("Total").c_str(), WithCommas(total_xla).c_str(),
-              HumanBytes(total_xla).c_str(), WithCommas(total_exact).c_str(),
-              HumanBytes(total_exact).c_str(),
+              style.Bold("Total").c_str(), WithCommas(*total_xla).c_str(),
+              HumanBytes(*total_xla).c_str(), WithCommas(*total_exact).c_str(),
+              HumanBytes(*total_exact).c_str(),
               unknown ? " — some sizes are undefined (see warnings)" : "");
   return kExitOk;
 }
@@ -97,9 +135,10 @@ RunFn RegisterSignatureCommand(CLI::App& app) {
       ->required();
   cmd->add_flag(
       "--json", args->json,
-      "Print the signature as JSON (keys: name, replica_count, "
-      "num_partitions, parameters[{index, name, shape, xla_bytes, "
-      "exact_bytes, memory_kind, sharding, ...}]); see docs/runtime.md.");
+      "Print the signature as one JSON object (schema xlayout.v1, "
+      "docs/json.md: name, replica_count, num_partitions, parameters[{index, "
+      "name, shape, xla_bytes, exact_bytes, memory_kind, sharding, ...}], "
+      "memory_kinds); it reads back as DUMP.");
   cmd->add_option("--memory-kinds", args->memory_kinds,
                   "Memory space to memory kind mapping for S(n), e.g. "
                   "'0=device,1=alternate,5=pinned_host' (the default).");

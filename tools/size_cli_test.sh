@@ -21,18 +21,24 @@ if grep -q $'\x1b\[' "$tmp/out"; then fail "colour on a pipe"; fi
 "$x" size --json 'bf16[16,1280,40]{2,1,0:T(8,128)(2,1)}' '(f32[3,5]{1,0:T(2,2)}, token[])' >"$tmp/json"
 $py - "$tmp/json" <<'PY'
 import json, sys
-d = json.load(open(sys.argv[1]))
-assert isinstance(d, list) and len(d) == 2, d
+doc = json.load(open(sys.argv[1]))
+# docs/json.md: the envelope first, keys in schema order (not sorted).
+assert list(doc) == ["schema", "command", "shapes", "comparisons", "errors"], list(doc)
+assert doc["schema"] == "xlayout.v1" and doc["command"] == "size" and doc["errors"] == []
+d = doc["shapes"]
+assert len(d) == 2, d
 a = d[0]
-for k in ["input", "canonical", "logical_bytes", "xla_bytes", "exact_bytes", "padding_factor", "dims"]:
-    assert k in a, k
+assert list(a) == ["input", "shape", "xla_bytes", "exact_bytes", "logical_bytes",
+                   "padding_factor", "metadata_prefix_bytes", "memory_space",
+                   "dims", "notes"], list(a)
+assert a["input"] == {"text": "bf16[16,1280,40]{2,1,0:T(8,128)(2,1)}"}, a["input"]
 assert a["xla_bytes"] == 5242880 and a["exact_bytes"] == 5242880 and a["logical_bytes"] == 1638400
 assert abs(a["padding_factor"] - 3.2) < 1e-9
 assert [x["dim"] for x in a["dims"]] == [0, 1, 2]
 assert a["dims"][2] == {"dim": 2, "extent": 40, "padded_extent": 128, "xla_padded_extent": 128, "tile": 128}, a["dims"][2]
 assert a["dims"][0]["tile"] is None
 t = d[1]
-assert t["canonical"] == "(f32[3,5]{1,0:T(2,2)}, token[])"
+assert t["shape"] == "(f32[3,5]{1,0:T(2,2)}, token[])"
 assert len(t["elements"]) == 2 and t["elements"][0]["xla_bytes"] == 96
 assert t["xla_bytes"] == 96
 PY
@@ -54,20 +60,20 @@ set -e
 
 # JAX layout input.
 "$x" size --json 'bf16[16,1280,40] Layout(major_to_minor=(0, 1, 2), tiling=((8, 128), (2, 1)), sub_byte_element_size_in_bits=0)' \
-  | $py -c 'import json,sys; d=json.load(sys.stdin); assert d[0]["canonical"]=="bf16[16,1280,40]{2,1,0:T(8,128)(2,1)}", d'
+  | $py -c 'import json,sys; d=json.load(sys.stdin)["shapes"]; assert d[0]["shape"]=="bf16[16,1280,40]{2,1,0:T(8,128)(2,1)}", d'
 
 # Older JAX DeviceLocalLayout repr (underscore fields).
 "$x" size --json 'f32[8,4] DeviceLocalLayout(major_to_minor=(0, 1), _tiling=((8, 128),), _sub_byte_element_size_in_bits=0)' \
-  | $py -c 'import json,sys; d=json.load(sys.stdin); assert d[0]["canonical"]=="f32[8,4]{1,0:T(8,128)}" and d[0]["xla_bytes"]==4096, d'
+  | $py -c 'import json,sys; d=json.load(sys.stdin)["shapes"]; assert d[0]["shape"]=="f32[8,4]{1,0:T(8,128)}" and d[0]["xla_bytes"]==4096, d'
 
 # JAX's Format(...) wrapper around the layout, as compiled.input_formats prints it.
 "$x" size --json "bf16[16,1280,40] Format(layout=Layout(major_to_minor=(0, 2, 1), tiling=((8, 128), (2, 1)), sub_byte_element_size_in_bits=0), sharding=SingleDeviceSharding(device=TpuDevice(id=0, process_index=0, coords=(0,0,0), core_on_chip=0), memory_kind=device))" \
-  | $py -c 'import json,sys; d=json.load(sys.stdin); assert d[0]["canonical"]=="bf16[16,1280,40]{1,2,0:T(8,128)(2,1)}" and d[0]["xla_bytes"]==1638400, d'
+  | $py -c 'import json,sys; d=json.load(sys.stdin)["shapes"]; assert d[0]["shape"]=="bf16[16,1280,40]{1,2,0:T(8,128)(2,1)}" and d[0]["xla_bytes"]==1638400, d'
 
 # An untiled difference is explained by L(n), not by tile levels.
 "$x" size --json 's8[3]{0:L(4)}' | $py -c '
 import json,sys
-d=json.load(sys.stdin)[0]
+d=json.load(sys.stdin)["shapes"][0]
 assert (d["xla_bytes"], d["exact_bytes"]) == (3, 4), d
 assert "ignores L(n) and split configs on untiled layouts" in d["notes"][0], d["notes"]
 assert not any("tile level" in n for n in d["notes"]), d["notes"]'
@@ -83,7 +89,7 @@ set -e
 # Input bytes that are not UTF-8 (here inside a comment) must not crash
 # --json: they are replaced in the output.
 "$x" size --json $'f32[2] /*\xff*/' >"$tmp/json" || fail "non-UTF-8 --json exited $?"
-$py -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d[0]["canonical"]=="f32[2]{0}", d' "$tmp/json"
+$py -c 'import json,sys; d=json.load(open(sys.argv[1]))["shapes"]; assert d[0]["shape"]=="f32[2]{0}", d' "$tmp/json"
 
 # Usage errors exit 2; --help exits 0.
 set +e
@@ -91,4 +97,96 @@ set +e
 set -e
 [ "$rc" -eq 2 ] || fail "no shapes: exit $rc"
 "$x" size --help | grep -q 'xla_bytes' || fail "--help"
+# Regression 10.7: a tuple total that does not fit in int64 is OUT_OF_RANGE,
+# exit 2 (it printed -2 bytes and exited 0).
+set +e
+"$x" size '(u8[9223372036854775807], u8[9223372036854775807])' >"$tmp/out" 2>"$tmp/err"; rc=$?
+set -e
+[ "$rc" -eq 2 ] || fail "tuple overflow: exit $rc, want 2"
+grep -q 'does not fit in int64' "$tmp/err" || fail "tuple overflow message: $(cat "$tmp/err")"
+if grep -q -- '-2' "$tmp/out"; then fail "tuple overflow printed a wrapped size"; fi
+set +e
+"$x" size --json '(u8[9223372036854775807], u8[9223372036854775807])' >"$tmp/json" 2>/dev/null; rc=$?
+set -e
+[ "$rc" -eq 2 ] || fail "tuple overflow --json: exit $rc"
+$py -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["shapes"] == [] and d["errors"][0]["code"] == "OUT_OF_RANGE" and d["errors"][0]["input"] == {"text": "(u8[9223372036854775807], u8[9223372036854775807])"}, d' "$tmp/json"
+
+# Regression 10.8: say what really differs.
+"$x" size 'f32[8,128]{1,0:T(8,128)}' 'f32[8,128]{1,0:T(8,128)S(5)}' >"$tmp/out"
+grep -q 'different memory spaces (S(0) vs S(5)): a copy between memories, no relayout needed' "$tmp/out" \
+  || fail "memory-space verdict: $(tail -2 "$tmp/out")"
+if grep -q 'relayout needed)' "$tmp/out"; then fail "memory-space move called a relayout"; fi
+"$x" size 'f32[2]{0}' 'f32[2]{0:E(32)}' >"$tmp/out"
+grep -q 'nothing differs physically (no relayout needed)' "$tmp/out" || fail "E(32) verdict: $(tail -2 "$tmp/out")"
+"$x" size 'f32[8,128]{1,0}' 'f32[8,128]{0,1}' >"$tmp/out"
+grep -q 'bytes differ in order (relayout needed)' "$tmp/out" || fail "reorder verdict"
+"$x" size --json 'f32[8,128]{1,0:T(8,128)}' 'f32[8,128]{1,0:T(8,128)S(5)}' 'f32[8,128]{1,0:T(8,128)E(32)}' 'bf16[16,1280,40]' >"$tmp/json"
+$py -c '
+import json,sys
+c = json.load(open(sys.argv[1]))["comparisons"]
+assert c == [{"a": 0, "b": 1, "difference": "memory_space", "relayout_needed": False},
+             {"a": 0, "b": 2, "difference": "equivalent", "relayout_needed": False},
+             {"a": 0, "b": 3, "difference": "logical_shape", "relayout_needed": False}], c' "$tmp/json"
+
+# Regression 10.9: E(n) narrower than the element type is one clear error,
+# the same in size and relayout (size said 1 byte and exited 0).
+set +e
+"$x" size 'f32[2]{0:E(4)}' >"$tmp/out" 2>"$tmp/err"; rc=$?
+set -e
+[ "$rc" -eq 2 ] || fail "E(4) on f32: exit $rc, want 2"
+want='E(4) in f32[2]{0:E(4)} gives each element 4 bits, fewer than the 32 bits of f32'
+grep -qF "$want" "$tmp/err" || fail "E(4) message: $(cat "$tmp/err")"
+[ ! -s "$tmp/out" ] || fail "E(4): unexpected stdout"
+printf '01234567' >"$tmp/in.bin"
+set +e
+"$x" relayout --shape 'f32[2]{0:E(4)}' --to '{0}' "$tmp/in.bin" "$tmp/out.bin" 2>"$tmp/err"; rc=$?
+set -e
+[ "$rc" -eq 2 ] || fail "relayout E(4): exit $rc"
+grep -qF "$want" "$tmp/err" || fail "relayout E(4) message: $(cat "$tmp/err")"
+"$x" size 's4[8]{0:E(4)}' 'pred[8]{0:E(32)}' >/dev/null || fail "packing and widening stay valid"
+
+# Regression 10.5: input echoed in errors is escaped.
+set +e
+"$x" size $'f32[2]\x1b[31m' >"$tmp/out" 2>"$tmp/err"; rc=$?
+set -e
+[ "$rc" -eq 2 ] || fail "escape shape: exit $rc"
+if LC_ALL=C grep -q $'\x1b' "$tmp/err"; then fail "raw ESC in the error"; fi
+grep -qF 'f32[2]\x1b[31m' "$tmp/err" || fail "escaped echo: $(cat -v "$tmp/err")"
+
+# Regression 10.13: usage errors name the command and point to its help.
+set +e
+"$x" bogus >"$tmp/out" 2>"$tmp/err"; rc=$?
+set -e
+[ "$rc" -eq 2 ] && grep -q "unknown command 'bogus'" "$tmp/err" || fail "bogus: rc=$rc $(cat "$tmp/err")"
+if grep -q 'A subcommand is required' "$tmp/err"; then fail "bogus: CLI11 message"; fi
+set +e
+"$x" sise 'f32[2]' >"$tmp/out" 2>"$tmp/err"; rc=$?
+set -e
+[ "$rc" -eq 2 ] && grep -q "Did you mean 'xlayout size'?" "$tmp/err" || fail "suggestion: $(cat "$tmp/err")"
+"$x" help >"$tmp/out" || fail "xlayout help exited $?"
+grep -q 'signature' "$tmp/out" || fail "xlayout help lists commands"
+"$x" help size >"$tmp/out" || fail "xlayout help size exited $?"
+grep -q 'Usage: xlayout size' "$tmp/out" || fail "help size: $(head -3 "$tmp/out")"
+set +e
+"$x" help bogus >"$tmp/out" 2>"$tmp/err"; rc=$?
+set -e
+[ "$rc" -eq 2 ] && grep -q "unknown command 'bogus'" "$tmp/err" || fail "help bogus"
+set +e
+"$x" size >"$tmp/out" 2>"$tmp/err"; rc=$?
+set -e
+grep -q "Run 'xlayout size --help'" "$tmp/err" || fail "subcommand error points to its help: $(cat "$tmp/err")"
+set +e
+"$x" >"$tmp/out" 2>"$tmp/err"; rc=$?
+set -e
+[ "$rc" -eq 2 ] && grep -q 'no command given' "$tmp/err" || fail "no command"
+
+set +e
+"$x" --bogus >"$tmp/out" 2>"$tmp/err"; rc=$?
+set -e
+[ "$rc" -eq 2 ] && grep -q "unknown option '--bogus'" "$tmp/err" || fail "--bogus: $(cat "$tmp/err")"
+
+# Regression 16: --version names the commit (or says it is unknown).
+"$x" --version >"$tmp/out"
+grep -Eq '^xlayout [0-9]+\.[0-9]+\.[0-9]+ \(commit ([0-9a-f]{7,}|unknown|[0-9A-Za-z._-]+)(-dirty)?\)$' "$tmp/out" \
+  || fail "--version: $(cat "$tmp/out")"
 echo "size_cli_test: all passed"

@@ -6,11 +6,13 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "commands.h"
 #include "nlohmann/json.hpp"
 #include "ui.h"
+#include "xlayout/format.h"
+#include "xlayout/layout.h"
+#include "xlayout/memory_kind.h"
 #include "xlayout/shape_parser.h"
 #include "xlayout/size.h"
 #include "xlayout/status_macros.h"
@@ -19,46 +21,13 @@
 namespace xlayout::cli {
 namespace {
 
-using nlohmann::json;
+using json = nlohmann::ordered_json;
 
-// Sizes of one shape; tuples carry their elements.
+// One measured input: what the user typed and the library's sizes.
 struct Report {
   std::string input;
-  Shape shape;
-  ArraySizes sizes;              // Sums over the leaves for tuples.
-  std::vector<Report> elements;  // Tuple elements.
-  bool has_size = true;          // False for opaque[] (backend-defined).
+  ShapeSizes sizes;
 };
-
-absl::StatusOr<Report> Measure(const std::string& input, const Shape& shape) {
-  Report report{input, shape, {}, {}, true};
-  if (shape.IsTuple()) {
-    for (const Shape& element : shape.tuple_shapes()) {
-      XLAYOUT_ASSIGN_OR_RETURN(Report r, Measure(element.ToString(true), element));
-      report.sizes.logical_bytes += r.sizes.logical_bytes;
-      report.sizes.xla_bytes += r.sizes.xla_bytes;
-      report.sizes.exact_bytes += r.sizes.exact_bytes;
-      report.elements.push_back(std::move(r));
-    }
-    const ArraySizes& s = report.sizes;
-    report.sizes.padding_factor =
-        s.logical_bytes == 0
-            ? 1.0
-            : static_cast<double>(s.exact_bytes) / s.logical_bytes;
-    return report;
-  }
-  if (shape.IsToken()) return report;
-  if (shape.IsOpaque()) {
-    report.has_size = false;
-    report.sizes.notes.push_back(
-        "opaque[] has a backend-defined size (a pointer)");
-    return report;
-  }
-  XLAYOUT_ASSIGN_OR_RETURN(report.sizes, ComputeArraySizes(shape));
-  return report;
-}
-
-std::string Factor(double f) { return absl::StrFormat("%.2f×", f); }
 
 std::string TileCell(const DimSizeInfo& d) {
   if (!d.tile.has_value()) return "-";
@@ -66,10 +35,16 @@ std::string TileCell(const DimSizeInfo& d) {
   return absl::StrCat(*d.tile);
 }
 
-void PrintHuman(const Report& r, const Style& style, int indent) {
+// Shapes are printed from the parsed model, never echoed raw; escaped
+// anyway so nothing from the input reaches the terminal as a control code.
+std::string ShapeText(const Shape& shape, bool with_layout) {
+  return EscapeForTerminal(shape.ToString(with_layout));
+}
+
+void PrintHuman(const ShapeSizes& r, const Style& style, int indent) {
   std::string pad(indent, ' ');
   std::printf("%s%s\n", pad.c_str(),
-              style.Bold(r.shape.ToString(true)).c_str());
+              style.Bold(ShapeText(r.shape, true)).c_str());
   if (!r.has_size) {
     for (const std::string& note : r.sizes.notes) {
       std::printf("%s  %s\n", pad.c_str(), style.Dim(note).c_str());
@@ -89,8 +64,8 @@ void PrintHuman(const Report& r, const Style& style, int indent) {
   sizes.AddRow({"logical_bytes", WithCommas(s.logical_bytes),
                 HumanBytes(s.logical_bytes),
                 style.Dim("no tiling (ByteSizeOf)")});
-  sizes.AddRow(
-      {"padding", Factor(s.padding_factor), "", style.Dim("exact / logical")});
+  sizes.AddRow({"padding", FormatFactor(s.padding_factor), "",
+                style.Dim("exact / logical")});
   // Drop the empty header row of this key/value table.
   std::string rendered = sizes.Render(pad + "  ");
   std::printf("%s", rendered.substr(rendered.find('\n') + 1).c_str());
@@ -102,8 +77,8 @@ void PrintHuman(const Report& r, const Style& style, int indent) {
       std::string factor;
       if (d.extent > 0 && d.padded_extent != d.extent) {
         double f = static_cast<double>(d.padded_extent) / d.extent;
-        factor =
-            d.padded_extent > d.extent ? style.Yellow(Factor(f)) : Factor(f);
+        factor = d.padded_extent > d.extent ? style.Yellow(FormatFactor(f))
+                                            : FormatFactor(f);
       }
       dims.AddRow({absl::StrCat(d.dim), WithCommas(d.extent),
                    WithCommas(d.padded_extent), TileCell(d), factor});
@@ -114,29 +89,74 @@ void PrintHuman(const Report& r, const Style& style, int indent) {
   }
   for (const std::string& note : s.notes) {
     std::printf("%s  %s %s\n", pad.c_str(), style.Cyan("note:").c_str(),
-                note.c_str());
+                EscapeForTerminal(note).c_str());
   }
-  for (const Report& e : r.elements) PrintHuman(e, style, indent + 2);
+  for (const ShapeSizes& e : r.elements) PrintHuman(e, style, indent + 2);
 }
 
 // Physical order of an array's dims, major to minor: "0,1,2".
-std::string PhysicalOrder(const Report& r) {
+std::string PhysicalOrder(const ShapeSizes& r) {
   std::vector<int64_t> order;
   for (const DimSizeInfo& d : r.sizes.dims) order.push_back(d.dim);
   return absl::StrJoin(order, ",");
 }
 
 std::string Tiles(const Shape& s) {
-  if (!s.IsArray() || !s.has_layout() || s.layout().tiles().empty()) return "-";
-  std::string out = "T";
-  for (const Tile& t : s.layout().tiles()) out += t.ToString();
-  return out;
+  if (!s.IsArray() || !s.has_layout()) return "-";
+  std::string tiles = TilesToString(s.layout());
+  return tiles.empty() ? "-" : tiles;
+}
+
+// What a user holding #1 must do to feed it where #i is expected, from the
+// library's comparison (never re-derived here).
+std::string Verdict(PhysicalDifference d, const ShapeSizes& a,
+                    const ShapeSizes& b, size_t i) {
+  const std::string pair = absl::StrCat("#1 and #", i + 1);
+  switch (d) {
+    case PhysicalDifference::kDifferentLogicalShape:
+      return absl::StrCat(pair, " are different logical shapes");
+    case PhysicalDifference::kIdentical:
+      return absl::StrCat(pair, " are identical");
+    case PhysicalDifference::kEquivalent:
+      return absl::StrCat(
+          pair,
+          " are the same bytes in the same order: the layouts are spelled "
+          "differently but nothing differs physically (no relayout needed)");
+    case PhysicalDifference::kMemorySpaceOnly:
+      return absl::StrCat(
+          pair,
+          " are the same bytes in the same order in different memory "
+          "spaces (S(",
+          MemorySpaceOf(a.shape), ") vs S(", MemorySpaceOf(b.shape),
+          ")): a copy between memories, no relayout needed");
+    case PhysicalDifference::kSameSizeReordered:
+      return absl::StrCat(
+          pair,
+          " are the same logical shape in different physical layouts of the "
+          "same size: XLA's size check passes them, but the bytes differ in "
+          "order (relayout needed)");
+    case PhysicalDifference::kDifferentSize: {
+      const double ratio =
+          b.sizes.xla_bytes == 0
+              ? 0.0
+              : static_cast<double>(a.sizes.xla_bytes) / b.sizes.xla_bytes;
+      return absl::StrCat(
+          pair,
+          " are the same logical shape in different physical layouts; "
+          "xla_bytes differ (",
+          WithCommas(a.sizes.xla_bytes), " vs ", WithCommas(b.sizes.xla_bytes),
+          ", ", FormatFactor(ratio),
+          "): feeding one where the other is expected fails with E0102 "
+          "(relayout needed)");
+    }
+  }
+  return "";
 }
 
 void PrintComparison(const std::vector<Report>& reports, const Style& style) {
-  std::vector<const Report*> arrays;
+  std::vector<const ShapeSizes*> arrays;
   for (const Report& r : reports) {
-    if (r.shape.IsArray()) arrays.push_back(&r);
+    if (r.sizes.shape.IsArray()) arrays.push_back(&r.sizes);
   }
   if (arrays.size() < 2) return;
   std::vector<std::string> header = {""};
@@ -147,70 +167,57 @@ void PrintComparison(const std::vector<Report>& reports, const Style& style) {
   Table table(header, right);
   auto row = [&](std::string name, auto cell) {
     std::vector<std::string> cells = {std::move(name)};
-    for (const Report* r : arrays) cells.push_back(cell(*r));
+    for (const ShapeSizes* r : arrays) cells.push_back(cell(*r));
     table.AddRow(std::move(cells));
   };
-  row("shape", [](const Report& r) { return r.shape.ToString(false); });
-  row("major→minor", [](const Report& r) { return PhysicalOrder(r); });
-  row("tiles", [](const Report& r) { return Tiles(r.shape); });
+  row("shape", [](const ShapeSizes& r) { return ShapeText(r.shape, false); });
+  row("major→minor", [](const ShapeSizes& r) { return PhysicalOrder(r); });
+  row("tiles", [](const ShapeSizes& r) { return Tiles(r.shape); });
+  bool spaces_differ = false;
+  for (const ShapeSizes* r : arrays) {
+    spaces_differ |= MemorySpaceOf(r->shape) != MemorySpaceOf(arrays[0]->shape);
+  }
+  if (spaces_differ) {
+    row("memory space", [](const ShapeSizes& r) {
+      return absl::StrCat("S(", MemorySpaceOf(r.shape), ")");
+    });
+  }
   row("xla_bytes",
-      [](const Report& r) { return WithCommas(r.sizes.xla_bytes); });
+      [](const ShapeSizes& r) { return WithCommas(r.sizes.xla_bytes); });
   row("exact_bytes",
-      [](const Report& r) { return WithCommas(r.sizes.exact_bytes); });
+      [](const ShapeSizes& r) { return WithCommas(r.sizes.exact_bytes); });
   row("logical_bytes",
-      [](const Report& r) { return WithCommas(r.sizes.logical_bytes); });
+      [](const ShapeSizes& r) { return WithCommas(r.sizes.logical_bytes); });
   row("padding",
-      [](const Report& r) { return Factor(r.sizes.padding_factor); });
+      [](const ShapeSizes& r) { return FormatFactor(r.sizes.padding_factor); });
   std::printf("\n%s\n%s", style.Bold("Side by side").c_str(),
               table.Render("  ").c_str());
 
-  const Report& a = *arrays[0];
+  const ShapeSizes& a = *arrays[0];
   for (size_t i = 1; i < arrays.size(); ++i) {
-    const Report& b = *arrays[i];
-    bool same_logical = SameLogicalShape(a.shape, b.shape);
-    std::string verdict;
-    if (!same_logical) {
-      verdict =
-          absl::StrCat("#1 and #", i + 1, " are different logical shapes");
-    } else if (a.shape.layout() == b.shape.layout()) {
-      verdict = absl::StrCat("#1 and #", i + 1, " are identical");
-    } else if (a.sizes.xla_bytes == b.sizes.xla_bytes) {
-      verdict = absl::StrCat(
-          "#1 and #", i + 1,
-          " are the same logical shape in different physical layouts of the "
-          "same size: XLA's size check passes them, but the bytes differ in "
-          "order (relayout needed)");
-    } else {
-      double ratio =
-          b.sizes.xla_bytes == 0
-              ? 0.0
-              : static_cast<double>(a.sizes.xla_bytes) / b.sizes.xla_bytes;
-      verdict = absl::StrCat(
-          "#1 and #", i + 1,
-          " are the same logical shape in different physical layouts; "
-          "xla_bytes differ (",
-          WithCommas(a.sizes.xla_bytes), " vs ", WithCommas(b.sizes.xla_bytes),
-          ", ", absl::StrFormat("%.2f", ratio),
-          "×): feeding one where the "
-          "other is expected fails with E0102");
+    const ShapeSizes& b = *arrays[i];
+    absl::StatusOr<PhysicalDifference> d = ComparePhysical(a.shape, b.shape);
+    if (!d.ok()) {
+      std::printf("  #1 and #%zu: %s\n", i + 1,
+                  EscapeForTerminal(d.status().message()).c_str());
+      continue;
     }
-    std::printf("  %s\n", verdict.c_str());
-    if (same_logical) {
-      // Per logical dim: padded extents on each side.
-      for (int dim = 0; dim < a.shape.rank(); ++dim) {
-        auto find = [dim](const Report& r) {
-          for (const DimSizeInfo& d : r.sizes.dims) {
-            if (d.dim == dim) return d;
-          }
-          return DimSizeInfo{};
-        };
-        DimSizeInfo x = find(a), y = find(b);
-        if (x.padded_extent != y.padded_extent) {
-          std::printf("  dim %d (%s): padded to %s in #1, %s in #%zu\n", dim,
-                      WithCommas(x.extent).c_str(),
-                      WithCommas(x.padded_extent).c_str(),
-                      WithCommas(y.padded_extent).c_str(), i + 1);
+    std::printf("  %s\n", Verdict(*d, a, b, i).c_str());
+    if (*d == PhysicalDifference::kDifferentLogicalShape) continue;
+    // Per logical dim: padded extents on each side.
+    for (int dim = 0; dim < a.shape.rank(); ++dim) {
+      auto find = [dim](const ShapeSizes& r) {
+        for (const DimSizeInfo& info : r.sizes.dims) {
+          if (info.dim == dim) return info;
         }
+        return DimSizeInfo{};
+      };
+      DimSizeInfo x = find(a), y = find(b);
+      if (x.padded_extent != y.padded_extent) {
+        std::printf("  dim %d (%s): padded to %s in #1, %s in #%zu\n", dim,
+                    WithCommas(x.extent).c_str(),
+                    WithCommas(x.padded_extent).c_str(),
+                    WithCommas(y.padded_extent).c_str(), i + 1);
       }
     }
   }
@@ -232,34 +239,64 @@ json DimsJson(const ArraySizes& s) {
   return dims;
 }
 
-json ReportJson(const Report& r) {
-  json j = {{"input", r.input}, {"canonical", r.shape.ToString(true)}};
+// One shape's object; keys in the order of docs/json.md.
+json SizesJson(const ShapeSizes& r, json input) {
+  json j;
+  if (!input.is_null()) j["input"] = std::move(input);
+  j["shape"] = r.shape.ToString(true);
   if (r.has_size) {
-    j["logical_bytes"] = r.sizes.logical_bytes;
     j["xla_bytes"] = r.sizes.xla_bytes;
     j["exact_bytes"] = r.sizes.exact_bytes;
+    j["logical_bytes"] = r.sizes.logical_bytes;
     j["padding_factor"] = r.sizes.padding_factor;
   } else {
-    j["logical_bytes"] = nullptr;
     j["xla_bytes"] = nullptr;
     j["exact_bytes"] = nullptr;
+    j["logical_bytes"] = nullptr;
     j["padding_factor"] = nullptr;
   }
-  j["dims"] = DimsJson(r.sizes);
   j["metadata_prefix_bytes"] = r.sizes.metadata_prefix_bytes;
+  j["memory_space"] = MemorySpaceOf(r.shape);
+  j["dims"] = DimsJson(r.sizes);
   j["notes"] = r.sizes.notes;
   if (r.shape.IsTuple()) {
     json elements = json::array();
-    for (const Report& e : r.elements) elements.push_back(ReportJson(e));
+    for (const ShapeSizes& e : r.elements) {
+      elements.push_back(SizesJson(e, nullptr));
+    }
     j["elements"] = std::move(elements);
   }
   return j;
 }
 
+// Each array shape after the first against the first.
+json ComparisonsJson(const std::vector<Report>& reports) {
+  json out = json::array();
+  std::vector<size_t> arrays;
+  for (size_t i = 0; i < reports.size(); ++i) {
+    if (reports[i].sizes.shape.IsArray()) arrays.push_back(i);
+  }
+  for (size_t k = 1; k < arrays.size(); ++k) {
+    absl::StatusOr<PhysicalDifference> d = ComparePhysical(
+        reports[arrays[0]].sizes.shape, reports[arrays[k]].sizes.shape);
+    json c;
+    c["a"] = arrays[0];
+    c["b"] = arrays[k];
+    c["difference"] =
+        d.ok() ? json(std::string(PhysicalDifferenceName(*d))) : json(nullptr);
+    c["relayout_needed"] =
+        d.ok() && (*d == PhysicalDifference::kSameSizeReordered ||
+                   *d == PhysicalDifference::kDifferentSize);
+    out.push_back(std::move(c));
+  }
+  return out;
+}
+
 absl::StatusOr<Report> Analyze(const std::string& input) {
   XLAYOUT_ASSIGN_OR_RETURN(Shape shape, ParseShape(input));
   XLAYOUT_RETURN_IF_ERROR(ValidateShape(shape));
-  return Measure(input, shape);
+  XLAYOUT_ASSIGN_OR_RETURN(ShapeSizes sizes, ComputeShapeSizes(shape));
+  return Report{input, std::move(sizes)};
 }
 
 }  // namespace
@@ -283,32 +320,41 @@ RunFn RegisterSizeCommand(CLI::App& app) {
                   "tiling=((8, 128), (2, 1)))'")
       ->required();
   cmd->add_flag("--json", options->json,
-                "Print a JSON array, one object per shape");
+                "Print one JSON object (schema xlayout.v1, docs/json.md): "
+                "shapes[], comparisons[], errors[]");
   cmd->footer(
       "Exit status: 0 when every shape was measured, 2 when any shape failed "
       "to parse or "
       "validate (the others are still reported).");
   return [options]() {
     std::vector<Report> reports;
-    bool failed = false;
+    json errors = json::array();
     for (const std::string& input : options->shapes) {
       absl::StatusOr<Report> report = Analyze(input);
       if (!report.ok()) {
-        PrintError(absl::StrCat("'", input, "': ", report.status().message()));
-        failed = true;
+        PrintError(absl::StrCat("'", EscapeAndTruncate(input, 200),
+                                "': ", report.status().message()));
+        errors.push_back(JsonErrorItem(JsonTextInput(input), report.status()));
         continue;
       }
       reports.push_back(*std::move(report));
     }
+    const bool failed = !errors.empty();
     if (options->json) {
-      json out = json::array();
-      for (const Report& r : reports) out.push_back(ReportJson(r));
+      json out = JsonEnvelope("size");
+      json shapes = json::array();
+      for (const Report& r : reports) {
+        shapes.push_back(SizesJson(r.sizes, JsonTextInput(r.input)));
+      }
+      out["shapes"] = std::move(shapes);
+      out["comparisons"] = ComparisonsJson(reports);
+      out["errors"] = std::move(errors);
       PrintJson(out);
     } else {
       Style style = Style::For(stdout);
       for (size_t i = 0; i < reports.size(); ++i) {
         if (i > 0) std::printf("\n");
-        PrintHuman(reports[i], style, 0);
+        PrintHuman(reports[i].sizes, style, 0);
       }
       PrintComparison(reports, style);
     }

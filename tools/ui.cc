@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 
@@ -75,32 +76,6 @@ std::string Table::Render(absl::string_view indent) const {
   return out;
 }
 
-std::string WithCommas(int64_t n) {
-  // Work on the magnitude as uint64 so INT64_MIN needs no special case.
-  uint64_t magnitude =
-      n < 0 ? 0 - static_cast<uint64_t>(n) : static_cast<uint64_t>(n);
-  std::string digits = absl::StrCat(magnitude);
-  std::string out;
-  for (size_t i = 0; i < digits.size(); ++i) {
-    if (i > 0 && (digits.size() - i) % 3 == 0) out.push_back(',');
-    out.push_back(digits[i]);
-  }
-  return n < 0 ? "-" + out : out;
-}
-
-std::string HumanBytes(int64_t n) {
-  static constexpr const char* kUnits[] = {"KiB", "MiB", "GiB",
-                                           "TiB", "PiB", "EiB"};
-  if (n < 1024 && n > -1024) return absl::StrCat(n, " B");
-  double v = static_cast<double>(n);
-  int unit = -1;
-  while ((v >= 1024 || v <= -1024) && unit < 5) {
-    v /= 1024;
-    ++unit;
-  }
-  return absl::StrFormat("%.2f %s", v, kUnits[unit]);
-}
-
 ProgressBar::ProgressBar(std::string label, int64_t total)
     : label_(std::move(label)),
       total_(total),
@@ -125,17 +100,77 @@ void ProgressBar::Update(int64_t done) {
   std::fflush(stderr);
 }
 
+size_t EditDistance(absl::string_view a, absl::string_view b) {
+  std::vector<size_t> row(b.size() + 1);
+  for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (size_t i = 1; i <= a.size(); ++i) {
+    size_t diagonal = row[0];
+    row[0] = i;
+    for (size_t j = 1; j <= b.size(); ++j) {
+      const size_t above = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1,
+                         diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      diagonal = above;
+    }
+  }
+  return row[b.size()];
+}
+
+std::string ClosestMatch(absl::string_view word,
+                         const std::vector<std::string>& candidates) {
+  const size_t limit = std::max<size_t>(2, word.size() / 3);
+  std::string best;
+  size_t best_distance = limit + 1;
+  for (const std::string& c : candidates) {
+    if (!word.empty() && absl::StartsWith(c, word)) return c;
+    const size_t d = EditDistance(word, c);
+    if (d < best_distance) {
+      best = c;
+      best_distance = d;
+    }
+  }
+  return best;
+}
+
 void PrintError(absl::string_view message) {
   Style style = Style::For(stderr);
-  std::fprintf(stderr, "%s %.*s\n", style.Red(style.Bold("error:")).c_str(),
-               static_cast<int>(message.size()), message.data());
+  std::fprintf(stderr, "%s %s\n", style.Red(style.Bold("error:")).c_str(),
+               EscapeForTerminal(message).c_str());
 }
 
 void PrintWarning(absl::string_view message) {
   Style style = Style::For(stderr);
-  std::fprintf(stderr, "%s %.*s\n",
-               style.Yellow(style.Bold("warning:")).c_str(),
-               static_cast<int>(message.size()), message.data());
+  std::fprintf(stderr, "%s %s\n", style.Yellow(style.Bold("warning:")).c_str(),
+               EscapeForTerminal(message).c_str());
+}
+
+nlohmann::ordered_json JsonEnvelope(absl::string_view command) {
+  nlohmann::ordered_json j;
+  j["schema"] = kJsonSchema;
+  j["command"] = std::string(command);
+  return j;
+}
+
+nlohmann::ordered_json JsonTextInput(absl::string_view text) {
+  nlohmann::ordered_json j;
+  j["text"] = std::string(text);
+  return j;
+}
+
+nlohmann::ordered_json JsonFileInput(absl::string_view path, int64_t line) {
+  nlohmann::ordered_json j;
+  j["file"] = std::string(path);
+  if (line > 0) j["line"] = line;
+  return j;
+}
+
+nlohmann::ordered_json JsonErrorItem(nlohmann::ordered_json input,
+                                     const absl::Status& status) {
+  nlohmann::ordered_json j;
+  j["input"] = std::move(input);
+  j["code"] = absl::StatusCodeToString(status.code());
+  j["message"] = std::string(status.message());
+  return j;
 }
 
 }  // namespace xlayout::cli

@@ -8,7 +8,10 @@
 #include <string>
 #include <vector>
 
+#include "absl/status/status.h"
 #include "absl/strings/string_view.h"
+#include "nlohmann/json.hpp"
+#include "xlayout/format.h"
 
 namespace xlayout::cli {
 
@@ -56,10 +59,9 @@ class Table {
   std::vector<bool> right_;
 };
 
-// "5,242,880".
-std::string WithCommas(int64_t n);
-// "5.00 MiB" (binary units; bytes below 1 KiB as "123 B").
-std::string HumanBytes(int64_t n);
+// Numbers and input text are formatted by xlayout/format.h (WithCommas,
+// HumanBytes, FormatFactor, EscapeForTerminal): one of each, shared with the
+// library.
 
 // A progress bar on stderr, drawn only when stderr is a TTY. Thread-compatible.
 class ProgressBar {
@@ -84,9 +86,36 @@ void PrintJson(const Json& j) {
               j.dump(2, ' ', false, Json::error_handler_t::replace).c_str());
 }
 
-// Prints "error: <message>" to stderr (red on a TTY).
+// Levenshtein distance (byte-wise insertions, deletions, substitutions).
+size_t EditDistance(absl::string_view a, absl::string_view b);
+
+// The candidate closest to `word` by EditDistance, if it is close enough to
+// be a likely typo (distance at most max(2, |word| / 3), or `word` is a
+// prefix of it); "" otherwise. Ties go to the earlier candidate.
+std::string ClosestMatch(absl::string_view word,
+                         const std::vector<std::string>& candidates);
+
+// Prints "error: <message>" to stderr (red on a TTY). The message is passed
+// through EscapeForTerminal: it may repeat input (file names, shapes).
 void PrintError(absl::string_view message);
 void PrintWarning(absl::string_view message);
+
+// The JSON envelope of every command's --json output (docs/json.md):
+// {"schema": "xlayout.v1", "command": NAME, ...payload..., "errors": [...]}.
+// Keys are in insertion order; payload keys follow "command".
+inline constexpr char kJsonSchema[] = "xlayout.v1";
+nlohmann::ordered_json JsonEnvelope(absl::string_view command);
+
+// Where a value came from: {"text": "..."} for text given on the command
+// line, {"file": "path"} (or {"file": "path", "line": n}) for a file, "-"
+// for stdin. Every command's "input" has this type.
+nlohmann::ordered_json JsonTextInput(absl::string_view text);
+nlohmann::ordered_json JsonFileInput(absl::string_view path, int64_t line = 0);
+
+// One element of "errors": {"input": INPUT-or-null, "code": "INVALID_ARGUMENT",
+// "message": "..."}.
+nlohmann::ordered_json JsonErrorItem(nlohmann::ordered_json input,
+                                     const absl::Status& status);
 
 }  // namespace xlayout::cli
 

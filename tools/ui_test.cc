@@ -5,19 +5,23 @@
 namespace xlayout::cli {
 namespace {
 
-TEST(UiTest, WithCommas) {
-  EXPECT_EQ(WithCommas(0), "0");
-  EXPECT_EQ(WithCommas(999), "999");
-  EXPECT_EQ(WithCommas(1000), "1,000");
-  EXPECT_EQ(WithCommas(5242880), "5,242,880");
-  EXPECT_EQ(WithCommas(-1638400), "-1,638,400");
-  EXPECT_EQ(WithCommas(INT64_MIN), "-9,223,372,036,854,775,808");
+// WithCommas and HumanBytes are tested with the library (format_test).
+
+TEST(UiTest, JsonEnvelopeComesFirst) {
+  nlohmann::ordered_json j = JsonEnvelope("size");
+  j["shapes"] = nlohmann::ordered_json::array();
+  EXPECT_EQ(j.dump(),
+            R"({"schema":"xlayout.v1","command":"size","shapes":[]})");
 }
 
-TEST(UiTest, HumanBytes) {
-  EXPECT_EQ(HumanBytes(512), "512 B");
-  EXPECT_EQ(HumanBytes(5242880), "5.00 MiB");
-  EXPECT_EQ(HumanBytes(1638400), "1.56 MiB");
+TEST(UiTest, JsonInputsAreObjects) {
+  EXPECT_EQ(JsonTextInput("f32[2]").dump(), R"({"text":"f32[2]"})");
+  EXPECT_EQ(JsonFileInput("a.log").dump(), R"({"file":"a.log"})");
+  EXPECT_EQ(JsonFileInput("a.log", 7).dump(), R"({"file":"a.log","line":7})");
+  EXPECT_EQ(
+      JsonErrorItem(JsonFileInput("x"), absl::NotFoundError("x: no such file"))
+          .dump(),
+      R"({"input":{"file":"x"},"code":"NOT_FOUND","message":"x: no such file"})");
 }
 
 TEST(UiTest, StyleIsPlainWhenDisabled) {
@@ -32,6 +36,24 @@ TEST(UiTest, TableAlignsColumns) {
   t.AddRow({"0", "16"});
   t.AddRow({"12", "1,280"});
   EXPECT_EQ(t.Render(), "dim  extent\n0        16\n12    1,280\n");
+}
+
+TEST(UiTest, EditDistance) {
+  EXPECT_EQ(EditDistance("", "size"), 4u);
+  EXPECT_EQ(EditDistance("szie", "size"), 2u);
+  EXPECT_EQ(EditDistance("explian", "explain"), 2u);
+  EXPECT_EQ(EditDistance("relayout", "relayout"), 0u);
+}
+
+TEST(UiTest, ClosestMatchSuggestsLikelyTypos) {
+  const std::vector<std::string> commands = {"size", "relayout", "signature",
+                                             "explain", "help"};
+  EXPECT_EQ(ClosestMatch("sise", commands), "size");
+  EXPECT_EQ(ClosestMatch("explian", commands), "explain");
+  EXPECT_EQ(ClosestMatch("relay", commands), "relayout");
+  EXPECT_EQ(ClosestMatch("sig", commands), "signature");
+  EXPECT_EQ(ClosestMatch("bogus", commands), "");
+  EXPECT_EQ(ClosestMatch("checkpointing", commands), "");
 }
 
 TEST(UiTest, NoColorDisablesColor) {

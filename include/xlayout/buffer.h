@@ -13,6 +13,8 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/types/span.h"
+#include "xlayout/io/mapped_region.h"
+#include "xlayout/layout_util.h"
 #include "xlayout/memory_kind.h"
 #include "xlayout/shape.h"
 
@@ -86,8 +88,7 @@ class Buffer {
     std::string memory_kind;
     Shape shape;
     std::vector<uint8_t> owned;
-    void* map_base = nullptr;  // Page-aligned mmap start, for munmap.
-    size_t map_length = 0;
+    io::MappedRegion mapping;  // kMapped: the file region, unmapped with it.
   };
 
   Buffer() = default;
@@ -105,10 +106,8 @@ class Buffer {
 };
 
 // Keys shared by buffers and executables (so both sides hash the same way).
+// LayoutKey and SamePhysicalLayout are in xlayout/layout_util.h.
 uint64_t MemoryKindKey(absl::string_view kind);
-uint64_t LayoutKey(const Shape& on_device_shape);
-// Same logical shape and same layout, ignoring S(n).
-bool SamePhysicalLayout(const Shape& a, const Shape& b);
 
 }  // namespace xlayout
 

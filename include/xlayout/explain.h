@@ -1,9 +1,10 @@
 // Diagnosis of program-input mismatches (error E0102): what differs between
 // the buffer a program expected and the one it got, why, and how to fix it.
 //
-// The same diagnosis comes from a message found in a log (Diagnose) and from
-// the runtime guard's structured record (Explain), so `xlayout explain` and
-// the guard's errors always say the same thing.
+// The diagnosis reads one structured MismatchFact (mismatch.h). A message
+// found in a log fills it (FactFromMessage), and so does the runtime guard's
+// record (FactFromRecord), so `xlayout explain` and the guard's errors say
+// the same thing, and a record loses nothing to printing and re-parsing.
 #ifndef XLAYOUT_EXPLAIN_H_
 #define XLAYOUT_EXPLAIN_H_
 
@@ -51,6 +52,11 @@ struct SideReport {
   // size, best first.
   std::vector<InferredLayout> inferred_layouts;
   std::string error;  // Why the shape could not be read or sized.
+  // The compared facts, when known: the element type's lower-case name
+  // ("bf16"), the PJRT memory kind, the buffers per device.
+  std::string element_type;
+  std::string memory_kind;
+  std::optional<int64_t> buffer_count;
 };
 
 struct Diagnosis {
@@ -79,19 +85,28 @@ struct Diagnosis {
   std::string message;                    // The message text, one line.
 };
 
-// Diagnoses a message found by the scanner.
+// The fact a scanned message states: its shapes parsed (layouts only where
+// printed), sizes, values, replica and partition, and where it was found.
+MismatchFact FactFromMessage(const ScannedMessage& message,
+                             absl::string_view source_file = "");
+
+// Diagnoses one fact, whatever its source.
+Diagnosis Diagnose(const MismatchFact& fact);
+
+// Diagnoses a message found by the scanner: Diagnose(FactFromMessage(m)).
 Diagnosis Diagnose(const ScannedMessage& message);
 
-// Diagnoses a runtime-guard record; equal to Diagnose of the message the
-// guard printed for it.
+// Diagnoses a runtime-guard record: Diagnose(FactFromRecord(record)). It says
+// what Diagnose says of the message the guard printed, plus what only the
+// record knows (the expected memory kind, shapes the message leaves out).
 Diagnosis Explain(const MismatchRecord& record);
 
-// The scanner's view of a record: what the message for it says.
-ScannedMessage MessageFromRecord(const MismatchRecord& record);
-
-// TPU tilings (spec §9) under which `shape` (its minor_to_major kept; a
-// missing layout means the default one) has xla_bytes == printed_bytes,
-// best first, each with the rule behind it. Empty if none does.
+// The TPU tilings listed in docs/explain.md under which `shape` (its
+// minor_to_major kept; a missing layout means the default one) has
+// xla_bytes == printed_bytes, best first, each with the rule behind it.
+// Only layouts a device buffer of printed_bytes can hold are listed: their
+// later tile levels add no padding (exact_bytes == xla_bytes), so the
+// relayout fix works on a buffer of the printed size. Empty if none fits.
 std::vector<InferredLayout> InferLayouts(const Shape& shape,
                                          int64_t printed_bytes);
 

@@ -62,6 +62,10 @@ struct ProgramSignature {
   // Things a reader tolerated: header/ENTRY disagreements, missing names,
   // sizes that could not be computed.
   std::vector<std::string> warnings;
+  // The memory-space to memory-kind mapping the parameters' memory_kind
+  // values were named with (MemoryKindMap::ToString form). Written to and
+  // read from JSON signatures, so they read back without --memory-kinds.
+  std::string memory_kinds;
 
   friend bool operator==(const ProgramSignature&,
                          const ProgramSignature&) = default;

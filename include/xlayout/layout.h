@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/types/span.h"
@@ -30,6 +31,10 @@ struct SplitConfig {
   int64_t dimension = 0;
   std::vector<int64_t> split_indices;
   friend bool operator==(const SplitConfig&, const SplitConfig&) = default;
+  template <typename H>
+  friend H AbslHashValue(H h, const SplitConfig& c) {
+    return H::combine(std::move(h), c.dimension, c.split_indices);
+  }
 };
 
 class Layout {
@@ -109,6 +114,18 @@ class Layout {
 
   friend bool operator==(const Layout& a, const Layout& b);
   friend bool operator!=(const Layout& a, const Layout& b) { return !(a == b); }
+  // Consistent with operator==: every compared field is hashed.
+  template <typename H>
+  friend H AbslHashValue(H h, const Layout& l) {
+    h = H::combine(std::move(h), l.minor_to_major_, l.dim_level_types_,
+                   l.dim_ordered_, l.dim_unique_, l.tiles_, l.tail_padding_,
+                   l.index_type_, l.pointer_type_, l.element_size_in_bits_,
+                   l.memory_space_, l.split_configs_, l.metadata_prefix_bytes_);
+    // As absl hashes an optional: (value, true) or (false).
+    return l.physical_shape_ != nullptr
+               ? H::combine(std::move(h), *l.physical_shape_, true)
+               : H::combine(std::move(h), false);
+  }
 
  private:
   std::vector<int64_t> minor_to_major_;
@@ -128,6 +145,10 @@ class Layout {
 
 // The default (major-to-minor, row-major) layout for `rank`: {rank-1,...,0}.
 Layout DefaultLayout(int rank);
+
+// The tiling as XLA prints it in a layout, "T(8,128)(2,1)"; "" without
+// tiles. The one tile printer of the library and the CLI.
+std::string TilesToString(const Layout& layout);
 
 }  // namespace xlayout
 

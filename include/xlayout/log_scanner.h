@@ -34,25 +34,11 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
+#include "xlayout/mismatch.h"
 
 namespace xlayout {
 
-// Which message form was found. Stable lower-case names via MessageKindName.
-enum class MessageKind {
-  kSize,               // "size": full form with program name and shapes.
-  kSizeNoShapes,       // "size_no_shapes": CPU/GPU form, sizes only.
-  kMemorySpace,        // "memory_space"
-  kElementType,        // "element_type": dynamic-shape check.
-  kRank,               // "rank": dynamic-shape check.
-  kLayout,             // "layout": dynamic-shape check.
-  kDynamicDimension,   // "dynamic_dimension": runtime size above the bound.
-  kBufferCount,        // "buffer_count"
-  kIncompatibleShape,  // "incompatible_shape": older "expected shape X ...".
-  kHostShape,          // "host_shape": older "does not match host shape".
-  kStrictLayout,       // "strict_layout": the runtime guard's strict mode.
-};
-
-absl::string_view MessageKindName(MessageKind kind);
+// MessageKind and MessageKindName are in mismatch.h.
 
 // One message as printed. Shapes keep their printed text (whitespace
 // removed); nothing is interpreted here, see explain.h for that.

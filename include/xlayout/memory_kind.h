@@ -12,6 +12,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "xlayout/layout_util.h"
 #include "xlayout/shape.h"
 
 namespace xlayout {
@@ -53,9 +54,7 @@ class MemoryKindMap {
   std::map<int64_t, DynamicShapeMetadata> dynamic_;
 };
 
-// The memory space of an array shape: its layout's S(n), 0 without a layout
-// or for non-arrays.
-int64_t MemorySpaceOf(const Shape& shape);
+// MemorySpaceOf(shape) is in xlayout/layout_util.h.
 
 // KindOf(MemorySpaceOf(shape)).
 std::string MemoryKindOf(const Shape& shape, const MemoryKindMap& kinds);

@@ -16,6 +16,7 @@
 #include "absl/status/statusor.h"
 #include "absl/types/span.h"
 #include "xlayout/shape.h"
+#include "xlayout/tiling.h"
 
 namespace xlayout {
 
@@ -46,7 +47,8 @@ class PhysicalLayout {
   }
 
   // Element offset of the logical element `index` (logical dim order, in
-  // bounds; CHECKed).
+  // bounds; CHECKed): TiledShape::LinearIndex, the one reference address
+  // computation.
   int64_t ElementOffset(absl::Span<const int64_t> index) const;
   // The logical index stored at element `offset`, or nullopt when that slot
   // is padding (tile padding or L(n) tail). 0 <= offset < num_storage_elements.
@@ -55,7 +57,7 @@ class PhysicalLayout {
   std::vector<int64_t> PaddingOffsets() const;
 
  private:
-  // One tile level, as the reference walks it.
+  // One tile level, as the inverse map walks it (read off tiled_).
   struct Level {
     std::vector<int64_t> in_sizes;  // Rank-padded input dims, before merging.
     int inserted = 0;               // Leading size-1 dims added for the tile.
@@ -69,6 +71,7 @@ class PhysicalLayout {
   int64_t num_tiled_ = 0;
   int64_t num_storage_ = 0;
   int64_t byte_size_ = 0;
+  TiledShape tiled_;
   std::vector<int64_t> physical_to_logical_;  // Major to minor.
   // levels_[0] holds only out_sizes = the physical dims; levels_[l >= 1] the
   // tile levels.

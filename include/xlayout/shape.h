@@ -8,6 +8,7 @@
 #include <limits>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/types/span.h"
@@ -44,7 +45,8 @@ class Shape {
   int rank() const { return static_cast<int>(dims_.size()); }
   absl::Span<const int64_t> dimensions() const { return dims_; }
   int64_t dimensions(int i) const { return dims_[i]; }
-  std::vector<int64_t>* mutable_dimensions() { return &dims_; }
+  // There is no mutable_dimensions(): a dim changes with set_dimension, which
+  // keeps its dynamic flag in step (a `?` size is always dynamic).
   bool is_dynamic_dimension(int i) const { return dynamic_[i]; }
   const std::vector<bool>& dynamic_dimensions() const { return dynamic_; }
   void set_dimension(int i, int64_t size, bool is_dynamic = false);
@@ -70,7 +72,16 @@ class Shape {
   // XLA's Shape::ToString(print_layout): HumanString / HumanStringWithLayout.
   std::string ToString(bool print_layout = true) const;
 
+  // By value: element type, dims, dynamic-ness, layout, tuple elements.
   friend bool operator==(const Shape& a, const Shape& b) = default;
+  template <typename H>
+  friend H AbslHashValue(H h, const Shape& s) {
+    h = H::combine(std::move(h), s.element_type_, s.dims_, s.dynamic_);
+    // As absl hashes an optional: (value, true) or (false).
+    h = s.layout_.has_value() ? H::combine(std::move(h), *s.layout_, true)
+                              : H::combine(std::move(h), false);
+    return H::combine(std::move(h), s.tuple_shapes_);
+  }
 
  private:
   PrimitiveType element_type_ = PrimitiveType::kInvalid;

@@ -2,7 +2,11 @@
 // ParseLayout grammar), plus JAX's Layout(...) repr.
 //
 // Errors are INVALID_ARGUMENT and name the 1-based column and what was
-// expected there, e.g. "col 17: expected ',' or ']' after dimension".
+// expected there, e.g. "col 17: expected ',' or ']' after dimension". An
+// integer beyond int64 is "number too large (limit 9223372036854775807)",
+// never a wrapped value. The lexical rules (trivia, identifiers, integers,
+// columns) are those of src/base/text_cursor.h, shared with the HLO text
+// reader and the log scanner; the JAX repr reader is src/core/jax_layout.cc.
 #ifndef XLAYOUT_SHAPE_PARSER_H_
 #define XLAYOUT_SHAPE_PARSER_H_
 

@@ -15,6 +15,8 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/types/span.h"
 #include "xlayout/shape.h"
 
 namespace xlayout {
@@ -33,6 +35,14 @@ absl::StatusOr<int64_t> ExactBytes(const Shape& shape);
 // ArrayDataSize: offset of the last element + 1, by XLA's LinearIndex (first
 // tile level; rank 1 ignores tiles).
 absl::StatusOr<int64_t> XlaArrayDataBytes(const Shape& shape);
+
+// OK when a device buffer of `array`'s layout can hold its bytes, that is
+// when ExactBytes == XlaBytes. XLA sizes a device buffer by the first tile
+// level only (ShapeUtil::ArraySize); a later level that pads, as bf16
+// T(1,128)(2,1) does, needs more bytes than that buffer has.
+// FAILED_PRECONDITION naming the level and both sizes otherwise. The commands
+// that write device buffers (relayout, checkpoint import) refuse such layouts.
+absl::Status CheckFitsDeviceBuffer(const Shape& array);
 
 // One physical dimension, most major first.
 struct DimSizeInfo {
@@ -59,6 +69,52 @@ struct ArraySizes {
 
 // All of the above for an array or buffer shape. Tuples: use the elements.
 absl::StatusOr<ArraySizes> ComputeArraySizes(const Shape& shape);
+
+// Sizes of any shape, with tuples broken down into their elements.
+struct ShapeSizes {
+  Shape shape;
+  // False for opaque[] (a backend-defined pointer); sizes then hold only a
+  // note. Token and empty tuples have size 0.
+  bool has_size = true;
+  // Arrays: ComputeArraySizes. Tuples: logical, xla and exact bytes are the
+  // checked sums over the elements that have a size (no index table, as the
+  // runtime's per-buffer sizes), padding_factor is exact / logical, dims are
+  // empty.
+  ArraySizes sizes;
+  std::vector<ShapeSizes> elements;  // Tuple elements, in order.
+};
+
+// Every sum is overflow-checked: OUT_OF_RANGE names the shape whose total
+// does not fit in int64.
+absl::StatusOr<ShapeSizes> ComputeShapeSizes(const Shape& shape);
+
+// The checked sum of byte counts; OUT_OF_RANGE "total <what> does not fit in
+// int64" on overflow.
+absl::StatusOr<int64_t> SumBytes(absl::Span<const int64_t> bytes,
+                                 absl::string_view what);
+
+// What physically differs between two shapes, for someone holding a buffer
+// in layout `a` that a program expects in layout `b`.
+enum class PhysicalDifference {
+  kIdentical,          // Same shape, same layout text.
+  kEquivalent,         // Layouts spelled differently (e.g. E(32) on f32)
+                       // that describe the same bytes: nothing to do.
+  kMemorySpaceOnly,    // Same bytes in the same order in another memory
+                       // space S(n): a copy between memories, no relayout.
+  kSameSizeReordered,  // Same xla_bytes, different element order: XLA's size
+                       // check passes but the buffer needs a relayout.
+  kDifferentSize,      // Different xla_bytes: E0102, relayout needed.
+  kDifferentLogicalShape,  // Different element type or dims: no relayout.
+};
+
+// "identical", "equivalent", "memory_space", "reordered", "size",
+// "logical_shape".
+absl::string_view PhysicalDifferenceName(PhysicalDifference difference);
+
+// Compares two array shapes (a missing layout is the default one). Errors as
+// ComputeArraySizes.
+absl::StatusOr<PhysicalDifference> ComparePhysical(const Shape& a,
+                                                   const Shape& b);
 
 }  // namespace xlayout
 

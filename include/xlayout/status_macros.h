@@ -10,16 +10,16 @@
 #define XLAYOUT_CONCAT_(a, b) XLAYOUT_CONCAT_IMPL_(a, b)
 
 // Returns from the enclosing function if `expr` yields a non-OK status.
-#define XLAYOUT_RETURN_IF_ERROR(expr)                          \
+#define XLAYOUT_RETURN_IF_ERROR(expr)                  \
   do {                                                 \
     ::absl::Status xlayout_status_ = (expr);           \
     if (!xlayout_status_.ok()) return xlayout_status_; \
   } while (false)
 
-// `XLAYOUT_ASSIGN_OR_RETURN(lhs, rexpr)`: evaluates `rexpr` (a StatusOr), returns its
-// status on error, else moves its value into `lhs` (which may be a
+// `XLAYOUT_ASSIGN_OR_RETURN(lhs, rexpr)`: evaluates `rexpr` (a StatusOr),
+// returns its status on error, else moves its value into `lhs` (which may be a
 // declaration).
-#define XLAYOUT_ASSIGN_OR_RETURN(lhs, rexpr)                                           \
+#define XLAYOUT_ASSIGN_OR_RETURN(lhs, rexpr)                                   \
   XLAYOUT_ASSIGN_OR_RETURN_IMPL_(XLAYOUT_CONCAT_(xlayout_statusor_, __LINE__), \
                                  lhs, rexpr)
 

@@ -34,6 +34,10 @@ class Tile {
   std::string ToString() const;
 
   friend bool operator==(const Tile&, const Tile&) = default;
+  template <typename H>
+  friend H AbslHashValue(H h, const Tile& t) {
+    return H::combine(std::move(h), t.dims_);
+  }
 
  private:
   std::vector<int64_t> dims_;

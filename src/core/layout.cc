@@ -108,11 +108,7 @@ std::string Layout::ToString() const {
     }
     s += ')';
   }
-  if (!tiles_.empty()) {
-    std::string& s = attr();
-    s += 'T';
-    for (const Tile& tile : tiles_) s += tile.ToString();
-  }
+  if (!tiles_.empty()) attr() += TilesToString(*this);
   if (tail_padding_ != 1) absl::StrAppend(&attr(), "L(", tail_padding_, ")");
   if (index_type_ != PrimitiveType::kInvalid) {
     absl::StrAppend(&attr(), "#(", IndexTypeText(index_type_), ")");
@@ -146,6 +142,13 @@ Layout DefaultLayout(int rank) {
   std::vector<int64_t> m2m(rank);
   for (int i = 0; i < rank; ++i) m2m[i] = rank - 1 - i;
   return Layout(std::move(m2m));
+}
+
+std::string TilesToString(const Layout& layout) {
+  if (layout.tiles().empty()) return "";
+  std::string s = "T";
+  for (const Tile& tile : layout.tiles()) s += tile.ToString();
+  return s;
 }
 
 }  // namespace xlayout

@@ -7,7 +7,7 @@
 namespace xlayout {
 namespace {
 
-// Spec §5.1 vectors built by construction (XLA's layout_test).
+// Layout printing vectors built by construction, after XLA's layout_test.
 TEST(LayoutTest, PrintsLikeXla) {
   EXPECT_EQ(Layout().ToString(), "{}");
   EXPECT_EQ(Layout({1, 2, 0}).ToString(), "{1,2,0}");

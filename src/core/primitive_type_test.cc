@@ -12,7 +12,8 @@ struct TypeCase {
   int bytes;
 };
 
-// Spec §1: every primitive type with its enum number and widths.
+// Every primitive type with its enum number and widths (XLA's xla_data.proto
+// and primitive_util.h).
 constexpr TypeCase kCases[] = {
     {"pred", 1, 1, 1},
     {"s1", 30, 1, 1},

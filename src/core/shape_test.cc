@@ -5,7 +5,7 @@
 namespace xlayout {
 namespace {
 
-// Spec §5.1 vectors 1-11, built by construction (XLA's shape_test).
+// Shape printing vectors built by construction, after XLA's shape_test.
 TEST(ShapeTest, ToStringLikeXla) {
   EXPECT_EQ(Shape::MakeOpaque().ToString(true), "opaque[]");
   EXPECT_EQ(Shape::MakeToken().ToString(true), "token[]");

@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "xlayout/primitive_type.h"
 #include "xlayout/status_macros.h"
 
 namespace xlayout {
@@ -55,7 +56,8 @@ absl::Status ValidateLayoutForShape(const Layout& layout, const Shape& shape) {
   };
   XLAYOUT_RETURN_IF_ERROR(
       check_len(layout.dim_level_types().size(), "dim_level_types"));
-  XLAYOUT_RETURN_IF_ERROR(check_len(layout.dim_ordered().size(), "dim_ordered"));
+  XLAYOUT_RETURN_IF_ERROR(
+      check_len(layout.dim_ordered().size(), "dim_ordered"));
   XLAYOUT_RETURN_IF_ERROR(check_len(layout.dim_unique().size(), "dim_unique"));
   if (layout.tail_padding_alignment_in_elements() <= 0) {
     return absl::InvalidArgumentError(
@@ -101,6 +103,20 @@ absl::Status ValidateLayoutForShape(const Layout& layout, const Shape& shape) {
   if (layout.element_size_in_bits() < 0) {
     return absl::InvalidArgumentError(absl::StrCat(
         "layout element_size_in_bits must be >= 0: ", layout.ToString()));
+  }
+  // E(n) may pack a sub-byte type (s4 as E(4)) or widen an element (TPU's
+  // pred as E(32)), never cut one: XLA's CPU/GPU shape verifier rejects
+  // custom element sizes on any type that is not sub-byte
+  // (cpu_gpu_shape_verifier.cc), and fewer bits than the type's width cannot
+  // hold its values, so sizes computed from them describe no real buffer.
+  const int64_t e = layout.element_size_in_bits();
+  if (e != 0 && shape.IsArray() && e < BitWidth(shape.element_type())) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "E(", e, ") in ", shape.ToString(true), " gives each element ", e,
+        " bits, fewer than the ", BitWidth(shape.element_type()), " bits of ",
+        PrimitiveTypeName(shape.element_type()),
+        "; element_size_in_bits must be 0 (the natural size) or at least the "
+        "type's bit width"));
   }
   return absl::OkStatus();
 }

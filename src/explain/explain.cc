@@ -8,10 +8,13 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "xlayout/format.h"
 #include "xlayout/layout.h"
+#include "xlayout/memory_kind.h"
 #include "xlayout/primitive_type.h"
 #include "xlayout/shape_parser.h"
 #include "xlayout/size.h"
@@ -41,25 +44,9 @@ namespace {
 
 // --- Text helpers -----------------------------------------------------------
 
-std::string Commas(int64_t n) {
-  std::string digits = absl::StrCat(n);
-  const bool negative = !digits.empty() && digits[0] == '-';
-  if (negative) digits.erase(0, 1);
-  std::string out;
-  for (size_t i = 0; i < digits.size(); ++i) {
-    if (i > 0 && (digits.size() - i) % 3 == 0) out.push_back(',');
-    out.push_back(digits[i]);
-  }
-  return negative ? absl::StrCat("-", out) : out;
-}
-
-// "3.2×", "1×", "1.07×".
-std::string Factor(double x) {
-  std::string s = absl::StrFormat("%.2f", x);
-  while (!s.empty() && s.back() == '0') s.pop_back();
-  if (!s.empty() && s.back() == '.') s.pop_back();
-  return absl::StrCat(s, "×");
-}
+// Numbers, ratios and tilings are printed by the shared formatters
+// (xlayout/format.h: WithCommas, FormatFactor; layout.h: TilesToString) and
+// memory kinds by MemoryKindMap, so the CLI and the library agree.
 
 // "5/16": a/b reduced.
 std::string Fraction(int64_t a, int64_t b) {
@@ -78,27 +65,17 @@ std::string Ordinal(size_t j) {
 }
 
 std::string TilesText(const Layout& layout) {
-  if (layout.tiles().empty()) return "no tiling";
-  std::string out = "T";
-  for (const Tile& t : layout.tiles()) absl::StrAppend(&out, t.ToString());
-  return out;
+  return layout.tiles().empty() ? "no tiling" : TilesToString(layout);
 }
 
 std::string M2mText(const Layout& layout) {
   return absl::StrCat("{", absl::StrJoin(layout.minor_to_major(), ","), "}");
 }
 
+// XLA's default kinds (0 device, 1 alternate, 5 pinned_host), "S(n)"
+// otherwise: the one memory-kind namer.
 std::string MemoryKindName(int64_t space) {
-  switch (space) {
-    case 0:
-      return "device";
-    case 1:
-      return "alternate";
-    case 5:
-      return "pinned_host";
-    default:
-      return absl::StrCat("S(", space, ")");
-  }
+  return MemoryKindMap().KindOf(space);
 }
 
 // --- Causes and steps, in the terms of XLA's E0102 doc ----------------------
@@ -209,39 +186,76 @@ std::vector<std::pair<Shape, std::string>> Candidates(const Shape& shape) {
   return out;
 }
 
+// A device buffer of a layout has XLA's size, ShapeUtil::ArraySize: the
+// first tile level only ("We assume the sub-tiles won't cause additional
+// padding", xla/shape_util.cc). It is what the runtime allocates and what
+// E0102 compares and prints. A layout whose later tile levels pad needs
+// more bytes (exact_bytes) than such a buffer has, so it cannot be the
+// layout of a buffer of the printed size.
+bool FitsDeviceBuffer(const Shape& shape) {
+  absl::StatusOr<int64_t> xla = XlaBytes(shape);
+  absl::StatusOr<int64_t> exact = ExactBytes(shape);
+  return xla.ok() && exact.ok() && *xla == *exact;
+}
+
 std::vector<std::pair<Shape, std::string>> InferShapes(const Shape& shape,
                                                        int64_t printed) {
   std::vector<std::pair<Shape, std::string>> out;
   if (!shape.IsArray()) return out;
-  for (auto& [cand, rule] : Candidates(shape)) {
+  for (auto& candidate : Candidates(shape)) {
+    Shape& cand = candidate.first;
+    std::string& rule = candidate.second;
     absl::StatusOr<int64_t> bytes = XlaBytes(cand);
     if (!bytes.ok() || *bytes != printed) continue;
-    std::string text = cand.ToString(true);
-    bool dup = std::any_of(out.begin(), out.end(), [&](const auto& o) {
-      return o.first.ToString(true) == text;
-    });
+    if (!FitsDeviceBuffer(cand)) {
+      if (cand.layout().tiles().size() < 2) continue;
+      // E.g. bf16 T(1,128)(2,1): the (2,1) sub-tile pads each 1-row tile to
+      // 2 rows, twice the printed size. The first level alone is the layout
+      // whose bytes are the printed ones.
+      const Layout& l = cand.layout();
+      std::string dropped;
+      for (size_t i = 1; i < l.tiles().size(); ++i) {
+        absl::StrAppend(&dropped, l.tiles()[i].ToString());
+      }
+      Layout first = l;
+      first.mutable_tiles()->resize(1);
+      cand.set_layout(std::move(first));
+      if (!FitsDeviceBuffer(cand)) continue;
+      rule = absl::StrCat(
+          rule, "; without the sub-tile ", dropped,
+          ", which would pad the first-level tile beyond the ", printed,
+          " bytes a device buffer of this layout has (XLA sizes buffers by "
+          "the first tile level)");
+    }
+    bool dup = std::any_of(out.begin(), out.end(),
+                           [&](const auto& o) { return o.first == cand; });
     if (!dup) out.emplace_back(std::move(cand), std::move(rule));
   }
   return out;
 }
 
-Side BuildSide(const std::string& text, std::optional<int64_t> printed) {
+Side BuildSide(const MismatchSide& in) {
   Side side;
-  side.report.shape = text;
-  side.report.printed_bytes = printed;
-  if (text.empty()) return side;
-  ShapeParseOptions options;
-  options.fill_missing_layouts = false;
-  absl::StatusOr<Shape> parsed = ParseShape(text, options);
-  if (!parsed.ok()) {
-    side.report.error = std::string(parsed.status().message());
+  side.report.shape = in.shape_text;
+  side.report.printed_bytes = in.bytes;
+  side.report.memory_kind = in.memory_kind;
+  side.report.buffer_count = in.buffer_count;
+  if (in.shape.has_value() && in.shape->IsArray()) {
+    side.report.element_type =
+        std::string(PrimitiveTypeName(in.shape->element_type()));
+  } else if (in.element_type.has_value()) {
+    side.report.element_type = std::string(PrimitiveTypeName(*in.element_type));
+  }
+  if (!in.shape.has_value()) {
+    side.report.error = in.shape_error;
     return side;
   }
-  side.printed = *parsed;
-  // Whitespace was dropped while scanning; show XLA's own print instead
-  // (identical for anything XLA printed, e.g. ", " between tuple elements).
-  side.report.shape = parsed->ToString(true);
-  Shape full = *parsed;
+  const std::optional<int64_t> printed = in.bytes;
+  side.printed = *in.shape;
+  // Show XLA's own print (identical for anything XLA printed, e.g. ", "
+  // between tuple elements, which the scanner's whitespace removal drops).
+  side.report.shape = in.shape->ToString(true);
+  Shape full = *in.shape;
   if (full.IsArray() && !full.has_layout()) {
     full.set_layout(DefaultLayout(full.rank()));
   }
@@ -252,10 +266,7 @@ Side BuildSide(const std::string& text, std::optional<int64_t> printed) {
     return side;
   }
   if (full.IsArray()) {
-    size_t bracket = text.rfind(']');
-    side.report.layout_printed = bracket != std::string::npos &&
-                                 text.find('{', bracket) != std::string::npos;
-    if (!full.has_layout()) full.set_layout(DefaultLayout(full.rank()));
+    side.report.layout_printed = in.layout_printed;
     absl::StatusOr<int64_t> bytes = XlaBytes(full);
     if (bytes.ok()) {
       side.report.recomputed_bytes = *bytes;
@@ -407,7 +418,7 @@ void PaddingFacts(const Shape& s, absl::string_view side, Diagnosis* d) {
     d->details.push_back(absl::StrCat(
         "dim ", info.dim, " (", info.extent, ") is ", Ordinal(j), " on the ",
         side, " side and padded to ", info.xla_padded_extent, " (",
-        Factor(static_cast<double>(info.xla_padded_extent) / info.extent),
+        FormatFactor(static_cast<double>(info.xla_padded_extent) / info.extent),
         ")"));
     any = true;
   }
@@ -425,7 +436,7 @@ void PaddingFacts(const Shape& s, absl::string_view side, Diagnosis* d) {
         "the ", side, " tile T", l.tiles()[0].ToString(), " covers ",
         l.tiles()[0].rank(), " dim(s) but the shape has rank ", s.rank(),
         ": the missing major dims count as 1 and are padded to the tile (",
-        Factor(static_cast<double>(extra)), ")"));
+        FormatFactor(static_cast<double>(extra)), ")"));
     any = true;
   }
   if (!any) {
@@ -476,10 +487,11 @@ void LayoutFacts(const Side& e, const Side& a, Diagnosis* d) {
   absl::StatusOr<int64_t> eb = XlaBytes(es), ab = XlaBytes(as),
                           lb = LogicalBytes(es);
   if (eb.ok() && ab.ok() && lb.ok() && *lb > 0) {
-    d->details.push_back(absl::StrCat(
-        "padding factor: expected ", Factor(static_cast<double>(*eb) / *lb),
-        ", actual ", Factor(static_cast<double>(*ab) / *lb), " (logical size ",
-        Commas(*lb), " bytes)"));
+    d->details.push_back(
+        absl::StrCat("padding factor: expected ",
+                     FormatFactor(static_cast<double>(*eb) / *lb), ", actual ",
+                     FormatFactor(static_cast<double>(*ab) / *lb),
+                     " (logical size ", WithCommas(*lb), " bytes)"));
   }
   if (eb.ok() && ab.ok() && *eb == *ab) {
     d->details.push_back(
@@ -499,6 +511,22 @@ void LayoutFacts(const Side& e, const Side& a, Diagnosis* d) {
         "The layout in the command was inferred (the message omits it); "
         "confirm it against the HLO dump (--xla_dump_to) before converting");
   }
+  // The command must work on a buffer of the printed size: both layouts
+  // must reproduce the printed sizes and fit a device buffer of them.
+  auto fits = [](const Side& s, const Shape& shape) {
+    absl::StatusOr<int64_t> xla = XlaBytes(shape);
+    return FitsDeviceBuffer(shape) &&
+           (!s.report.printed_bytes ||
+            (xla.ok() && *xla == *s.report.printed_bytes));
+  };
+  if (!fits(e, es) || !fits(a, as)) {
+    d->next_steps.push_back(absl::StrCat(
+        "No relayout command: the ", fits(e, es) ? "actual" : "expected",
+        " side's printed size does not match any layout xlayout can convert "
+        "(see the sizes above); take the layout from the HLO dump "
+        "(--xla_dump_to)"));
+    return;
+  }
   d->fix_commands.push_back(absl::StrCat("xlayout relayout --shape '",
                                          as.ToString(true), "' --to '",
                                          el.ToString(), "' IN OUT"));
@@ -507,15 +535,16 @@ void LayoutFacts(const Side& e, const Side& a, Diagnosis* d) {
 void SizesOnlyFacts(int64_t e, int64_t a, Diagnosis* d) {
   d->summary = "sizes only, no shapes";
   d->details.push_back(absl::StrCat(
-      "this runtime prints sizes only: expected ", Commas(e), " bytes, got ",
-      Commas(a), " bytes; actual/expected = ", Fraction(a, e),
-      e > 0 ? absl::StrCat(" (", Factor(static_cast<double>(a) / e), ")")
+      "this runtime prints sizes only: expected ", WithCommas(e),
+      " bytes, got ", WithCommas(a),
+      " bytes; actual/expected = ", Fraction(a, e),
+      e > 0 ? absl::StrCat(" (", FormatFactor(static_cast<double>(a) / e), ")")
             : ""));
   for (int w : {8, 4, 2, 1}) {
     if (e % w == 0 && a % w == 0) {
       d->details.push_back(
-          absl::StrCat("as ", w, "-byte elements: ", Commas(e / w),
-                       " expected vs ", Commas(a / w), " given"));
+          absl::StrCat("as ", w, "-byte elements: ", WithCommas(e / w),
+                       " expected vs ", WithCommas(a / w), " given"));
     }
   }
   int64_t g = std::gcd(e, a);
@@ -560,8 +589,8 @@ void Consistency(const Side& s, absl::string_view name, Diagnosis* d) {
   if (!r.inferred_layouts.empty()) {
     d->details.push_back(absl::StrCat(
         "the ", name, " shape ", r.shape, " is printed without the tiling the ",
-        "device applied: it needs ", Commas(*r.recomputed_bytes),
-        " bytes as printed, and the printed ", Commas(*r.printed_bytes),
+        "device applied: it needs ", WithCommas(*r.recomputed_bytes),
+        " bytes as printed, and the printed ", WithCommas(*r.printed_bytes),
         " bytes fit ", r.inferred_layouts.front().shape, " (",
         r.inferred_layouts.front().rule, ")",
         r.inferred_layouts.size() > 1
@@ -570,9 +599,9 @@ void Consistency(const Side& s, absl::string_view name, Diagnosis* d) {
             : ""));
   } else {
     d->details.push_back(absl::StrCat(
-        "the ", name, " size ", Commas(*r.printed_bytes),
+        "the ", name, " size ", WithCommas(*r.printed_bytes),
         " cannot be derived from the printed shape ", r.shape, " (",
-        Commas(*r.recomputed_bytes),
+        WithCommas(*r.recomputed_bytes),
         " bytes) under any documented TPU tiling (T(8,128), T(4,128), "
         "T(2,128), T(1,128), 1-D tiles)"));
     d->causes.push_back(std::string(kCauseLayoutBug));
@@ -583,7 +612,7 @@ void ShapeFacts(const Side& e, const Side& a, Diagnosis* d) {
   const Shape& es = *e.effective;
   const Shape& as = *a.effective;
   if (es.IsTuple() || as.IsTuple() || !es.IsArray() || !as.IsArray()) {
-    if (es.ToString(false) == as.ToString(false)) {
+    if (SameLogicalShape(es, as)) {
       d->classification = Classification::kLayout;
       d->summary = "same logical shape, different physical layout";
       d->details.push_back("the tuples agree except in their layouts");
@@ -670,20 +699,88 @@ std::vector<InferredLayout> InferLayouts(const Shape& shape,
   return out;
 }
 
+MismatchFact FactFromMessage(const ScannedMessage& m,
+                             absl::string_view source_file) {
+  MismatchFact f;
+  f.kind = m.kind;
+  f.program = m.program;
+  f.parameter = m.parameter;
+  f.dimension = m.dimension;
+  f.replica = m.replica;
+  f.partition = m.partition;
+  f.error_code = m.error_code;
+  f.source_file = std::string(source_file);
+  f.source_line = m.line;
+  f.source_offset = m.offset;
+  f.message = m.text;
+  auto side = [&](const std::string& text, std::optional<int64_t> bytes,
+                  const std::string& value, MismatchSide* out) {
+    out->shape_text = text;
+    out->bytes = bytes;
+    out->value = value;
+    if (!text.empty()) {
+      ShapeParseOptions options;
+      options.fill_missing_layouts = false;
+      absl::StatusOr<Shape> parsed = ParseShape(text, options);
+      if (parsed.ok()) {
+        out->shape = *std::move(parsed);
+        size_t bracket = text.rfind(']');
+        out->layout_printed = bracket != std::string::npos &&
+                              text.find('{', bracket) != std::string::npos;
+      } else {
+        out->shape_error = std::string(parsed.status().message());
+      }
+    }
+    if (value.empty()) return;
+    int64_t n = 0;
+    switch (m.kind) {
+      case MessageKind::kElementType:
+        out->element_type = TypeFromEnumName(value);
+        break;
+      case MessageKind::kRank:
+        if (absl::SimpleAtoi(value, &n)) out->rank = n;
+        break;
+      case MessageKind::kLayout:
+        if (absl::StatusOr<Layout> l = ParseLayout(value); l.ok()) {
+          out->layout = *std::move(l);
+        }
+        break;
+      case MessageKind::kDynamicDimension:
+        if (absl::SimpleAtoi(value, &n)) out->dimension_size = n;
+        break;
+      case MessageKind::kBufferCount:
+        if (absl::SimpleAtoi(value, &n)) out->buffer_count = n;
+        break;
+      case MessageKind::kMemorySpace:
+        out->memory_kind = value;
+        break;
+      default:
+        break;
+    }
+  };
+  side(m.expected_shape, m.expected_bytes, m.expected_value, &f.expected);
+  side(m.actual_shape, m.actual_bytes, m.actual_value, &f.actual);
+  return f;
+}
+
 Diagnosis Diagnose(const ScannedMessage& m) {
+  return Diagnose(FactFromMessage(m));
+}
+
+Diagnosis Diagnose(const MismatchFact& m) {
   Diagnosis d;
   d.kind = m.kind;
   d.program = m.program;
   d.parameter = m.parameter;
   d.replica = m.replica;
   d.partition = m.partition;
-  d.expected_value = m.expected_value;
-  d.actual_value = m.actual_value;
+  d.expected_value = m.expected.value;
+  d.actual_value = m.actual.value;
   d.dimension = m.dimension;
   d.error_code = m.error_code;
-  d.message = m.text;
-  Side e = BuildSide(m.expected_shape, m.expected_bytes);
-  Side a = BuildSide(m.actual_shape, m.actual_bytes);
+  d.message = m.message;
+  Side e = BuildSide(m.expected);
+  Side a = BuildSide(m.actual);
   d.expected = e.report;
   d.actual = a.report;
 
@@ -693,10 +790,15 @@ Diagnosis Diagnose(const ScannedMessage& m) {
       d.summary = "memory space";
       d.details.push_back(
           absl::StrCat("the buffer for parameter ", m.parameter.value_or(-1),
-                       " is in memory space '", m.actual_value,
+                       " is in memory space '", m.actual.memory_kind,
                        "', not the one the program was compiled for"));
+      if (!m.expected.memory_kind.empty()) {
+        d.details.push_back(absl::StrCat("memory kind: expected '",
+                                         m.expected.memory_kind, "', got '",
+                                         m.actual.memory_kind, "'"));
+      }
       d.causes.push_back(absl::StrCat(
-          "The array was placed in memory kind '", m.actual_value,
+          "The array was placed in memory kind '", m.actual.memory_kind,
           "', not the one the program was compiled for (host offloading, "
           "device_put with a memory_kind, or a sharding with another "
           "memory_kind)"));
@@ -709,14 +811,14 @@ Diagnosis Diagnose(const ScannedMessage& m) {
     case MessageKind::kElementType: {
       d.classification = Classification::kElementType;
       d.summary = "different element type";
-      auto et = TypeFromEnumName(m.expected_value);
-      auto at = TypeFromEnumName(m.actual_value);
+      const std::optional<PrimitiveType>& et = m.expected.element_type;
+      const std::optional<PrimitiveType>& at = m.actual.element_type;
       if (et && at) {
         ElementTypeFacts(*et, *at, &d);
       } else {
         d.details.push_back(absl::StrCat("element type: expected ",
-                                         m.expected_value, ", got ",
-                                         m.actual_value));
+                                         m.expected.value, ", got ",
+                                         m.actual.value));
         d.causes.push_back(std::string(kCauseConfig));
       }
       return d;
@@ -724,8 +826,8 @@ Diagnosis Diagnose(const ScannedMessage& m) {
     case MessageKind::kRank:
       d.classification = Classification::kRank;
       d.summary = "rank change";
-      d.details.push_back(absl::StrCat("rank: expected ", m.expected_value,
-                                       ", got ", m.actual_value));
+      d.details.push_back(absl::StrCat("rank: expected ", m.expected.value,
+                                       ", got ", m.actual.value));
       d.causes.push_back(
           "The input was reshaped (an added, dropped or merged dim) relative "
           "to the program's parameter");
@@ -734,8 +836,8 @@ Diagnosis Diagnose(const ScannedMessage& m) {
     case MessageKind::kLayout:
       d.classification = Classification::kLayout;
       d.summary = "same logical shape, different physical layout";
-      d.details.push_back(absl::StrCat("layout: expected ", m.expected_value,
-                                       ", got ", m.actual_value));
+      d.details.push_back(absl::StrCat("layout: expected ", m.expected.value,
+                                       ", got ", m.actual.value));
       d.causes.push_back(std::string(kCauseConfig));
       d.causes.push_back(std::string(kCauseTopology));
       d.next_steps.push_back(std::string(kStepFlags));
@@ -743,14 +845,14 @@ Diagnosis Diagnose(const ScannedMessage& m) {
       d.next_steps.push_back(
           "Convert with `xlayout relayout --shape '<shape with the got "
           "layout>' --to '" +
-          m.expected_value + "' IN OUT` (this message omits the dims)");
+          m.expected.value + "' IN OUT` (this message omits the dims)");
       return d;
     case MessageKind::kDynamicDimension:
       d.classification = Classification::kDims;
       d.summary = "different dims";
       d.details.push_back(absl::StrCat(
-          "dim ", m.dimension.value_or(-1), ": runtime size ", m.actual_value,
-          " exceeds the compiled bound <= ", m.expected_value));
+          "dim ", m.dimension.value_or(-1), ": runtime size ", m.actual.value,
+          " exceeds the compiled bound <= ", m.expected.value));
       d.causes.push_back(
           "The input is larger than the dynamic-dimension bound the program "
           "was compiled with (batch or sequence length grew)");
@@ -760,9 +862,9 @@ Diagnosis Diagnose(const ScannedMessage& m) {
     case MessageKind::kBufferCount:
       d.classification = Classification::kUnknown;
       d.summary = "wrong number of buffers";
-      d.details.push_back(absl::StrCat("the program expects ", m.expected_value,
+      d.details.push_back(absl::StrCat("the program expects ", m.expected.value,
                                        " buffers per device, the call gave ",
-                                       m.actual_value));
+                                       m.actual.value));
       d.causes.push_back(
           "The call passes a different number of arrays than the program "
           "takes: a pytree with extra or missing leaves, pruned unused "
@@ -773,8 +875,8 @@ Diagnosis Diagnose(const ScannedMessage& m) {
       return d;
     case MessageKind::kSizeNoShapes:
       d.classification = Classification::kUnknown;
-      if (m.expected_bytes && m.actual_bytes) {
-        SizesOnlyFacts(*m.expected_bytes, *m.actual_bytes, &d);
+      if (m.expected.bytes && m.actual.bytes) {
+        SizesOnlyFacts(*m.expected.bytes, *m.actual.bytes, &d);
       }
       return d;
     case MessageKind::kSize:
@@ -796,8 +898,8 @@ Diagnosis Diagnose(const ScannedMessage& m) {
       d.details.push_back(absl::StrCat("actual shape '", a.report.shape,
                                        "': ", a.report.error));
     }
-    if (m.expected_bytes && m.actual_bytes) {
-      SizesOnlyFacts(*m.expected_bytes, *m.actual_bytes, &d);
+    if (m.expected.bytes && m.actual.bytes) {
+      SizesOnlyFacts(*m.expected.bytes, *m.actual.bytes, &d);
       d.summary = "shapes could not be read; sizes only";
     }
     return d;
@@ -806,76 +908,8 @@ Diagnosis Diagnose(const ScannedMessage& m) {
   return d;
 }
 
-ScannedMessage MessageFromRecord(const MismatchRecord& r) {
-  ScannedMessage m;
-  m.program = r.program;
-  if (r.parameter >= 0) m.parameter = r.parameter;
-  m.replica = r.replica;
-  m.partition = r.partition;
-  m.text = r.message;
-  m.error_code = absl::StrContains(r.message, "RuntimeProgramInputMismatch");
-  auto shapes = [&] {
-    if (r.expected) m.expected_shape = r.expected->ToString(true);
-    if (r.actual) m.actual_shape = r.actual->ToString(true);
-    if (r.expected_bytes >= 0) m.expected_bytes = r.expected_bytes;
-    if (r.actual_bytes >= 0) m.actual_bytes = r.actual_bytes;
-  };
-  switch (r.reason) {
-    case MismatchReason::kBufferCount:
-      m.kind = MessageKind::kBufferCount;
-      m.expected_value = absl::StrCat(r.expected_bytes);
-      m.actual_value = absl::StrCat(r.actual_bytes);
-      break;
-    case MismatchReason::kSize:
-      m.kind = MessageKind::kSize;
-      shapes();
-      break;
-    case MismatchReason::kStrictLayout:
-      m.kind = MessageKind::kStrictLayout;
-      shapes();
-      break;
-    case MismatchReason::kMemorySpace:
-      // XLA's message names only the buffer's memory kind.
-      m.kind = MessageKind::kMemorySpace;
-      m.actual_value = r.actual_memory_kind;
-      break;
-    case MismatchReason::kElementType:
-      m.kind = MessageKind::kElementType;
-      if (r.expected && r.actual) {
-        m.expected_value = PrimitiveTypeEnumName(r.expected->element_type());
-        m.actual_value = PrimitiveTypeEnumName(r.actual->element_type());
-      }
-      break;
-    case MismatchReason::kRank:
-      m.kind = MessageKind::kRank;
-      if (r.expected && r.actual) {
-        m.expected_value = absl::StrCat(r.expected->rank());
-        m.actual_value = absl::StrCat(r.actual->rank());
-      }
-      break;
-    case MismatchReason::kLayout:
-      m.kind = MessageKind::kLayout;
-      if (r.expected && r.actual && r.expected->has_layout() &&
-          r.actual->has_layout()) {
-        m.expected_value = r.expected->layout().ToString();
-        m.actual_value = r.actual->layout().ToString();
-      }
-      break;
-    case MismatchReason::kDynamicDimension:
-      m.kind = MessageKind::kDynamicDimension;
-      if (r.dimension >= 0) m.dimension = r.dimension;
-      if (r.expected && r.actual && r.dimension >= 0 &&
-          r.dimension < r.expected->rank() && r.dimension < r.actual->rank()) {
-        m.expected_value = absl::StrCat(r.expected->dimensions(r.dimension));
-        m.actual_value = absl::StrCat(r.actual->dimensions(r.dimension));
-      }
-      break;
-  }
-  return m;
-}
-
 Diagnosis Explain(const MismatchRecord& record) {
-  return Diagnose(MessageFromRecord(record));
+  return Diagnose(FactFromRecord(record));
 }
 
 // --- Grouping and JSON
@@ -1032,6 +1066,12 @@ nlohmann::ordered_json SideJson(const SideReport& s) {
     inferred.push_back(std::move(item));
   }
   j["inferred_layouts"] = std::move(inferred);
+  j["element_type"] = s.element_type.empty() ? nlohmann::ordered_json(nullptr)
+                                             : Str(s.element_type);
+  j["memory_kind"] = s.memory_kind.empty() ? nlohmann::ordered_json(nullptr)
+                                           : Str(s.memory_kind);
+  j["buffer_count"] = s.buffer_count ? nlohmann::ordered_json(*s.buffer_count)
+                                     : nlohmann::ordered_json(nullptr);
   return j;
 }
 
@@ -1054,6 +1094,10 @@ nlohmann::ordered_json FindingToJson(const Finding& f) {
   j["causes"] = Strings(d.causes);
   j["fix_commands"] = Strings(d.fix_commands);
   j["count"] = f.count;
+  j["source"] =
+      f.source.empty() ? nlohmann::ordered_json(nullptr) : Str(f.source);
+  j["line"] = f.line > 0 ? nlohmann::ordered_json(f.line)
+                         : nlohmann::ordered_json(nullptr);
   return j;
 }
 

@@ -1,5 +1,6 @@
 #include "xlayout/explain.h"
 
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -106,6 +107,9 @@ RC_GTEST_PROP(InferLayoutsProp, CandidatesReproduceSize, ()) {
 }
 
 // The runtime guard's record and the message it prints explain the same way.
+// The record may add what only it knows: the shapes a message leaves out
+// and the expected memory kind (Explain used to print the record and parse
+// it again, dropping both).
 void ExpectSameDiagnosis(const MismatchRecord& r) {
   Diagnosis from_record = Explain(r);
   Diagnosis from_text = DiagnoseText(r.message);
@@ -118,18 +122,118 @@ void ExpectSameDiagnosis(const MismatchRecord& r) {
   EXPECT_EQ(from_record.classification, from_text.classification);
   EXPECT_EQ(from_record.consistent, from_text.consistent);
   EXPECT_EQ(from_record.summary, from_text.summary);
-  EXPECT_EQ(from_record.details, from_text.details);
+  std::vector<std::string> details = from_record.details;
+  if (r.reason == MismatchReason::kMemorySpace &&
+      !r.expected_memory_kind.empty()) {
+    const std::string kinds =
+        absl::StrCat("memory kind: expected '", r.expected_memory_kind,
+                     "', got '", r.actual_memory_kind, "'");
+    auto it = std::find(details.begin(), details.end(), kinds);
+    ASSERT_NE(it, details.end()) << "the record's expected kind is lost";
+    details.erase(it);
+  }
+  EXPECT_EQ(details, from_text.details);
   EXPECT_EQ(from_record.causes, from_text.causes);
   EXPECT_EQ(from_record.next_steps, from_text.next_steps);
   EXPECT_EQ(from_record.fix_commands, from_text.fix_commands);
-  EXPECT_EQ(from_record.expected.shape, from_text.expected.shape);
-  EXPECT_EQ(from_record.actual.shape, from_text.actual.shape);
-  EXPECT_EQ(from_record.expected.printed_bytes,
-            from_text.expected.printed_bytes);
-  EXPECT_EQ(from_record.actual.recomputed_bytes,
-            from_text.actual.recomputed_bytes);
+  if (!from_text.expected.shape.empty() || !r.expected) {
+    EXPECT_EQ(from_record.expected.shape, from_text.expected.shape);
+  } else {
+    EXPECT_EQ(from_record.expected.shape, r.expected->ToString(true));
+  }
+  if (!from_text.actual.shape.empty() || !r.actual) {
+    EXPECT_EQ(from_record.actual.shape, from_text.actual.shape);
+    EXPECT_EQ(from_record.actual.recomputed_bytes,
+              from_text.actual.recomputed_bytes);
+  } else {
+    EXPECT_EQ(from_record.actual.shape, r.actual->ToString(true));
+  }
+  if (from_text.expected.printed_bytes ||
+      r.reason == MismatchReason::kBufferCount || r.expected_bytes < 0) {
+    EXPECT_EQ(from_record.expected.printed_bytes,
+              from_text.expected.printed_bytes);
+  } else {
+    EXPECT_EQ(from_record.expected.printed_bytes, r.expected_bytes);
+  }
   EXPECT_EQ(from_record.expected_value, from_text.expected_value);
   EXPECT_EQ(from_record.actual_value, from_text.actual_value);
+}
+
+TEST(MismatchFactTest, FromMessage) {
+  ScannedMessage m = ScanText(
+      "noise\nExecutable(jit_f) expected parameter 2 of size 24 "
+      "(f32[2,3]) but got buffer with incompatible size 4096 "
+      "(f32[2,3]{1,0:T(8,128)}): while running replica 1 and partition 0 of "
+      "a replicated computation")[0];
+  MismatchFact f = FactFromMessage(m, "run.log");
+  EXPECT_EQ(f.kind, MessageKind::kSize);
+  EXPECT_EQ(f.program, "jit_f");
+  EXPECT_EQ(f.parameter, 2);
+  EXPECT_EQ(f.source_file, "run.log");
+  EXPECT_EQ(f.source_line, 2);
+  EXPECT_EQ(f.replica, 1);
+  EXPECT_EQ(f.partition, 0);
+  ASSERT_TRUE(f.expected.shape.has_value());
+  EXPECT_FALSE(f.expected.shape->has_layout());  // None printed, none filled.
+  EXPECT_FALSE(f.expected.layout_printed);
+  ASSERT_TRUE(f.actual.shape.has_value());
+  EXPECT_TRUE(f.actual.layout_printed);
+  EXPECT_EQ(f.expected.bytes, 24);
+  EXPECT_EQ(f.actual.bytes, 4096);
+  // Diagnose(fact) is what Diagnose(message) says.
+  EXPECT_EQ(Diagnose(f).details, Diagnose(m).details);
+
+  MismatchFact bad = FactFromMessage(
+      ScanText("Executable(jit_f) expected parameter 2 of size 24 "
+               "(f32[2,3]{5,0}) but got buffer with incompatible size 4 "
+               "(q99[1])")[0]);
+  EXPECT_TRUE(bad.expected.shape.has_value());  // Parses; validation later.
+  EXPECT_FALSE(bad.actual.shape.has_value());
+  EXPECT_EQ(bad.actual.shape_text, "q99[1]");
+  EXPECT_THAT(bad.actual.shape_error, HasSubstr("unknown element type"));
+}
+
+TEST(ExplainRecordTest, RecordKeepsMemoryKindsShapesAndCounts) {
+  MismatchRecord r;
+  r.reason = MismatchReason::kMemorySpace;
+  r.program = "jit_f";
+  r.parameter = 3;
+  r.expected = P("f32[8,128]{1,0:T(8,128)}");
+  r.actual = P("f32[8,128]{1,0:T(8,128)S(5)}");
+  r.expected_memory_kind = "device";
+  r.actual_memory_kind = "unpinned_host";  // No S(n) says this.
+  r.message = MemorySpaceMessage(r.program, r.parameter, "unpinned_host");
+  Diagnosis d = Explain(r);
+  EXPECT_EQ(d.expected.memory_kind, "device");
+  EXPECT_EQ(d.actual.memory_kind, "unpinned_host");
+  EXPECT_EQ(d.actual.shape, "f32[8,128]{1,0:T(8,128)S(5)}");
+  EXPECT_EQ(d.expected.element_type, "f32");
+  EXPECT_THAT(
+      d.details,
+      testing::Contains("memory kind: expected 'device', got 'unpinned_host'"));
+  // The message alone knows only the buffer's kind.
+  Diagnosis t = DiagnoseText(r.message);
+  EXPECT_EQ(t.expected.memory_kind, "");
+  EXPECT_EQ(t.actual.memory_kind, "unpinned_host");
+
+  MismatchFact f = FactFromRecord(r);
+  EXPECT_EQ(f.kind, MessageKind::kMemorySpace);
+  ASSERT_TRUE(f.actual.shape.has_value());
+  EXPECT_EQ(f.actual.shape->layout().memory_space(), 5);
+  EXPECT_EQ(f.expected.memory_kind, "device");
+
+  MismatchRecord c;
+  c.reason = MismatchReason::kBufferCount;
+  c.program = "jit_f";
+  c.expected_bytes = 4;
+  c.actual_bytes = 3;
+  c.message = BufferCountMessage(3, 4);
+  Diagnosis dc = Explain(c);
+  EXPECT_EQ(dc.expected.buffer_count, 4);
+  EXPECT_EQ(dc.actual.buffer_count, 3);
+  Diagnosis tc = DiagnoseText(c.message);
+  EXPECT_EQ(tc.expected.buffer_count, 4);
+  EXPECT_EQ(tc.actual.buffer_count, 3);
 }
 
 TEST(ExplainRecordTest, SizeRecordMatchesMessage) {
@@ -319,10 +423,11 @@ TEST(FindingToJsonTest, StableSchema) {
   nlohmann::ordered_json j = FindingToJson(g.findings()[0]);
   std::vector<std::string> keys;
   for (auto it = j.begin(); it != j.end(); ++it) keys.push_back(it.key());
-  EXPECT_THAT(keys, testing::ElementsAre(
-                        "kind", "program", "parameter", "replicas",
-                        "partitions", "expected", "actual", "classification",
-                        "consistent", "causes", "fix_commands", "count"));
+  EXPECT_THAT(keys,
+              testing::ElementsAre("kind", "program", "parameter", "replicas",
+                                   "partitions", "expected", "actual",
+                                   "classification", "consistent", "causes",
+                                   "fix_commands", "count", "source", "line"));
   EXPECT_EQ(j["kind"], "size");
   EXPECT_EQ(j["parameter"], 2482);
   EXPECT_EQ(j["replicas"], nlohmann::ordered_json::array({0}));
@@ -344,6 +449,67 @@ TEST(FindingToJsonTest, StableSchema) {
   EXPECT_TRUE(k["expected"]["shape"].is_null());
   EXPECT_TRUE(k["expected"]["recomputed_bytes"].is_null());
   EXPECT_EQ(k["classification"], "unknown");
+}
+
+// Issue 10.12: --json carried fewer facts than the text.
+TEST(FindingToJsonTest, CarriesComparedFactsAndSource) {
+  FindingGrouper g;
+  g.Add(DiagnoseText(kDocsSample), "train.log", 17);
+  nlohmann::ordered_json j = FindingToJson(g.findings()[0]);
+  EXPECT_EQ(j["source"], "train.log");
+  EXPECT_EQ(j["line"], 17);
+  EXPECT_EQ(j["expected"]["element_type"], "bf16");
+  EXPECT_EQ(j["actual"]["element_type"], "bf16");
+  EXPECT_TRUE(j["expected"]["memory_kind"].is_null());
+  EXPECT_TRUE(j["expected"]["buffer_count"].is_null());
+  std::vector<std::string> side_keys;
+  for (auto it = j["actual"].begin(); it != j["actual"].end(); ++it) {
+    side_keys.push_back(it.key());
+  }
+  EXPECT_THAT(side_keys,
+              testing::ElementsAre("shape", "printed_bytes", "recomputed_bytes",
+                                   "inferred_layouts", "element_type",
+                                   "memory_kind", "buffer_count"));
+
+  // Element types named without shapes (the dynamic-shape check).
+  FindingGrouper types;
+  types.Add(DiagnoseText(
+      "Executable(jit_dyn) expected parameter 0 to have element type BF16 but "
+      "got buffer with element type F32"));
+  j = FindingToJson(types.findings()[0]);
+  EXPECT_EQ(j["expected"]["element_type"], "bf16");
+  EXPECT_EQ(j["actual"]["element_type"], "f32");
+  EXPECT_TRUE(j["source"].is_null());
+  EXPECT_TRUE(j["line"].is_null());
+
+  FindingGrouper kinds;
+  kinds.Add(DiagnoseText(
+      "Executable(jit_f) got a parameter buffer for parameter 0 in an "
+      "unexpected memory space 'pinned_host'"));
+  j = FindingToJson(kinds.findings()[0]);
+  EXPECT_EQ(j["actual"]["memory_kind"], "pinned_host");
+  EXPECT_TRUE(j["expected"]["memory_kind"].is_null());
+
+  FindingGrouper counts;
+  counts.Add(DiagnoseText(
+      "Execution supplied 3 buffers but compiled program expected 4 buffers"));
+  j = FindingToJson(counts.findings()[0]);
+  EXPECT_EQ(j["expected"]["buffer_count"], 4);
+  EXPECT_EQ(j["actual"]["buffer_count"], 3);
+
+  // A record's memory kinds reach the JSON too.
+  MismatchRecord r;
+  r.reason = MismatchReason::kMemorySpace;
+  r.program = "jit_f";
+  r.parameter = 0;
+  r.expected_memory_kind = "device";
+  r.actual_memory_kind = "pinned_host";
+  r.message = MemorySpaceMessage(r.program, r.parameter, "pinned_host");
+  FindingGrouper records;
+  records.Add(Explain(r));
+  j = FindingToJson(records.findings()[0]);
+  EXPECT_EQ(j["expected"]["memory_kind"], "device");
+  EXPECT_EQ(j["actual"]["memory_kind"], "pinned_host");
 }
 
 TEST(FindingToJsonTest, InvalidUtf8IsReplaced) {

@@ -20,36 +20,12 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "base/text_cursor.h"
+#include "xlayout/io/block_reader.h"
+#include "xlayout/io/input_file.h"
+#include "xlayout/status_macros.h"
 
 namespace xlayout {
-
-absl::string_view MessageKindName(MessageKind kind) {
-  switch (kind) {
-    case MessageKind::kSize:
-      return "size";
-    case MessageKind::kSizeNoShapes:
-      return "size_no_shapes";
-    case MessageKind::kMemorySpace:
-      return "memory_space";
-    case MessageKind::kElementType:
-      return "element_type";
-    case MessageKind::kRank:
-      return "rank";
-    case MessageKind::kLayout:
-      return "layout";
-    case MessageKind::kDynamicDimension:
-      return "dynamic_dimension";
-    case MessageKind::kBufferCount:
-      return "buffer_count";
-    case MessageKind::kIncompatibleShape:
-      return "incompatible_shape";
-    case MessageKind::kHostShape:
-      return "host_shape";
-    case MessageKind::kStrictLayout:
-      return "strict_layout";
-  }
-  return "unknown";
-}
 
 namespace {
 
@@ -134,7 +110,7 @@ const AnchorMatcher& Anchors() {
 // ---------------------------------------------------------------------------
 // Log-line prefixes.
 
-bool IsDigit(char c) { return c >= '0' && c <= '9'; }
+bool IsDigit(char c) { return IsAsciiDigit(c); }
 bool IsSpace(char c) {
   return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\v' ||
          c == '\f';
@@ -411,9 +387,13 @@ class MessageParser {
       break;
     }
     absl::string_view digits(s.data() + pos_, end - pos_);
-    if (digits.size() > 19 || !absl::SimpleAtoi(digits, value)) {
-      return Fail(absl::StrCat("number out of range: ", digits));
+    ParsedInt parsed = ParseDecimal(digits);
+    if (!parsed.value.has_value()) {
+      return Fail(absl::StrCat(parsed.error.Message(), ": ",
+                               digits.substr(0, 32),
+                               digits.size() > 32 ? "..." : ""));
     }
+    *value = *parsed.value;
     pos_ = end;
     return Step::kOk;
   }
@@ -1135,15 +1115,17 @@ std::vector<ScannedMessage> ScanText(absl::string_view text) {
 
 absl::Status ScanFile(const std::string& path, LogScanner& scanner,
                       const std::function<void(int64_t)>& on_progress) {
-  if (path == "-") return scanner.FeedFd(0, on_progress);
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    return absl::ErrnoToStatus(errno, absl::StrCat("cannot open ", path));
-  }
-  absl::Status s = scanner.FeedFd(fd, on_progress);
-  ::close(fd);
-  if (!s.ok()) {
-    return absl::Status(s.code(), absl::StrCat(path, ": ", s.message()));
+  // Logs come from files, stdin or pipes (bash's <(...)); directories and
+  // devices are refused before any read.
+  XLAYOUT_ASSIGN_OR_RETURN(
+      io::InputFile file,
+      io::InputFile::Open(path, {.allow_stdin = true, .allow_streams = true}));
+  io::BlockReader reader(file);
+  while (true) {
+    XLAYOUT_ASSIGN_OR_RETURN(absl::string_view block, reader.Next());
+    if (block.empty()) break;
+    scanner.Feed(block);
+    if (on_progress) on_progress(reader.bytes_read());
   }
   return absl::OkStatus();
 }

@@ -65,47 +65,39 @@ absl::StatusOr<PhysicalLayout> PhysicalLayout::Create(const Shape& shape) {
   }
   // TiledShape validates the permutation, tiles and unbounded dims for us.
   XLAYOUT_ASSIGN_OR_RETURN(TiledShape tiled, TiledShape::Create(result.shape_));
-  XLAYOUT_ASSIGN_OR_RETURN(result.element_bits_, StorageBitsPerElement(result.shape_));
+  XLAYOUT_ASSIGN_OR_RETURN(result.element_bits_,
+                           StorageBitsPerElement(result.shape_));
 
-  const int rank = array.rank();
+  // The levels of the inverse map (LogicalIndexAt), read off the tiled
+  // shape: level l's input is TiledShape's level l (rank-padded for its
+  // tile), its output the next level without that level's rank padding.
+  const std::vector<int64_t> physical_to_logical(
+      tiled.physical_to_logical().begin(), tiled.physical_to_logical().end());
+  result.physical_to_logical_ = physical_to_logical;
+  auto sizes = [](absl::Span<const TiledDim> dims) {
+    std::vector<int64_t> out;
+    for (const TiledDim& d : dims) out.push_back(d.size);
+    return out;
+  };
   Level physical;
-  for (int i = 0; i < rank; ++i) {
-    int64_t logical = layout.major(i);
-    result.physical_to_logical_.push_back(logical);
-    physical.out_sizes.push_back(array.dimensions(logical));
-  }
+  physical.out_sizes.assign(tiled.physical_dims().begin(),
+                            tiled.physical_dims().end());
   result.levels_.push_back(physical);
-  for (const Tile& tile : layout.tiles()) {
+  for (int l = 0; l < tiled.num_levels(); ++l) {
     Level level;
-    level.tile.assign(tile.dims().begin(), tile.dims().end());
-    const int k = tile.rank();
-    level.in_sizes = result.levels_.back().out_sizes;
-    if (k > static_cast<int>(level.in_sizes.size())) {
-      level.inserted = k - static_cast<int>(level.in_sizes.size());
-      level.in_sizes.insert(level.in_sizes.begin(), level.inserted, 1);
-    }
-    const size_t base = level.in_sizes.size() - k;
-    std::vector<int64_t> merged(level.in_sizes.begin() + base,
-                                level.in_sizes.end());
-    for (int i = 0; i + 1 < k; ++i) {
-      if (level.tile[i] != Tile::kCombineDimension) continue;
-      std::optional<int64_t> m = CheckedMul(merged[i], merged[i + 1]);
-      if (!m) return TooBig(array);
-      merged[i + 1] = *m;
-    }
-    level.out_sizes.assign(level.in_sizes.begin(),
-                           level.in_sizes.begin() + base);
-    for (int i = 0; i < k; ++i) {
-      if (level.tile[i] != Tile::kCombineDimension) {
-        level.out_sizes.push_back(CeilDiv(merged[i], level.tile[i]));
-      }
-    }
-    for (int i = 0; i < k; ++i) {
-      if (level.tile[i] != Tile::kCombineDimension)
-        level.out_sizes.push_back(level.tile[i]);
-    }
+    level.tile.assign(tiled.tile(l).begin(), tiled.tile(l).end());
+    level.in_sizes = sizes(tiled.level(l));
+    level.inserted = static_cast<int>(level.in_sizes.size() -
+                                      result.levels_.back().out_sizes.size());
+    const int k = static_cast<int>(level.tile.size());
+    int kept = 0;
+    for (int64_t t : level.tile) kept += t != Tile::kCombineDimension;
+    const size_t out_rank = level.in_sizes.size() - k + 2 * kept;
+    std::vector<int64_t> next = sizes(tiled.level(l + 1));
+    level.out_sizes.assign(next.end() - out_rank, next.end());
     result.levels_.push_back(std::move(level));
   }
+  result.tiled_ = std::move(tiled);
 
   int64_t logical = 1;
   for (int64_t d : array.dimensions()) {
@@ -114,13 +106,7 @@ absl::StatusOr<PhysicalLayout> PhysicalLayout::Create(const Shape& shape) {
     logical = *next;
   }
   result.num_logical_ = logical;
-  int64_t tiled_count = logical == 0 ? 0 : 1;
-  for (int64_t d : result.final_dims()) {
-    if (tiled_count == 0) break;
-    std::optional<int64_t> next = CheckedMul(tiled_count, d);
-    if (!next) return TooBig(array);
-    tiled_count = *next;
-  }
+  const int64_t tiled_count = result.tiled_.num_elements();
   result.num_tiled_ = tiled_count;
   std::optional<int64_t> storage =
       RoundUp(tiled_count, layout.tail_padding_alignment_in_elements());
@@ -137,36 +123,15 @@ int64_t PhysicalLayout::ElementOffset(absl::Span<const int64_t> index) const {
   const int rank = this->rank();
   // Out-of-bounds indices are caller bugs, never input: fail loudly.
   if (static_cast<int>(index.size()) != rank) std::abort();
-  std::vector<int64_t> v(rank);
   for (int i = 0; i < rank; ++i) {
-    v[i] = index[physical_to_logical_[i]];
-    if (v[i] < 0 || v[i] >= levels_[0].out_sizes[i]) std::abort();
-  }
-  for (size_t l = 1; l < levels_.size(); ++l) {
-    const Level& level = levels_[l];
-    v.insert(v.begin(), level.inserted, 0);
-    const int k = static_cast<int>(level.tile.size());
-    const size_t base = v.size() - k;
-    std::vector<int64_t> out(v.begin(), v.begin() + base), within;
-    int64_t carry = 0;
-    for (int i = 0; i < k; ++i) {
-      // A merged dim's index is a mixed-radix number of the dims merged in.
-      int64_t value = carry * level.in_sizes[base + i] + v[base + i];
-      if (level.tile[i] == Tile::kCombineDimension) {
-        carry = value;
-        continue;
-      }
-      carry = 0;
-      out.push_back(value / level.tile[i]);
-      within.push_back(value % level.tile[i]);
+    if (index[physical_to_logical_[i]] < 0 ||
+        index[physical_to_logical_[i]] >= levels_[0].out_sizes[i]) {
+      std::abort();
     }
-    out.insert(out.end(), within.begin(), within.end());
-    v = std::move(out);
   }
-  const std::vector<int64_t>& dims = levels_.back().out_sizes;
-  int64_t linear = 0;
-  for (size_t i = 0; i < dims.size(); ++i) linear = linear * dims[i] + v[i];
-  return linear;
+  // The one reference address computation: XLA's LinearIndex on the tiled
+  // shape.
+  return tiled_.LinearIndex(index);
 }
 
 std::optional<std::vector<int64_t>> PhysicalLayout::LogicalIndexAt(

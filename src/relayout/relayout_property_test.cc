@@ -131,10 +131,13 @@ std::vector<uint8_t> RandomBuffer(const Shape& shape) {
 std::vector<uint8_t> Run(const Shape& from, const Shape& to,
                          const std::vector<uint8_t>& in, int threads,
                          uint8_t garbage) {
-  auto plan = RelayoutPlan::Create(from, to, {.threads = threads});
+  // Small chunks (down to single bytes) so that several threads share even
+  // small plans.
+  const int64_t min_chunk = *rc::gen::element<int64_t>(1, 64, 4096);
+  auto plan = RelayoutPlan::Create(from, to, {.min_chunk_bytes = min_chunk});
   RC_ASSERT(plan.ok());
   std::vector<uint8_t> out((*plan)->output_bytes(), garbage);
-  RC_ASSERT((*plan)->Execute(in, absl::MakeSpan(out)).ok());
+  RC_ASSERT((*plan)->ExecuteWithThreads(in, absl::MakeSpan(out), threads).ok());
   return out;
 }
 

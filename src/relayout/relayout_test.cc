@@ -45,23 +45,116 @@ std::vector<uint8_t> RandomBuffer(const Shape& shape, uint32_t seed) {
   return out;
 }
 
-// Fast (1 and 3 threads) == reference, with every output byte written.
-void ExpectMatchesReference(absl::string_view from_text,
-                            absl::string_view to_layout) {
+// Fast == reference, with every output byte written: one chunk per plan
+// where the plan is small (the default chunk size), and many small chunks
+// (min_chunk_bytes tiny, with cached and with streaming stores) run inline,
+// on a pool of 3 threads, and one by one through a window of each chunk's
+// size. Returns the DebugString of the many-chunk plan.
+std::string ExpectMatchesReference(absl::string_view from_text,
+                                   absl::string_view to_layout,
+                                   RelayoutIsa isa = RelayoutIsa::kAuto) {
+  std::string debug;
   SCOPED_TRACE(absl::StrCat(from_text, " -> ", to_layout));
   Shape from = Parse(from_text);
   Shape to = WithLayout(from, to_layout);
   std::vector<uint8_t> in = RandomBuffer(from, 7);
   PhysicalLayout dst = *PhysicalLayout::Create(to);
   std::vector<uint8_t> want(dst.byte_size());
-  ASSERT_TRUE(ReferenceRelayout(from, to, in, absl::MakeSpan(want)).ok());
-  for (int threads : {1, 3}) {
-    absl::StatusOr<std::unique_ptr<RelayoutPlan>> plan =
-        RelayoutPlan::Create(from, to, {.threads = threads});
-    ASSERT_TRUE(plan.ok()) << plan.status();
-    std::vector<uint8_t> got(dst.byte_size(), 0xA5);
-    ASSERT_TRUE((*plan)->Execute(in, absl::MakeSpan(got)).ok());
-    EXPECT_TRUE(got == want) << (*plan)->DebugString();
+  absl::Status ref = ReferenceRelayout(from, to, in, absl::MakeSpan(want));
+  EXPECT_TRUE(ref.ok()) << ref;
+  if (!ref.ok()) return debug;
+  RelayoutThreadPool pool(3);
+  struct Config {
+    int64_t min_chunk;
+    int64_t stream_from;
+  };
+  for (const Config& config : {Config{0, kDefaultStreamingStoreThresholdBytes},
+                               Config{1, kDefaultStreamingStoreThresholdBytes},
+                               Config{200, 0}, Config{1, 0}}) {
+    SCOPED_TRACE(absl::StrCat("min_chunk_bytes ", config.min_chunk,
+                              ", streaming from ", config.stream_from));
+    absl::StatusOr<std::unique_ptr<RelayoutPlan>> plan = RelayoutPlan::Create(
+        from, to,
+        {.isa = isa,
+         .streaming_store_threshold_bytes = config.stream_from,
+         .min_chunk_bytes = config.min_chunk});
+    EXPECT_TRUE(plan.ok()) << plan.status();
+    if (!plan.ok()) return debug;
+    const RelayoutPlan& p = **plan;
+    if (config.min_chunk == 1) {
+      debug = p.DebugString();
+      if (want.size() >= 4096) {
+        EXPECT_GT(p.ChunkCount(), 1) << debug;
+      }
+    }
+    // The chunks partition the output in order.
+    int64_t at = 0;
+    for (int64_t i = 0; i < p.ChunkCount(); ++i) {
+      auto [begin, end] = p.ChunkOutputRange(i);
+      EXPECT_EQ(begin, at);
+      EXPECT_GT(end, begin);
+      at = end;
+    }
+    EXPECT_EQ(at, p.output_bytes());
+    for (int mode = 0; mode < 3; ++mode) {
+      std::vector<uint8_t> got(dst.byte_size(), 0xA5);
+      if (mode == 0) {
+        EXPECT_TRUE(p.Execute(in, absl::MakeSpan(got)).ok());
+      } else if (mode == 1) {
+        EXPECT_TRUE(p.Execute(in, absl::MakeSpan(got), pool.Scheduler()).ok());
+      } else {
+        // Back to front, each chunk through its own exact-size window.
+        for (int64_t i = p.ChunkCount(); i-- > 0;) {
+          auto [begin, end] = p.ChunkOutputRange(i);
+          std::vector<uint8_t> window(end - begin, 0x5A);
+          p.ExecuteChunkToWindow(i, in.data(), window.data());
+          std::copy(window.begin(), window.end(), got.begin() + begin);
+        }
+      }
+      EXPECT_TRUE(got == want) << "mode " << mode << "\n" << p.DebugString();
+    }
+  }
+  return debug;
+}
+
+// Every kernel, in plans cut into many chunks (each chunk a part of a box):
+// each case names the kernel its plan must take.
+TEST(RelayoutTest, EveryKernelRunsInManyChunks) {
+  struct KernelCase {
+    const char* from;
+    const char* to;
+    const char* kernel;  // In the plan's DebugString.
+  };
+  for (RelayoutIsa isa : {RelayoutIsa::kAuto, RelayoutIsa::kSse2}) {
+    SCOPED_TRACE(RelayoutIsaName(isa));
+    for (const KernelCase& c : std::vector<KernelCase>{
+             {"f32[40,300]{1,0}", "{1,0:T(8,128)}", "copy unit=512"},
+             {"f32[40,300]{1,0}", "{1,0:T(8,128)}", "zero unit="},
+             {"u8[100,130]{1,0}", "{0,1}", "transpose unit=1"},
+             {"bf16[100,130]{1,0}", "{0,1}", "transpose unit=2"},
+             {"f64[40,70]{1,0}", "{0,1}", "transpose unit=8"},
+             {"c128[20,30]{1,0}", "{0,1}", "transpose unit=16"},
+             {"u8[3,200]{1,0}", "{0,1}", "transpose unit=1"},
+             {"f32[67,301]{1,0}", "{0,1}", "(blocked 32-bit units,"},
+             {"s8[136,1000]{1,0}", "{0,1:T(8,128)(4,1)}",
+              "(blocked 32-bit units,"},
+             {"bf16[16,128,40]{1,2,0:T(8,128)(2,1)}", "{2,1,0:T(8,128)(2,1)}",
+              "(2x2 16-bit lanes in each unit) unit=8"},
+             {"bf16[4,1280,40]{1,2,0:T(8,128)(2,1)}", "{2,1,0:T(8,128)(2,1)}",
+              "(rows zero-padded to the next row)"},
+             {"s4[256,512]{1,0:E(4)}", "{1,0:T(64,128)(8,1)E(4)}",
+              "bits (whole-byte nibbles)"},
+             {"s4[70,130]{1,0:E(4)}", "{0,1:T(64,128)(8,1)E(4)}", "bits unit"},
+             {"pred[9,300]{1,0:E(1)}", "{0,1:T(8,128)(4,1)}", "bits unit"},
+             {"u2[5,13]{1,0:T(2,4)E(2)}", "{0,1:L(5)E(2)}",
+              "output zeroed first"},
+             {"f32[2,7,8,11,10]{4,3,2,1,0}", "{4,3,2,1,0:T(*,*,2,*,3)}",
+              "elementwise"},
+             {"f32[3,5]{1,0}", "{1,0:T(2,2)L(7)}", "zero unit="},
+         }) {
+      const std::string debug = ExpectMatchesReference(c.from, c.to, isa);
+      EXPECT_THAT(debug, HasSubstr(c.kernel)) << c.from << " -> " << c.to;
+    }
   }
 }
 
@@ -150,25 +243,92 @@ TEST(RelayoutTest, HostRoundTrip) {
   std::mt19937 rng(1);
   for (uint8_t& b : x) b = static_cast<uint8_t>(rng());
   std::vector<uint8_t> dev(1638400), back(x.size());
-  ASSERT_TRUE(
-      Relayout(host, device, x, absl::MakeSpan(dev), {.threads = 2}).ok());
-  ASSERT_TRUE(
-      Relayout(device, host, dev, absl::MakeSpan(back), {.threads = 2}).ok());
+  ASSERT_TRUE(Relayout(host, device, x, absl::MakeSpan(dev),
+                       {.threads = 2, .min_chunk_bytes = 4096})
+                  .ok());
+  ASSERT_TRUE(Relayout(device, host, dev, absl::MakeSpan(back),
+                       {.threads = 2, .min_chunk_bytes = 4096})
+                  .ok());
   EXPECT_TRUE(back == x);
 }
 
-TEST(RelayoutTest, PlanCacheReturnsSamePlan) {
+TEST(RelayoutTest, PlanCacheKeysOnShapesAndPlanOptions) {
   Shape from = Parse("f32[16,16]");
   Shape to = WithLayout(from, "{0,1}");
-  auto a = GetCachedRelayoutPlan(from, to);
-  auto b = GetCachedRelayoutPlan(from, to);
+  RelayoutPlanCache cache(3);
+  auto a = cache.Get(from, to);
+  auto b = cache.Get(from, to);
   ASSERT_TRUE(a.ok() && b.ok());
   EXPECT_EQ(a->get(), b->get());
-  auto c = GetCachedRelayoutPlan(from, to, {.threads = 2});
-  ASSERT_TRUE(c.ok());
-  EXPECT_NE(a->get(), c->get());
-  EXPECT_EQ(RelayoutPlan::Create(from, to, {.threads = 0}).status().code(),
+  // Shapes are compared by value.
+  Shape from2 = Parse("f32[16,16]");
+  auto v = cache.Get(from2, WithLayout(from2, "{0,1}"));
+  ASSERT_TRUE(v.ok());
+  EXPECT_EQ(a->get(), v->get());
+  // Threads do not change the plan; the other options do.
+  auto t = cache.Get(from, to, {.threads = 2});
+  ASSERT_TRUE(t.ok());
+  EXPECT_EQ(a->get(), t->get());
+  for (const RelayoutOptions& o :
+       {RelayoutOptions{.isa = RelayoutIsa::kSse2},
+        RelayoutOptions{.streaming_store_threshold_bytes = 1},
+        RelayoutOptions{.min_chunk_bytes = 64},
+        RelayoutOptions{.max_chunk_bytes = 64}}) {
+    auto c = cache.Get(from, to, o);
+    ASSERT_TRUE(c.ok());
+    EXPECT_NE(a->get(), c->get());
+  }
+  EXPECT_EQ(cache.size(), 3);  // Capacity 3: the oldest went.
+  // Another cache shares nothing.
+  RelayoutPlanCache other;
+  auto d = other.Get(from, to);
+  ASSERT_TRUE(d.ok());
+  EXPECT_NE(a->get(), d->get());
+  // The evicted plan is rebuilt.
+  auto e = cache.Get(from, to);
+  ASSERT_TRUE(e.ok());
+  EXPECT_NE(a->get(), e->get());
+}
+
+TEST(RelayoutTest, OptionsAreChecked) {
+  Shape from = Parse("f32[16,16]");
+  Shape to = WithLayout(from, "{0,1}");
+  for (const RelayoutOptions& o :
+       {RelayoutOptions{.threads = 0}, RelayoutOptions{.threads = 1025},
+        RelayoutOptions{.streaming_store_threshold_bytes = -1},
+        RelayoutOptions{.min_chunk_bytes = -1},
+        RelayoutOptions{.max_chunk_bytes = -1}}) {
+    EXPECT_EQ(RelayoutPlan::Create(from, to, o).status().code(),
+              absl::StatusCode::kInvalidArgument);
+  }
+  EXPECT_EQ(ParseRelayoutIsa("avx2").value(), RelayoutIsa::kAvx2);
+  EXPECT_EQ(ParseRelayoutIsa("neon").status().code(),
             absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(RelayoutIsaName(RelayoutIsa::kAvx512), "avx512");
+}
+
+// max_chunk_bytes caps every chunk down to the plan's granularity (one
+// output row of the transpose here, 1 KiB), and the streaming-store
+// threshold decides the kernels' store kind.
+TEST(RelayoutTest, ChunkCapAndStreamingThreshold) {
+  Shape from = Parse("f32[256,256]{1,0}");
+  Shape to = WithLayout(from, "{0,1}");
+  auto capped = RelayoutPlan::Create(from, to, {.max_chunk_bytes = 4096});
+  ASSERT_TRUE(capped.ok());
+  EXPECT_EQ((*capped)->ChunkCount(), 256 * 256 * 4 / 4096);
+  for (int64_t i = 0; i < (*capped)->ChunkCount(); ++i) {
+    auto [begin, end] = (*capped)->ChunkOutputRange(i);
+    EXPECT_LE(end - begin, 4096);
+  }
+  auto rows = RelayoutPlan::Create(from, to, {.max_chunk_bytes = 1000});
+  ASSERT_TRUE(rows.ok());
+  EXPECT_EQ((*rows)->ChunkCount(), 256);  // One 1 KiB row each.
+  auto streamed =
+      RelayoutPlan::Create(from, to, {.streaming_store_threshold_bytes = 1});
+  auto cached = RelayoutPlan::Create(from, to, {});
+  EXPECT_THAT((*streamed)->DebugString(), HasSubstr("streaming stores"));
+  EXPECT_THAT((*cached)->DebugString(),
+              testing::Not(HasSubstr("streaming stores")));
 }
 
 // Many threads sharing the cache and one plan (run under TSan).
@@ -180,11 +340,13 @@ TEST(RelayoutTest, ConcurrentUse) {
   ASSERT_TRUE(ReferenceRelayout(from, to, in, absl::MakeSpan(want)).ok());
   std::vector<std::thread> threads;
   std::atomic<int> failures{0};
+  RelayoutPlanCache cache;
   for (int t = 0; t < 4; ++t) {
     threads.emplace_back([&, t] {
       for (int i = 0; i < 5; ++i) {
         std::vector<uint8_t> got(want.size());
-        if (!Relayout(from, to, in, absl::MakeSpan(got), {.threads = 1 + t % 2})
+        if (!Relayout(from, to, in, absl::MakeSpan(got),
+                      {.threads = 1 + t % 2, .min_chunk_bytes = 4096}, &cache)
                  .ok() ||
             got != want) {
           failures++;
@@ -243,38 +405,30 @@ TEST(RelayoutTest, LargeOutputsStreamingPaths) {
   }
 }
 
-// XLAYOUT_RELAYOUT_ISA for the plans created in a scope.
-class ScopedIsa {
- public:
-  explicit ScopedIsa(const char* isa) {
-    if (isa != nullptr) setenv("XLAYOUT_RELAYOUT_ISA", isa, 1);
-  }
-  ~ScopedIsa() { unsetenv("XLAYOUT_RELAYOUT_ISA"); }
-};
-
 // Every ISA's kernels (as far as the CPU has them). The blocked 32-bit-unit
 // transpose: row and column edges, B merged with C (s8 (4,1) tiles, rank-5
 // permutations), C steps left over after the last 16 units, unaligned
 // destination rows. The nibble kernels: 128-, 64- and 32-column steps and
 // their scalar tails.
 TEST(RelayoutTest, KernelsOfEveryIsaMatchReference) {
-  for (const char* isa :
-       {static_cast<const char*>(nullptr), "avx512", "avx2", "sse2"}) {
-    SCOPED_TRACE(isa == nullptr ? "best isa" : isa);
-    ScopedIsa scoped(isa);
-    ExpectMatchesReference("f32[64,96]{1,0}", "{0,1}");
-    ExpectMatchesReference("f32[67,301]{1,0}", "{0,1}");
-    ExpectMatchesReference("s32[300,40]{0,1}", "{1,0}");
-    ExpectMatchesReference("s8[40,300]{1,0}", "{0,1:T(8,128)(4,1)}");
-    ExpectMatchesReference("s8[136,1000]{1,0}", "{0,1:T(8,128)(4,1)}");
-    ExpectMatchesReference("f32[4,8,64,16,32]{4,3,2,1,0}", "{2,4,0,3,1}");
-    ExpectMatchesReference("f32[5,3,48,7,16]{4,3,2,1,0}", "{2,4,0,3,1}");
-    ExpectMatchesReference("f32[33,20]{1,0}", "{0,1:T(8,128)}");
-    ExpectMatchesReference("f32[2,100,50]{2,1,0}", "{1,2,0:T(2,8)}");
+  for (RelayoutIsa isa : {RelayoutIsa::kAuto, RelayoutIsa::kAvx512,
+                          RelayoutIsa::kAvx2, RelayoutIsa::kSse2}) {
+    SCOPED_TRACE(RelayoutIsaName(isa));
+    ExpectMatchesReference("f32[64,96]{1,0}", "{0,1}", isa);
+    ExpectMatchesReference("f32[67,301]{1,0}", "{0,1}", isa);
+    ExpectMatchesReference("s32[300,40]{0,1}", "{1,0}", isa);
+    ExpectMatchesReference("s8[40,300]{1,0}", "{0,1:T(8,128)(4,1)}", isa);
+    ExpectMatchesReference("s8[136,1000]{1,0}", "{0,1:T(8,128)(4,1)}", isa);
+    ExpectMatchesReference("f32[4,8,64,16,32]{4,3,2,1,0}", "{2,4,0,3,1}", isa);
+    ExpectMatchesReference("f32[5,3,48,7,16]{4,3,2,1,0}", "{2,4,0,3,1}", isa);
+    ExpectMatchesReference("f32[33,20]{1,0}", "{0,1:T(8,128)}", isa);
+    ExpectMatchesReference("f32[2,100,50]{2,1,0}", "{1,2,0:T(2,8)}", isa);
     ExpectMatchesReference("s4[1024,1024]{1,0:E(4)}",
-                           "{1,0:T(64,128)(8,1)E(4)}");
-    ExpectMatchesReference("s4[64,1000]{1,0:E(4)}", "{1,0:T(64,128)(8,1)E(4)}");
-    ExpectMatchesReference("s4[72,230]{1,0:E(4)}", "{1,0:T(8,128)(8,1)E(4)}");
+                           "{1,0:T(64,128)(8,1)E(4)}", isa);
+    ExpectMatchesReference("s4[64,1000]{1,0:E(4)}", "{1,0:T(64,128)(8,1)E(4)}",
+                           isa);
+    ExpectMatchesReference("s4[72,230]{1,0:E(4)}", "{1,0:T(8,128)(8,1)E(4)}",
+                           isa);
     // The cases above do reach the blocked transpose.
     for (const auto& [from_text, to_layout] :
          std::vector<std::pair<const char*, const char*>>{
@@ -282,13 +436,14 @@ TEST(RelayoutTest, KernelsOfEveryIsaMatchReference) {
              {"s8[136,1000]{1,0}", "{0,1:T(8,128)(4,1)}"},
              {"f32[4,8,64,16,32]{4,3,2,1,0}", "{2,4,0,3,1}"}}) {
       Shape from = Parse(from_text);
-      auto plan = RelayoutPlan::Create(from, WithLayout(from, to_layout), {});
+      auto plan =
+          RelayoutPlan::Create(from, WithLayout(from, to_layout), {.isa = isa});
       ASSERT_TRUE(plan.ok());
-      EXPECT_THAT(
-          (*plan)->DebugString(),
-          testing::HasSubstr(isa == nullptr || std::string(isa) == "avx512"
-                                 ? "(blocked 32-bit units,"
-                                 : "(blocked 32-bit units, sse2)"));
+      EXPECT_THAT((*plan)->DebugString(),
+                  testing::HasSubstr(isa == RelayoutIsa::kAuto ||
+                                             isa == RelayoutIsa::kAvx512
+                                         ? "(blocked 32-bit units,"
+                                         : "(blocked 32-bit units, sse2)"));
     }
   }
 }
@@ -301,13 +456,12 @@ TEST(RelayoutTest, Blocked32BitTransposeStreams) {
   for (size_t i = 0; i < in.size(); ++i) {
     in[i] = static_cast<uint8_t>(i * 2654435761u >> 13);
   }
-  for (const char* isa : {static_cast<const char*>(nullptr), "sse2"}) {
-    SCOPED_TRACE(isa == nullptr ? "best isa" : isa);
-    ScopedIsa scoped(isa);
-    auto plan = RelayoutPlan::Create(from, to, {.threads = 2});
+  for (RelayoutIsa isa : {RelayoutIsa::kAuto, RelayoutIsa::kSse2}) {
+    SCOPED_TRACE(RelayoutIsaName(isa));
+    auto plan = RelayoutPlan::Create(from, to, {.isa = isa});
     ASSERT_TRUE(plan.ok()) << plan.status();
     std::vector<uint8_t> out(in.size(), 0xA5);
-    ASSERT_TRUE((*plan)->Execute(in, absl::MakeSpan(out)).ok());
+    ASSERT_TRUE((*plan)->ExecuteWithThreads(in, absl::MakeSpan(out), 2).ok());
     for (int64_t r = 0; r < 4096; r += 17) {
       for (int64_t c = 0; c < 4096; c += 13) {
         ASSERT_EQ(0, std::memcmp(&in[(r * 4096 + c) * 4],
@@ -333,20 +487,26 @@ TEST(RelayoutTest, BenchmarkKernelsMatchReference) {
 TEST(RelayoutTest, ProgressReachesTotal) {
   Shape from = Parse("u8[2048,2048]");
   Shape to = WithLayout(from, "{0,1}");
-  auto plan = RelayoutPlan::Create(from, to, {.threads = 2});
+  auto plan = RelayoutPlan::Create(from, to, {.min_chunk_bytes = 64 << 10});
   ASSERT_TRUE(plan.ok());
+  EXPECT_EQ((*plan)->ChunkCount(), 64);
   std::vector<uint8_t> in(2048 * 2048), out(in.size());
-  int64_t last = -1, total = 0;
+  RelayoutThreadPool pool(2);
+  int64_t last = -1, total = 0, calls = 0;
+  const std::thread::id caller = std::this_thread::get_id();
   ASSERT_TRUE((*plan)
-                  ->Execute(in, absl::MakeSpan(out),
+                  ->Execute(in, absl::MakeSpan(out), pool.Scheduler(),
                             [&](int64_t done, int64_t all) {
+                              EXPECT_EQ(std::this_thread::get_id(), caller);
                               EXPECT_GE(done, last);
                               last = done;
                               total = all;
+                              ++calls;
                             })
                   .ok());
   EXPECT_EQ(last, total);
   EXPECT_EQ(total, 2048 * 2048);
+  EXPECT_GE(calls, 1);
 }
 
 }  // namespace

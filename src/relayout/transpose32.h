@@ -5,6 +5,8 @@
 
 #include <cstdint>
 
+#include "xlayout/relayout.h"
+
 namespace xlayout::relayout_internal {
 
 // A plane of 4-byte units. Source row a (a in [0, rows)) starts at
@@ -26,11 +28,12 @@ struct Plane32 {
 // The vector extensions the relayout kernels may use (ordered).
 enum class Isa { kSse2, kAvx2, kAvx512 };
 
-// The best this CPU runs (AVX-512 means F and BW), capped by the environment
-// variable XLAYOUT_RELAYOUT_ISA=sse2|avx2|avx512 (tests run every kernel).
-Isa BestIsa();
+// The best this CPU runs (AVX-512 means F and BW).
+Isa CpuIsa();
+// CpuIsa() capped by the option (RelayoutOptions::isa).
+Isa ResolveIsa(RelayoutIsa cap);
 
-// Moves the plane in 16x16 blocks of units, tiled 16-32 rows x 1 KiB and
+// Moves the plane in 16x16 blocks of units, tiled 16-48 rows x 256 B and
 // prefetching the next tile while it transposes this one: rows at large
 // power-of-two strides defeat the hardware prefetcher, and a tile of lead
 // keeps enough lines in flight to run near memory bandwidth. `stream` asks

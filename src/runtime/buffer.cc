@@ -1,45 +1,16 @@
 #include "xlayout/buffer.h"
 
-#include <fcntl.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
-#include <cerrno>
 #include <cstring>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "xlayout/io/input_file.h"
 #include "xlayout/size.h"
 #include "xlayout/status_macros.h"
 #include "xlayout/validate.h"
 #include "xxhash.h"
 
 namespace xlayout {
-namespace {
-
-absl::Status ErrnoStatus(int err, absl::string_view what) {
-  std::string message = absl::StrCat(what, ": ", std::strerror(err));
-  switch (err) {
-    case ENOENT:
-      return absl::NotFoundError(message);
-    case EACCES:
-    case EPERM:
-      return absl::PermissionDeniedError(message);
-    case ENOMEM:
-      return absl::ResourceExhaustedError(message);
-    default:
-      return absl::InvalidArgumentError(message);
-  }
-}
-
-Shape WithoutMemorySpace(const Shape& shape) {
-  Shape copy = shape;
-  if (copy.has_layout()) copy.mutable_layout()->set_memory_space(0);
-  return copy;
-}
-
-}  // namespace
 
 absl::string_view BufferStorageName(BufferStorage storage) {
   switch (storage) {
@@ -59,14 +30,7 @@ uint64_t MemoryKindKey(absl::string_view kind) {
   return XXH3_64bits(kind.data(), kind.size());
 }
 
-uint64_t LayoutKey(const Shape& on_device_shape) {
-  std::string text = WithoutMemorySpace(on_device_shape).ToString(true);
-  return XXH3_64bits(text.data(), text.size());
-}
-
-bool SamePhysicalLayout(const Shape& a, const Shape& b) {
-  return WithoutMemorySpace(a) == WithoutMemorySpace(b);
-}
+// LayoutKey and SamePhysicalLayout are in core (xlayout/layout_util.h).
 
 absl::StatusOr<Buffer> Buffer::Make(Shape shape, absl::string_view kind) {
   if (!shape.IsArray()) {
@@ -115,7 +79,7 @@ absl::StatusOr<Buffer> Buffer::Describe(Shape on_device_shape,
 absl::StatusOr<Buffer> Buffer::Allocate(Shape on_device_shape,
                                         absl::string_view memory_kind) {
   XLAYOUT_ASSIGN_OR_RETURN(Buffer buffer,
-                   Make(std::move(on_device_shape), memory_kind));
+                           Make(std::move(on_device_shape), memory_kind));
   buffer.cold_->owned.assign(static_cast<size_t>(buffer.xla_bytes_), 0);
   buffer.storage_ = BufferStorage::kOwned;
   buffer.data_ = buffer.cold_->owned.data();
@@ -127,7 +91,7 @@ absl::StatusOr<Buffer> Buffer::Own(Shape on_device_shape,
                                    std::vector<uint8_t> bytes,
                                    absl::string_view memory_kind) {
   XLAYOUT_ASSIGN_OR_RETURN(Buffer buffer,
-                   Make(std::move(on_device_shape), memory_kind));
+                           Make(std::move(on_device_shape), memory_kind));
   XLAYOUT_RETURN_IF_ERROR(buffer.CheckDataSize(bytes.size(), "owned data"));
   buffer.cold_->owned = std::move(bytes);
   buffer.storage_ = BufferStorage::kOwned;
@@ -140,7 +104,7 @@ absl::StatusOr<Buffer> Buffer::Borrow(Shape on_device_shape,
                                       absl::Span<const uint8_t> bytes,
                                       absl::string_view memory_kind) {
   XLAYOUT_ASSIGN_OR_RETURN(Buffer buffer,
-                   Make(std::move(on_device_shape), memory_kind));
+                           Make(std::move(on_device_shape), memory_kind));
   XLAYOUT_RETURN_IF_ERROR(buffer.CheckDataSize(bytes.size(), "borrowed data"));
   buffer.storage_ = BufferStorage::kBorrowed;
   buffer.data_ = bytes.data();
@@ -152,52 +116,24 @@ absl::StatusOr<Buffer> Buffer::MapFile(Shape on_device_shape,
                                        const std::string& path, int64_t offset,
                                        absl::string_view memory_kind) {
   XLAYOUT_ASSIGN_OR_RETURN(Buffer buffer,
-                   Make(std::move(on_device_shape), memory_kind));
+                           Make(std::move(on_device_shape), memory_kind));
   if (offset < 0) {
     return absl::InvalidArgumentError(
         absl::StrCat("cannot map '", path, "': negative offset ", offset));
   }
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0)
-    return ErrnoStatus(errno, absl::StrCat("cannot open '", path, "'"));
-  struct stat st;
-  if (::fstat(fd, &st) != 0) {
-    int err = errno;
-    ::close(fd);
-    return ErrnoStatus(err, absl::StrCat("cannot stat '", path, "'"));
-  }
-  if (!S_ISREG(st.st_mode)) {
-    ::close(fd);
-    return absl::InvalidArgumentError(
-        absl::StrCat("cannot map '", path, "': not a regular file"));
-  }
+  XLAYOUT_ASSIGN_OR_RETURN(io::InputFile file, io::InputFile::Open(path));
   const int64_t need = buffer.xla_bytes_;
-  if (offset > st.st_size || need > st.st_size - offset) {
-    ::close(fd);
+  if (offset > file.size() || need > file.size() - offset) {
     return absl::OutOfRangeError(absl::StrCat(
         "cannot map '", path, "': ", buffer.cold_->shape.ToString(true),
         " needs ", need, " bytes at offset ", offset, " but the file has ",
-        st.st_size, " bytes"));
+        file.size(), " bytes"));
   }
   buffer.storage_ = BufferStorage::kMapped;
-  if (need == 0) {  // mmap rejects length 0; an empty region needs no pages.
-    ::close(fd);
-    return buffer;
-  }
-  const int64_t page = ::sysconf(_SC_PAGESIZE);
-  const int64_t aligned = offset - offset % page;
-  const size_t length = static_cast<size_t>(need + (offset - aligned));
-  void* base = ::mmap(nullptr, length, PROT_READ, MAP_PRIVATE, fd,
-                      static_cast<off_t>(aligned));
-  int err = errno;
-  ::close(fd);
-  if (base == MAP_FAILED) {
-    return ErrnoStatus(
-        err, absl::StrCat("cannot mmap ", length, " bytes of '", path, "'"));
-  }
-  buffer.cold_->map_base = base;
-  buffer.cold_->map_length = length;
-  buffer.data_ = static_cast<const uint8_t*>(base) + (offset - aligned);
+  // Mapped lazily: validation reads no bytes, hashing reads them once.
+  XLAYOUT_ASSIGN_OR_RETURN(buffer.cold_->mapping,
+                           file.Map(offset, need, {.populate = false}));
+  buffer.data_ = buffer.cold_->mapping.data();
   buffer.size_ = static_cast<size_t>(need);
   return buffer;
 }
@@ -219,8 +155,6 @@ Buffer& Buffer::operator=(Buffer&& other) noexcept {
 
 Buffer::~Buffer() = default;
 
-Buffer::Cold::~Cold() {
-  if (map_base != nullptr) ::munmap(map_base, map_length);
-}
+Buffer::Cold::~Cold() = default;
 
 }  // namespace xlayout

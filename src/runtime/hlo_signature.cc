@@ -1,8 +1,5 @@
 #include "xlayout/hlo_signature.h"
 
-#include <fcntl.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
@@ -13,8 +10,10 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "hlo_text.h"
+#include "core/hlo_text.h"
 #include "nlohmann/json.hpp"
+#include "xlayout/format.h"
+#include "xlayout/io/input_file.h"
 #include "xlayout/shape_parser.h"
 #include "xlayout/size.h"
 #include "xlayout/status_macros.h"
@@ -127,7 +126,8 @@ class LineReader {
       begin_ = 0;
     }
     if (buf_.size() - end_ < chunk_) buf_.resize(end_ + chunk_);
-    XLAYOUT_ASSIGN_OR_RETURN(size_t n, read_(buf_.data() + end_, buf_.size() - end_));
+    XLAYOUT_ASSIGN_OR_RETURN(size_t n,
+                             read_(buf_.data() + end_, buf_.size() - end_));
     if (n > buf_.size() - end_) {
       return absl::InternalError("read callback returned more than requested");
     }
@@ -308,8 +308,8 @@ absl::StatusOr<ProgramSignature> ReadImpl(const ReadFn& read,
   // 1. The header: the first line that is not blank or a // comment.
   std::optional<hlo_text::ModuleHeader> header;
   while (true) {
-    XLAYOUT_ASSIGN_OR_RETURN(bool more,
-                     reader.Next(options.max_header_bytes, &line, &truncated));
+    XLAYOUT_ASSIGN_OR_RETURN(
+        bool more, reader.Next(options.max_header_bytes, &line, &truncated));
     if (!more) {
       return absl::InvalidArgumentError(
           "no 'HloModule' header: the input is empty or only comments");
@@ -343,8 +343,8 @@ absl::StatusOr<ProgramSignature> ReadImpl(const ReadFn& read,
   bool entry_closed = false;
   std::map<int64_t, EntryParameter> params;
   while (true) {
-    XLAYOUT_ASSIGN_OR_RETURN(bool more,
-                     reader.Next(options.max_line_bytes, &line, &truncated));
+    XLAYOUT_ASSIGN_OR_RETURN(
+        bool more, reader.Next(options.max_line_bytes, &line, &truncated));
     if (!more) break;
     if (!in_entry) {
       if (hlo_text::IsEntryLine(line)) {
@@ -385,8 +385,9 @@ absl::StatusOr<ProgramSignature> ReadImpl(const ReadFn& read,
     }
     if (truncated) XLAYOUT_RETURN_IF_ERROR(reader.SkipRestOfLine());
   }
-  XLAYOUT_ASSIGN_OR_RETURN(ProgramSignature sig,
-                   Assemble(*header, saw_entry, params, options.memory_kinds));
+  XLAYOUT_ASSIGN_OR_RETURN(
+      ProgramSignature sig,
+      Assemble(*header, saw_entry, params, options.memory_kinds));
   if (saw_entry && !entry_closed) {
     AddWarning(&sig,
                "the ENTRY computation is not closed by '}': the dump looks "
@@ -401,8 +402,29 @@ absl::Status JsonError(absl::string_view where, absl::string_view what) {
 }
 
 absl::StatusOr<ProgramSignature> FromJsonImpl(const nlohmann::json& j,
-                                              const MemoryKindMap& kinds) {
+                                              const MemoryKindMap& given) {
   if (!j.is_object()) return JsonError("top level", "expected an object");
+  // A signature written with --memory-kinds records its mapping; its
+  // memory_kind values are read with that mapping, not the caller's.
+  MemoryKindMap recorded;
+  const MemoryKindMap* kinds_ptr = &given;
+  if (j.contains("memory_kinds")) {
+    if (!j["memory_kinds"].is_string()) {
+      return JsonError("memory_kinds", "not a string");
+    }
+    const std::string text = j["memory_kinds"].get<std::string>();
+    if (text.empty()) {
+      recorded = MemoryKindMap::Empty();  // Every space named "S(n)".
+    } else {
+      absl::StatusOr<MemoryKindMap> parsed = MemoryKindMap::Parse(text);
+      if (!parsed.ok()) {
+        return JsonError("memory_kinds", parsed.status().message());
+      }
+      recorded = *std::move(parsed);
+    }
+    kinds_ptr = &recorded;
+  }
+  const MemoryKindMap& kinds = *kinds_ptr;
   ProgramSignature sig;
   if (j.contains("format") &&
       (!j["format"].is_string() || j["format"] != "xlayout.signature.v1")) {
@@ -555,6 +577,7 @@ absl::string_view LayoutSourceName(LayoutSource source) {
 
 void FillDerivedFields(ProgramSignature* signature,
                        const MemoryKindMap& kinds) {
+  signature->memory_kinds = kinds.ToString();
   for (ParameterSignature& p : signature->parameters) {
     p.memory_kind = MemoryKindOf(p.shape, kinds);
     p.xla_bytes = p.exact_bytes = 0;
@@ -601,50 +624,40 @@ absl::StatusOr<ProgramSignature> ParseHloSignature(
 
 namespace {
 
-// An open input file (or stdin) that closes itself.
-class InputFile {
- public:
-  static absl::StatusOr<InputFile> Open(const std::string& path) {
-    InputFile f;
-    f.display_ = path == "-" ? "<stdin>" : path;
-    if (path == "-") return f;
-    f.fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (f.fd_ < 0) {
-      int err = errno;
-      std::string message =
-          absl::StrCat("cannot open '", path, "': ", std::strerror(err));
-      return err == ENOENT ? absl::NotFoundError(message)
-                           : absl::InvalidArgumentError(message);
-    }
-    return f;
-  }
-  InputFile(InputFile&& o) noexcept
-      : fd_(std::exchange(o.fd_, -1)), display_(std::move(o.display_)) {}
-  InputFile& operator=(InputFile&&) = delete;
-  ~InputFile() {
-    if (fd_ > STDIN_FILENO) ::close(fd_);
-  }
+// Dumps and JSON signatures come from regular files, stdin ("-") or pipes
+// such as bash's <(...); devices and directories are refused before any
+// read (a read of /dev/zero never ends).
+absl::StatusOr<io::InputFile> OpenInput(const std::string& path) {
+  return io::InputFile::Open(path,
+                             {.allow_stdin = true, .allow_streams = true});
+}
 
-  absl::StatusOr<size_t> Read(char* dst, size_t capacity) {
-    while (true) {
-      ssize_t n = ::read(fd_, dst, capacity);
-      if (n >= 0) return static_cast<size_t>(n);
-      if (errno == EINTR) continue;
-      return absl::InvalidArgumentError(
-          absl::StrCat("read error: ", std::strerror(errno)));
+// True unless `head` (the first bytes of a file) holds a NUL byte or is not
+// UTF-8; a sequence cut at the end of `head` is allowed.
+bool LooksLikeText(absl::string_view head) {
+  for (size_t i = 0; i < head.size();) {
+    const unsigned char c = static_cast<unsigned char>(head[i]);
+    if (c == 0) return false;
+    const int len = c < 0x80         ? 1
+                    : (c >> 5) == 6  ? 2
+                    : (c >> 4) == 14 ? 3
+                    : (c >> 3) == 30 ? 4
+                                     : 0;
+    if (len == 0) return false;
+    for (int k = 1; k < len; ++k) {
+      if (i + k >= head.size()) return true;
+      if ((static_cast<unsigned char>(head[i + k]) & 0xc0) != 0x80) {
+        return false;
+      }
     }
+    i += len;
   }
-  const std::string& display() const { return display_; }
-
- private:
-  InputFile() = default;
-  int fd_ = STDIN_FILENO;
-  std::string display_;
-};
+  return true;
+}
 
 // Reads an HLO dump from `file`, serving `prefix` (bytes already read) first.
 absl::StatusOr<ProgramSignature> ReadHloFrom(
-    InputFile& file, absl::string_view prefix,
+    io::InputFile& file, absl::string_view prefix,
     const SignatureReadOptions& options) {
   size_t served = 0;
   ReadFn read = [&](char* dst, size_t capacity) -> absl::StatusOr<size_t> {
@@ -658,7 +671,7 @@ absl::StatusOr<ProgramSignature> ReadHloFrom(
   };
   absl::StatusOr<ProgramSignature> sig = ReadImpl(read, options);
   if (!sig.ok()) {
-    return Annotate(sig.status(), absl::StrCat(file.display(), ": "));
+    return Annotate(sig.status(), absl::StrCat(file.path(), ": "));
   }
   return sig;
 }
@@ -667,7 +680,7 @@ absl::StatusOr<ProgramSignature> ReadHloFrom(
 
 absl::StatusOr<ProgramSignature> ReadHloSignatureFile(
     const std::string& path, const SignatureReadOptions& options) {
-  XLAYOUT_ASSIGN_OR_RETURN(InputFile file, InputFile::Open(path));
+  XLAYOUT_ASSIGN_OR_RETURN(io::InputFile file, OpenInput(path));
   return ReadHloFrom(file, "", options);
 }
 
@@ -698,6 +711,7 @@ std::string SignatureToJson(const ProgramSignature& signature, int indent) {
                     ? nlohmann::ordered_json(signature.result->ToString(true))
                     : nlohmann::ordered_json(nullptr);
   j["warnings"] = signature.warnings;
+  j["memory_kinds"] = signature.memory_kinds;
   // Replace invalid UTF-8 (names come from arbitrary files) instead of
   // throwing.
   return j.dump(indent, ' ', false, nlohmann::json::error_handler_t::replace);
@@ -715,32 +729,36 @@ absl::StatusOr<ProgramSignature> SignatureFromJson(absl::string_view json,
 
 absl::StatusOr<ProgramSignature> ReadSignatureFile(
     const std::string& path, const SignatureReadOptions& options) {
-  XLAYOUT_ASSIGN_OR_RETURN(InputFile file, InputFile::Open(path));
+  XLAYOUT_ASSIGN_OR_RETURN(io::InputFile file, OpenInput(path));
   // The first non-blank byte decides: '{' is JSON, anything else HLO.
   std::string head;
   char buf[1 << 16];
   while (true) {
-    absl::StatusOr<size_t> n = file.Read(buf, sizeof(buf));
-    if (!n.ok())
-      return Annotate(n.status(), absl::StrCat(file.display(), ": "));
-    head.append(buf, *n);
-    if (*n == 0 || !absl::StripLeadingAsciiWhitespace(head).empty()) break;
+    XLAYOUT_ASSIGN_OR_RETURN(size_t n, file.Read(buf, sizeof(buf)));
+    head.append(buf, n);
+    if (n == 0 || !absl::StripLeadingAsciiWhitespace(head).empty()) break;
     if (head.size() > options.max_header_bytes) break;
+  }
+  // Binary files are refused from their first bytes, not after reading
+  // them whole.
+  constexpr size_t kSniffBytes = 4096;
+  if (!LooksLikeText(absl::string_view(head).substr(0, kSniffBytes))) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        file.path(), ": not a text HLO dump or JSON signature (binary data: ",
+        EscapeAndTruncate(absl::string_view(head).substr(0, 64), 48), ")"));
   }
   absl::string_view start = absl::StripLeadingAsciiWhitespace(head);
   if (start.empty() || start[0] != '{') return ReadHloFrom(file, head, options);
   // JSON signatures are small: read it whole.
   while (true) {
-    absl::StatusOr<size_t> n = file.Read(buf, sizeof(buf));
-    if (!n.ok())
-      return Annotate(n.status(), absl::StrCat(file.display(), ": "));
-    if (*n == 0) break;
-    head.append(buf, *n);
+    XLAYOUT_ASSIGN_OR_RETURN(size_t n, file.Read(buf, sizeof(buf)));
+    if (n == 0) break;
+    head.append(buf, n);
   }
   absl::StatusOr<ProgramSignature> sig =
       SignatureFromJson(head, options.memory_kinds);
   if (!sig.ok()) {
-    return Annotate(sig.status(), absl::StrCat(file.display(), ": "));
+    return Annotate(sig.status(), absl::StrCat(file.path(), ": "));
   }
   return sig;
 }

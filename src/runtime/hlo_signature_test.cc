@@ -6,12 +6,13 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
 
-#include "hlo_text.h"
+#include "core/hlo_text.h"
 #include "runtime/test_programs.h"
 #include "xlayout/shape_parser.h"
 
@@ -403,6 +404,33 @@ TEST(HloSignatureJsonTest, MinimalJsonFillsDerivedFields) {
   EXPECT_EQ(sig->parameters[0].sharding, std::nullopt);
 }
 
+// Regression (issue 10.14): a signature written with a custom mapping read
+// back without it failed ("memory_kind is \"hbm\" but ... maps to device").
+TEST(HloSignatureJsonTest, RecordedMemoryKindsReadBack) {
+  SignatureReadOptions options;
+  absl::StatusOr<MemoryKindMap> kinds = MemoryKindMap::Parse("0=hbm,5=host");
+  ASSERT_TRUE(kinds.ok());
+  options.memory_kinds = *kinds;
+  absl::StatusOr<ProgramSignature> sig = ParseHloSignature(
+      "HloModule m, entry_computation_layout={(f32[2]{0}, "
+      "f32[2]{0:S(5)})->f32[]}\n",
+      options);
+  ASSERT_TRUE(sig.ok()) << sig.status();
+  EXPECT_EQ(sig->memory_kinds, "0=hbm,5=host");
+  EXPECT_EQ(sig->parameters[1].memory_kind, "host");
+  const std::string json = SignatureToJson(*sig);
+  EXPECT_NE(json.find(R"("memory_kinds": "0=hbm,5=host")"), std::string::npos)
+      << json;
+  absl::StatusOr<ProgramSignature> back =
+      SignatureFromJson(json);  // Default map.
+  ASSERT_TRUE(back.ok()) << back.status();
+  EXPECT_EQ(back->parameters[1].memory_kind, "host");
+  EXPECT_EQ(back->memory_kinds, "0=hbm,5=host");
+  EXPECT_FALSE(SignatureFromJson(
+                   R"({"name": "p", "memory_kinds": "x", "parameters": []})")
+                   .ok());
+}
+
 TEST(HloSignatureJsonTest, ErrorsNameTheField) {
   const ErrorCase cases[] = {
       {"not json", "not valid JSON"},
@@ -509,6 +537,48 @@ TEST(HloTextTest, MayBeParameterInstruction) {
       hlo_text::MayBeParameterInstruction("  %a = f32[2]{0} add(%x, %y)"));
   EXPECT_FALSE(
       hlo_text::MayBeParameterInstruction("  ROOT %t = (f32[2]) tuple(%p)"));
+}
+
+// Issue 10.4: a binary file is refused from its first bytes (not after
+// reading up to max_header_bytes of it), and the message shows the bytes
+// escaped instead of stopping at the first NUL.
+TEST(HloSignatureFileTest, BinaryFileIsRefusedFromItsFirstBytes) {
+  char dir_template[] = "/tmp/xlayout-sig-test-XXXXXX";
+  ASSERT_NE(mkdtemp(dir_template), nullptr);
+  const std::string dir = dir_template;
+  const std::string sparse = dir + "/zeros.bin";
+  {
+    std::ofstream out(sparse, std::ios::binary);
+    out << std::string(16, '\0');
+  }
+  // 4 GiB of zeros (sparse): the old reader took it for one header line.
+  ASSERT_EQ(truncate(sparse.c_str(), int64_t{4} << 30), 0);
+  const auto start = std::chrono::steady_clock::now();
+  absl::Status s = ReadSignatureFile(sparse).status();
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
+          .count();
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(s.message(),
+              ::testing::HasSubstr(
+                  "not a text HLO dump or JSON signature (binary data: "
+                  "\\x00\\x00"));
+  EXPECT_LT(seconds, 2.0);
+  const std::string latin1 = dir + "/latin1.txt";
+  {
+    std::ofstream out(latin1, std::ios::binary);
+    out << "HloModule m\xff\xfe, entry_computation_layout={()->()}\n";
+  }
+  absl::Status bad_utf8 = ReadSignatureFile(latin1).status();
+  EXPECT_EQ(bad_utf8.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(bad_utf8.message(), ::testing::HasSubstr("HloModule m\\xff"));
+  // Devices are refused before any read.
+  absl::Status dev = ReadSignatureFile("/dev/zero").status();
+  EXPECT_EQ(dev.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(dev.message(), ::testing::HasSubstr("character device"));
+  unlink(sparse.c_str());
+  unlink(latin1.c_str());
+  rmdir(dir.c_str());
 }
 
 }  // namespace

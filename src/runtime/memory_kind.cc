@@ -101,12 +101,6 @@ std::string MemoryKindMap::ToString() const {
   });
 }
 
-int64_t MemorySpaceOf(const Shape& shape) {
-  if (shape.IsBuffer()) return MemorySpaceOf(shape.buffer_shape());
-  if (!shape.IsArray() || !shape.has_layout()) return 0;
-  return shape.layout().memory_space();
-}
-
 std::string MemoryKindOf(const Shape& shape, const MemoryKindMap& kinds) {
   return kinds.KindOf(MemorySpaceOf(shape));
 }

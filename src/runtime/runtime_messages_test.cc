@@ -1,5 +1,6 @@
-// Each runtime message against the format strings of spec §6, filled in by
-// hand so a formatting change cannot slip through.
+// Each runtime message against the text XLA's runtime prints for it (the
+// forms listed in xlayout/runtime_messages.h), filled in by hand so a
+// formatting change cannot slip through.
 #include "xlayout/runtime_messages.h"
 
 #include <gtest/gtest.h>

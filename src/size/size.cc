@@ -6,6 +6,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "base/checked_math.h"
+#include "xlayout/format.h"
+#include "xlayout/layout_util.h"
 #include "xlayout/status_macros.h"
 #include "xlayout/tiling.h"
 
@@ -137,8 +139,9 @@ absl::StatusOr<int64_t> XlaBytes(const Shape& shape) {
   XLAYOUT_ASSIGN_OR_RETURN(const Shape* array, ArrayOf(shape));
   // Without tiles ArraySize is plain ByteSizeOfElements: L and SC ignored.
   if (!IsTiled(*array)) return ElementBytes(*array);
-  XLAYOUT_ASSIGN_OR_RETURN(TiledShape first,
-                   TiledShape::Create(*array, TilingOptions{.max_levels = 1}));
+  XLAYOUT_ASSIGN_OR_RETURN(
+      TiledShape first,
+      TiledShape::Create(*array, TilingOptions{.max_levels = 1}));
   return TiledBytes(*array, first);
 }
 
@@ -214,7 +217,7 @@ absl::StatusOr<ArraySizes> ComputeArraySizes(const Shape& shape) {
   XLAYOUT_ASSIGN_OR_RETURN(TiledShape exact, TiledShape::Create(with_layout));
   XLAYOUT_ASSIGN_OR_RETURN(sizes.exact_bytes, TiledBytes(with_layout, exact));
   XLAYOUT_ASSIGN_OR_RETURN(TiledShape first,
-                   TiledShape::Create(with_layout, {.max_levels = 1}));
+                           TiledShape::Create(with_layout, {.max_levels = 1}));
   if (IsTiled(with_layout)) {
     XLAYOUT_ASSIGN_OR_RETURN(sizes.xla_bytes, TiledBytes(with_layout, first));
   } else {
@@ -324,6 +327,134 @@ absl::StatusOr<ArraySizes> ComputeArraySizes(const Shape& shape) {
                      " is stored unpacked, one byte per element (no E(n))"));
   }
   return sizes;
+}
+
+}  // namespace xlayout
+
+namespace xlayout {
+
+absl::StatusOr<int64_t> SumBytes(absl::Span<const int64_t> bytes,
+                                 absl::string_view what) {
+  int64_t total = 0;
+  for (int64_t b : bytes) {
+    std::optional<int64_t> sum = CheckedAdd(total, b);
+    if (!sum) {
+      return absl::OutOfRangeError(
+          absl::StrCat("total ", what, " does not fit in int64"));
+    }
+    total = *sum;
+  }
+  return total;
+}
+
+absl::StatusOr<ShapeSizes> ComputeShapeSizes(const Shape& shape) {
+  ShapeSizes out;
+  out.shape = shape;
+  if (shape.IsTuple()) {
+    std::vector<int64_t> logical, xla, exact;
+    for (const Shape& element : shape.tuple_shapes()) {
+      XLAYOUT_ASSIGN_OR_RETURN(ShapeSizes e, ComputeShapeSizes(element));
+      if (e.has_size) {
+        logical.push_back(e.sizes.logical_bytes);
+        xla.push_back(e.sizes.xla_bytes);
+        exact.push_back(e.sizes.exact_bytes);
+      }
+      out.elements.push_back(std::move(e));
+    }
+    const std::string where = absl::StrCat("of ", shape.ToString(true));
+    XLAYOUT_ASSIGN_OR_RETURN(out.sizes.logical_bytes,
+                             SumBytes(logical, "logical_bytes " + where));
+    XLAYOUT_ASSIGN_OR_RETURN(out.sizes.xla_bytes,
+                             SumBytes(xla, "xla_bytes " + where));
+    XLAYOUT_ASSIGN_OR_RETURN(out.sizes.exact_bytes,
+                             SumBytes(exact, "exact_bytes " + where));
+    out.sizes.padding_factor =
+        out.sizes.logical_bytes == 0
+            ? 1.0
+            : static_cast<double>(out.sizes.exact_bytes) /
+                  out.sizes.logical_bytes;
+    return out;
+  }
+  if (shape.IsToken()) return out;
+  if (shape.IsOpaque()) {
+    out.has_size = false;
+    out.sizes.notes.push_back(
+        "opaque[] has a backend-defined size (a pointer)");
+    return out;
+  }
+  XLAYOUT_ASSIGN_OR_RETURN(out.sizes, ComputeArraySizes(shape));
+  return out;
+}
+
+absl::string_view PhysicalDifferenceName(PhysicalDifference difference) {
+  switch (difference) {
+    case PhysicalDifference::kIdentical:
+      return "identical";
+    case PhysicalDifference::kEquivalent:
+      return "equivalent";
+    case PhysicalDifference::kMemorySpaceOnly:
+      return "memory_space";
+    case PhysicalDifference::kSameSizeReordered:
+      return "reordered";
+    case PhysicalDifference::kDifferentSize:
+      return "size";
+    case PhysicalDifference::kDifferentLogicalShape:
+      return "logical_shape";
+  }
+  return "size";
+}
+
+namespace {
+
+// The layout with what does not change the bytes' placement spelled one way:
+// the default layout when none is given, E(n) equal to the type's natural
+// width as E(0), and (when `drop_memory_space`) S(0).
+Layout Canonical(const Shape& array, bool drop_memory_space) {
+  Layout layout =
+      array.has_layout() ? array.layout() : DefaultLayout(array.rank());
+  if (layout.element_size_in_bits() ==
+      int64_t{8} * ByteWidth(array.element_type())) {
+    layout.set_element_size_in_bits(0);
+  }
+  if (drop_memory_space) layout.set_memory_space(0);
+  return layout;
+}
+
+}  // namespace
+
+absl::StatusOr<PhysicalDifference> ComparePhysical(const Shape& a,
+                                                   const Shape& b) {
+  XLAYOUT_ASSIGN_OR_RETURN(const Shape* x, ArrayOf(a));
+  XLAYOUT_ASSIGN_OR_RETURN(const Shape* y, ArrayOf(b));
+  if (!SameLogicalShape(*x, *y)) {
+    return PhysicalDifference::kDifferentLogicalShape;
+  }
+  const Layout lx = x->has_layout() ? x->layout() : DefaultLayout(x->rank());
+  const Layout ly = y->has_layout() ? y->layout() : DefaultLayout(y->rank());
+  if (lx == ly) return PhysicalDifference::kIdentical;
+  if (Canonical(*x, false) == Canonical(*y, false)) {
+    return PhysicalDifference::kEquivalent;
+  }
+  if (Canonical(*x, true) == Canonical(*y, true)) {
+    return PhysicalDifference::kMemorySpaceOnly;
+  }
+  XLAYOUT_ASSIGN_OR_RETURN(int64_t bx, XlaBytes(*x));
+  XLAYOUT_ASSIGN_OR_RETURN(int64_t by, XlaBytes(*y));
+  return bx == by ? PhysicalDifference::kSameSizeReordered
+                  : PhysicalDifference::kDifferentSize;
+}
+
+absl::Status CheckFitsDeviceBuffer(const Shape& array) {
+  XLAYOUT_ASSIGN_OR_RETURN(std::optional<TileLevelPadding> padding,
+                           FindLaterTileLevelPadding(array));
+  if (!padding.has_value()) return absl::OkStatus();
+  XLAYOUT_ASSIGN_OR_RETURN(int64_t xla, XlaBytes(array));
+  XLAYOUT_ASSIGN_OR_RETURN(int64_t exact, ExactBytes(array));
+  return absl::FailedPreconditionError(absl::StrCat(
+      array.ToString(true), ": ", padding->ToString(),
+      "; XLA sizes a device buffer of this layout by its first tile level (",
+      WithCommas(xla), " bytes), which cannot hold the ", WithCommas(exact),
+      " bytes every tile level needs"));
 }
 
 }  // namespace xlayout

@@ -1,6 +1,7 @@
 #include "xlayout/size.h"
 
 #include <gmock/gmock.h>
+#include <gtest/gtest-spi.h>
 #include <gtest/gtest.h>
 
 #include "testing/parse.h"
@@ -18,16 +19,20 @@ constexpr auto Parse = test_util::ParseOrFail;
 void ExpectSize(absl::StatusOr<int64_t> got, const std::string& want,
                 const std::string& what, int line) {
   if (want == "-") return;
-  ASSERT_TRUE(got.ok()) << "line " << line << " " << what << ": "
-                        << got.status();
+  if (!got.ok()) {
+    ADD_FAILURE() << "line " << line << " " << what << ": " << got.status();
+    return;
+  }
   EXPECT_EQ(*got, std::stoll(want)) << "line " << line << " " << what;
 }
 
 TEST(SizeTest, Vectors) {
-  auto rows = test_util::ReadTsv("sizes.tsv");
+  // Every row is checked and every failing row reported (no ASSERT inside
+  // the loop); rows with the wrong field count are failures, not skips.
+  auto rows = test_util::ReadTsv("sizes.tsv", 5);
   ASSERT_GE(rows.size(), 30u);
   for (const auto& row : rows) {
-    ASSERT_EQ(row.fields.size(), 5u) << "line " << row.line;
+    if (row.fields.size() != 5u) continue;  // Reported by ReadTsv.
     Shape shape = Parse(row.fields[0]);
     ExpectSize(LogicalBytes(shape), row.fields[1], "logical_bytes", row.line);
     ExpectSize(XlaBytes(shape), row.fields[2], "xla_bytes", row.line);
@@ -153,6 +158,107 @@ TEST(SizeTest, LogicalBytesOfNonArrays) {
   EXPECT_EQ(LogicalBytes(Parse("opaque[]"), 0).status().code(),
             absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(*LogicalBytes(Parse("f32[2]"), -1), 8);
+}
+
+// The TSV reader reports every row with a wrong field count, not only the
+// first, and a missing file (issue 9: tests that cannot fail).
+TEST(TestDataTest, ReportsEveryBadRow) {
+  ::testing::TestPartResultArray failures;
+  size_t rows = 0;
+  {
+    ::testing::ScopedFakeTestPartResultReporter reporter(
+        ::testing::ScopedFakeTestPartResultReporter::
+            INTERCEPT_ONLY_CURRENT_THREAD,
+        &failures);
+    rows = test_util::ReadTsv("sizes.tsv", 4).size();  // It has 5 fields.
+    test_util::ReadTsv("no-such-file.tsv");
+  }
+  ASSERT_GE(rows, 30u);
+  ASSERT_EQ(static_cast<size_t>(failures.size()), rows + 1);
+  EXPECT_THAT(failures.GetTestPartResult(0).message(),
+              HasSubstr("5 tab-separated fields, expected 4"));
+  EXPECT_THAT(failures.GetTestPartResult(failures.size() - 1).message(),
+              HasSubstr("cannot open test vectors"));
+}
+
+// Regression (issue 10.7): tuple totals wrapped to -2 bytes.
+TEST(ShapeSizesTest, TupleTotalOverflowIsOutOfRange) {
+  absl::StatusOr<ShapeSizes> sizes = ComputeShapeSizes(
+      Parse("(u8[9223372036854775807], u8[9223372036854775807])"));
+  ASSERT_FALSE(sizes.ok());
+  EXPECT_EQ(sizes.status().code(), absl::StatusCode::kOutOfRange);
+  EXPECT_THAT(std::string(sizes.status().message()),
+              HasSubstr("does not fit in int64"));
+}
+
+TEST(ShapeSizesTest, TupleSumsElements) {
+  absl::StatusOr<ShapeSizes> sizes = ComputeShapeSizes(
+      Parse("(bf16[16,1280,40]{2,1,0:T(8,128)(2,1)}, f32[3]{0}, token[], "
+            "opaque[])"));
+  ASSERT_TRUE(sizes.ok()) << sizes.status();
+  ASSERT_EQ(sizes->elements.size(), 4u);
+  EXPECT_EQ(sizes->sizes.xla_bytes, 5242880 + 12);
+  EXPECT_EQ(sizes->sizes.exact_bytes, 5242880 + 12);
+  EXPECT_EQ(sizes->sizes.logical_bytes, 1638400 + 12);
+  EXPECT_FALSE(sizes->elements[3].has_size);
+  EXPECT_TRUE(sizes->has_size);
+}
+
+TEST(ShapeSizesTest, SumBytes) {
+  EXPECT_EQ(*SumBytes({1, 2, 3}, "x"), 6);
+  absl::StatusOr<int64_t> s =
+      SumBytes({INT64_MAX, 1}, "xla_bytes of the parameters");
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.status().code(), absl::StatusCode::kOutOfRange);
+  EXPECT_EQ(s.status().message(),
+            "total xla_bytes of the parameters does not fit in int64");
+}
+
+PhysicalDifference Compare(const char* a, const char* b) {
+  absl::StatusOr<PhysicalDifference> d = ComparePhysical(Parse(a), Parse(b));
+  EXPECT_TRUE(d.ok()) << d.status();
+  return d.ok() ? *d : PhysicalDifference::kDifferentLogicalShape;
+}
+
+// Regression (issue 10.8): size called these "relayout needed".
+TEST(ComparePhysicalTest, MemorySpaceOnly) {
+  EXPECT_EQ(Compare("f32[8,128]{1,0:T(8,128)}", "f32[8,128]{1,0:T(8,128)S(5)}"),
+            PhysicalDifference::kMemorySpaceOnly);
+}
+
+TEST(ComparePhysicalTest, NaturalElementSizeIsEquivalent) {
+  EXPECT_EQ(Compare("f32[2]{0}", "f32[2]{0:E(32)}"),
+            PhysicalDifference::kEquivalent);
+  // A missing layout is the default one.
+  EXPECT_EQ(Compare("f32[2]", "f32[2]{0}"), PhysicalDifference::kIdentical);
+  EXPECT_EQ(Compare("f32[2]{0}", "f32[2]{0}"), PhysicalDifference::kIdentical);
+}
+
+TEST(ComparePhysicalTest, RealDifferences) {
+  EXPECT_EQ(Compare("bf16[16,1280,40]{2,1,0:T(8,128)(2,1)}",
+                    "bf16[16,1280,40]{1,2,0:T(8,128)(2,1)}"),
+            PhysicalDifference::kDifferentSize);
+  EXPECT_EQ(Compare("f32[8,128]{1,0}", "f32[8,128]{0,1}"),
+            PhysicalDifference::kSameSizeReordered);
+  EXPECT_EQ(Compare("f32[8,128]{1,0}", "bf16[8,128]{1,0}"),
+            PhysicalDifference::kDifferentLogicalShape);
+  EXPECT_EQ(PhysicalDifferenceName(PhysicalDifference::kMemorySpaceOnly),
+            "memory_space");
+}
+
+// Regression (issue 10.6): a later tile level that pads cannot sit in a
+// device buffer, which XLA sizes by the first level only.
+TEST(CheckFitsDeviceBufferTest, LaterTileLevelPaddingIsRefused) {
+  EXPECT_TRUE(
+      CheckFitsDeviceBuffer(Parse("bf16[16,1280,40]{2,1,0:T(8,128)(2,1)}"))
+          .ok());
+  EXPECT_TRUE(CheckFitsDeviceBuffer(Parse("f32[3,5]{0,1}")).ok());
+  absl::Status s =
+      CheckFitsDeviceBuffer(Parse("bf16[8,3,200]{2,1,0:T(1,128)(2,1)}"));
+  EXPECT_EQ(s.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(s.message(), testing::HasSubstr("tile level 2 (2,1) pads"));
+  EXPECT_THAT(s.message(), testing::HasSubstr("(12,288 bytes)"));
+  EXPECT_THAT(s.message(), testing::HasSubstr("the 24,576 bytes"));
 }
 
 }  // namespace

@@ -1,8 +1,9 @@
-// Internal: lexing helpers and the line parsers behind the HLO signature
-// reader (header line, ENTRY parameter instructions). Exposed to tests and
-// the fuzzer through src/runtime; not a public API.
-#ifndef XLAYOUT_SRC_RUNTIME_HLO_TEXT_H_
-#define XLAYOUT_SRC_RUNTIME_HLO_TEXT_H_
+// Internal: the HLO text reader behind the program-signature reader (the
+// `HloModule` header line and ENTRY parameter instructions). It lives next
+// to the shape parser and shares its TextCursor (trivia, identifiers,
+// numbers, columns). Used by src/runtime; not a public API.
+#ifndef XLAYOUT_SRC_CORE_HLO_TEXT_H_
+#define XLAYOUT_SRC_CORE_HLO_TEXT_H_
 
 #include <cstddef>
 #include <cstdint>
@@ -37,7 +38,8 @@ struct ModuleHeader {
 };
 
 // Parses an `HloModule NAME, attr=value, ...` line. Unknown attributes are
-// skipped; errors say "col N: ...".
+// skipped; errors say "col N: ...". replica_count and num_partitions must be
+// positive integers; one beyond int64 is "number too large (limit ...)".
 absl::StatusOr<ModuleHeader> ParseModuleHeader(absl::string_view line);
 
 struct ParameterInstruction {
@@ -67,4 +69,4 @@ std::optional<std::vector<std::string>> SplitTupleSharding(
 
 }  // namespace xlayout::hlo_text
 
-#endif  // XLAYOUT_SRC_RUNTIME_HLO_TEXT_H_
+#endif  // XLAYOUT_SRC_CORE_HLO_TEXT_H_

@@ -1,12 +1,13 @@
-#include "hlo_text.h"
+#include "core/hlo_text.h"
 
 #include <cstring>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
+#include "base/text_cursor.h"
+#include "core/shape_reader.h"
 #include "xlayout/shape_parser.h"
 #include "xlayout/status_macros.h"
 
@@ -14,11 +15,6 @@ namespace xlayout::hlo_text {
 namespace {
 
 constexpr size_t npos = absl::string_view::npos;
-
-bool IsIdentChar(char c) {
-  return absl::ascii_isalnum(static_cast<unsigned char>(c)) || c == '_' ||
-         c == '.' || c == '-';
-}
 
 bool IsSpace(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
 
@@ -34,40 +30,39 @@ std::string Excerpt(absl::string_view s, size_t pos) {
   return out;
 }
 
+// Lines have no newlines: the location is "col N", as TextCursor prints it.
 absl::Status ErrorAt(size_t pos, absl::string_view what) {
   return absl::InvalidArgumentError(absl::StrCat("col ", pos + 1, ": ", what));
 }
 
+// Skips ASCII whitespace (CR included: a header may end in "\r").
+void SkipSpace(TextCursor& cursor) {
+  while (!cursor.AtEnd() &&
+         absl::ascii_isspace(static_cast<unsigned char>(cursor.Peek()))) {
+    cursor.Advance();
+  }
+}
+
+// The end of the identifier characters at `pos` (XLA's lexer charset).
 size_t ReadIdent(absl::string_view s, size_t pos) {
   while (pos < s.size() && IsIdentChar(s[pos])) ++pos;
   return pos;
 }
 
-// Parses one shape at `pos` with layouts kept as written; on error, reports
-// the column in `s` (ParseShapePrefix counts from `pos`).
+// Parses one shape at `pos` with layouts kept as written; errors are
+// "WHAT: col N: ..." with N counted in `s`.
 absl::StatusOr<Shape> ShapeAt(absl::string_view s, size_t* pos,
                               absl::string_view what) {
   ShapeParseOptions options;
   options.fill_missing_layouts = false;
   options.allow_jax_layout = false;
-  size_t consumed = 0;
-  absl::StatusOr<Shape> shape =
-      ParseShapePrefix(s.substr(*pos), &consumed, options);
+  TextCursor cursor(s, *pos);
+  absl::StatusOr<Shape> shape = ReadShape(cursor, options);
   if (!shape.ok()) {
-    // The shape parser counts columns from `pos`; make them absolute.
-    absl::string_view message = shape.status().message();
-    int64_t col = 0;
-    if (absl::ConsumePrefix(&message, "col ")) {
-      size_t colon = message.find(':');
-      if (colon != npos && absl::SimpleAtoi(message.substr(0, colon), &col)) {
-        return absl::InvalidArgumentError(
-            absl::StrCat(what, ": col ", *pos + col, message.substr(colon)));
-      }
-    }
     return absl::InvalidArgumentError(
-        absl::StrCat(what, ": col ", *pos + 1, ": ", shape.status().message()));
+        absl::StrCat(what, ": ", shape.status().message()));
   }
-  *pos += consumed;
+  *pos = cursor.pos();
   return shape;
 }
 
@@ -119,7 +114,7 @@ absl::Status ParseComputationLayout(absl::string_view s, size_t begin,
   pos = SkipSpaceAndComments(v, pos);
   if (pos == npos) return ErrorAt(v.size(), "unterminated comment");
   XLAYOUT_ASSIGN_OR_RETURN(Shape result,
-                   ShapeAt(v, &pos, "entry_computation_layout result"));
+                           ShapeAt(v, &pos, "entry_computation_layout result"));
   header->result = std::move(result);
   XLAYOUT_RETURN_IF_ERROR(expect(&pos, "}", "after the result shape"));
   pos = SkipSpaceAndComments(v, pos);
@@ -132,36 +127,30 @@ absl::Status ParseComputationLayout(absl::string_view s, size_t begin,
   return absl::OkStatus();
 }
 
-absl::StatusOr<int64_t> PositiveCount(absl::string_view value, size_t col,
-                                      absl::string_view name) {
-  int64_t n = 0;
-  absl::string_view text = absl::StripAsciiWhitespace(value);
-  if (!absl::SimpleAtoi(text, &n) || n < 1) {
-    return ErrorAt(col, absl::StrCat(name, " must be a positive integer, got '",
-                                     text, "'"));
+// A positive integer attribute value at [begin, end) of `line`, blanks
+// around it allowed.
+absl::StatusOr<int64_t> PositiveCount(absl::string_view line, size_t begin,
+                                      size_t end, absl::string_view name) {
+  absl::string_view value = line.substr(0, end);
+  TextCursor cursor(value, begin);
+  SkipSpace(cursor);
+  if (cursor.AtInteger()) {
+    XLAYOUT_ASSIGN_OR_RETURN(int64_t n, cursor.ReadInt64(name));
+    SkipSpace(cursor);
+    if (cursor.AtEnd() && n >= 1) return n;
   }
-  return n;
+  return ErrorAt(
+      begin,
+      absl::StrCat(name, " must be a positive integer, got '",
+                   absl::StripAsciiWhitespace(value.substr(begin)), "'"));
 }
 
 }  // namespace
 
 size_t SkipSpaceAndComments(absl::string_view s, size_t pos) {
-  while (pos < s.size()) {
-    char c = s[pos];
-    if (IsSpace(c)) {
-      ++pos;
-    } else if (c == '/' && pos + 1 < s.size() && s[pos + 1] == '*') {
-      size_t close = s.find("*/", pos + 2);
-      if (close == npos) return npos;
-      pos = close + 2;
-    } else if (c == '/' && pos + 1 < s.size() && s[pos + 1] == '/') {
-      size_t nl = s.find('\n', pos);
-      pos = nl == npos ? s.size() : nl + 1;
-    } else {
-      break;
-    }
-  }
-  return pos;
+  TextCursor cursor(s, pos);
+  if (!cursor.SkipTrivia().ok()) return npos;
+  return cursor.pos();
 }
 
 absl::StatusOr<size_t> ScanAttributeValue(absl::string_view s, size_t pos) {
@@ -278,17 +267,19 @@ absl::StatusOr<ModuleHeader> ParseModuleHeader(absl::string_view line) {
     }
     header.attribute_names.push_back(attr);
     size_t value_begin = eq + 1;
-    XLAYOUT_ASSIGN_OR_RETURN(size_t value_end, ScanAttributeValue(line, value_begin));
-    absl::string_view value = line.substr(value_begin, value_end - value_begin);
+    XLAYOUT_ASSIGN_OR_RETURN(size_t value_end,
+                             ScanAttributeValue(line, value_begin));
     if (attr == "entry_computation_layout") {
       XLAYOUT_RETURN_IF_ERROR(
           ParseComputationLayout(line, value_begin, value_end, &header));
     } else if (attr == "replica_count") {
-      XLAYOUT_ASSIGN_OR_RETURN(header.replica_count,
-                       PositiveCount(value, value_begin, attr));
+      XLAYOUT_ASSIGN_OR_RETURN(
+          header.replica_count,
+          PositiveCount(line, value_begin, value_end, attr));
     } else if (attr == "num_partitions") {
-      XLAYOUT_ASSIGN_OR_RETURN(header.num_partitions,
-                       PositiveCount(value, value_begin, attr));
+      XLAYOUT_ASSIGN_OR_RETURN(
+          header.num_partitions,
+          PositiveCount(line, value_begin, value_end, attr));
     }
     // Every other attribute (is_scheduled, input_output_alias, ...) is
     // skipped: the signature does not depend on it.
@@ -378,13 +369,17 @@ absl::StatusOr<std::optional<ParameterInstruction>> ParseParameterInstruction(
   if (p >= line.size() || line[p] != '(') return malformed(p);
   size_t close = line.find(')', p);
   if (close == npos) return malformed(p);
-  absl::string_view number =
-      absl::StripAsciiWhitespace(line.substr(p + 1, close - p - 1));
-  if (number.empty() ||
-      !absl::ascii_isdigit(static_cast<unsigned char>(number[0])) ||
-      !absl::SimpleAtoi(number, &instr.number) || instr.number < 0) {
-    return malformed(p + 1);
+  TextCursor number(line.substr(0, close), p + 1);
+  SkipSpace(number);
+  if (!IsAsciiDigit(number.Peek())) return malformed(p + 1);
+  absl::StatusOr<int64_t> n = number.ReadInt64("parameter number");
+  if (!n.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "parameter instruction '", instr.name, "': ", n.status().message()));
   }
+  SkipSpace(number);
+  if (!number.AtEnd()) return malformed(p + 1);
+  instr.number = *n;
   p = close + 1;
   while (true) {
     p = SkipSpaceAndComments(line, p);
@@ -398,7 +393,8 @@ absl::StatusOr<std::optional<ParameterInstruction>> ParseParameterInstruction(
                           "': expected attr=value, got ", Excerpt(line, p)));
     }
     absl::string_view attr = line.substr(p, attr_end - p);
-    XLAYOUT_ASSIGN_OR_RETURN(size_t value_end, ScanAttributeValue(line, attr_end + 1));
+    XLAYOUT_ASSIGN_OR_RETURN(size_t value_end,
+                             ScanAttributeValue(line, attr_end + 1));
     if (attr == "sharding") {
       instr.sharding = std::string(absl::StripAsciiWhitespace(
           line.substr(attr_end + 1, value_end - attr_end - 1)));

@@ -1,0 +1,115 @@
+// Writing and reading xlayout checkpoint directories (docs/checkpoint.md):
+// the file-system half of the format layer in checkpoint_manifest.h.
+//
+// CheckpointWriter writes one data file, data/tensors.bin, with every tensor
+// at a 4 KiB-aligned offset, then the manifest, inside an
+// io::AtomicOutputDir: files and the directory are fsynced and renamed into
+// place only by Commit(), so a run killed at any point leaves no checkpoint
+// or a complete one under the target name.
+//
+// CheckpointReader opens a checkpoint and validates the manifest against
+// the real data files before anything is read: missing and truncated files,
+// ranges, and no symlink anywhere under the directory (a link could lead
+// out of it; the manifest and data files are opened with
+// io::InputFile::OpenBeneath, component by component, below the directory
+// opened once). Every tensor read can verify its
+// physical checksum; logical checksums need a relayout (see
+// checkpoint_transfer.h).
+#ifndef XLAYOUT_CHECKPOINT_IO_H_
+#define XLAYOUT_CHECKPOINT_IO_H_
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/types/span.h"
+#include "xlayout/checkpoint_manifest.h"
+#include "xlayout/environment.h"
+#include "xlayout/io/input_file.h"
+#include "xlayout/io/mapped_region.h"
+
+namespace xlayout {
+
+// The data file every tensor of a written checkpoint goes to.
+inline constexpr absl::string_view kCheckpointDataFile = "data/tensors.bin";
+// Largest manifest.json a reader accepts.
+inline constexpr int64_t kMaxManifestBytes = int64_t{256} << 20;
+
+class CheckpointWriter {
+ public:
+  // Starts writing the checkpoint directory `dir` (replaced on Commit if it
+  // exists; see io::AtomicOutputDir for what `dir` may name).
+  static absl::StatusOr<std::unique_ptr<CheckpointWriter>> Create(
+      const std::string& dir);
+  ~CheckpointWriter();  // Aborts unless committed: the target is untouched.
+
+  // Starts a tensor. The writer sets `file`, `offset` (the next 4 KiB
+  // boundary), `length` (ExactBytes of the device shape) and
+  // `xxh3_physical`; the rest comes from `record`.
+  absl::Status BeginTensor(TensorRecord record);
+  // The tensor's physical bytes, in order, in any number of pieces.
+  absl::Status Write(absl::Span<const uint8_t> bytes);
+  // Ends the tensor: exactly `length` bytes must have been written.
+  absl::Status EndTensor(uint64_t xxh3_logical);
+
+  // Writes the manifest (validated by SerializeManifest), fsyncs, renames
+  // the directory into place.
+  absl::Status Commit(std::optional<Environment> environment,
+                      Provenance provenance);
+
+  const std::vector<TensorRecord>& tensors() const { return tensors_; }
+  const std::string& target() const;
+
+ private:
+  struct Impl;
+  explicit CheckpointWriter(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+  std::vector<TensorRecord> tensors_;
+};
+
+class CheckpointReader {
+ public:
+  // Reads and validates manifest.json and checks every tensor's range
+  // against its data file. Errors start with "checkpoint 'DIR': " and name
+  // the tensor and the file.
+  static absl::StatusOr<std::unique_ptr<CheckpointReader>> Open(
+      const std::string& dir);
+  ~CheckpointReader();
+
+  const std::string& dir() const { return dir_; }
+  const CheckpointManifest& manifest() const { return manifest_; }
+
+  // Reads the tensor's `length` stored bytes into `dst` (exactly that
+  // size); with `verify`, checks xxh3_physical (DATA_LOSS naming the tensor
+  // and the file on a mismatch).
+  absl::Status ReadTensor(const TensorRecord& tensor, absl::Span<uint8_t> dst,
+                          bool verify = true) const;
+  // Maps the tensor's stored bytes read-only, pre-faulted (MAP_POPULATE:
+  // tensors start at 4 KiB boundaries, so no copy is needed); with
+  // `verify`, checks xxh3_physical like ReadTensor.
+  absl::StatusOr<io::MappedRegion> Map(const TensorRecord& tensor,
+                                       bool verify = true) const;
+  // XXH3-64 of the tensor's stored bytes, read in blocks (bounded memory).
+  absl::StatusOr<uint64_t> HashPhysical(const TensorRecord& tensor) const;
+
+ private:
+  CheckpointReader() = default;
+  std::string dir_;
+  CheckpointManifest manifest_;
+  // Data file name -> the open file.
+  std::map<std::string, io::InputFile, std::less<>> files_;
+};
+
+// "tensor "NAME" (file "F")": how messages name a tensor of a checkpoint.
+std::string DescribeTensor(const TensorRecord& tensor);
+
+}  // namespace xlayout
+
+#endif  // XLAYOUT_CHECKPOINT_IO_H_

@@ -1,0 +1,40 @@
+// Text formatting shared by the library and the CLI: one way to print a
+// count, a byte size, a ratio, and input bytes that may hold terminal
+// control sequences.
+#ifndef XLAYOUT_FORMAT_H_
+#define XLAYOUT_FORMAT_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+#include "absl/strings/string_view.h"
+
+namespace xlayout {
+
+// "5,242,880", "-1,024", "0".
+std::string WithCommas(int64_t n);
+
+// "5.00 MiB" (binary units); below 1 KiB as "123 B".
+std::string HumanBytes(int64_t n);
+
+// A ratio such as a padding factor: two decimals with trailing zeros
+// dropped, and "×": "3.2×", "1×", "1.07×".
+std::string FormatFactor(double factor);
+
+// Input bytes made safe to print on a terminal: control characters (C0
+// including TAB/CR/LF, DEL, C1 code points U+0080..U+009F) and bytes that are
+// not valid UTF-8 become visible escapes ("\x1b", "\t", "\n", "\u009b",
+// "\xff"), so an escape sequence in a log or file name cannot recolour,
+// retitle or rewrite the user's terminal. Backslashes are kept as they are.
+// Valid printable UTF-8 passes through unchanged.
+std::string EscapeForTerminal(absl::string_view text);
+
+// EscapeForTerminal(text), cut to at most `max_chars` code points of output
+// with "… (N more bytes)" appended when anything was cut. Never splits an
+// escape or a UTF-8 sequence.
+std::string EscapeAndTruncate(absl::string_view text, size_t max_chars);
+
+}  // namespace xlayout
+
+#endif  // XLAYOUT_FORMAT_H_

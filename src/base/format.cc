@@ -1,0 +1,140 @@
+#include "xlayout/format.h"
+
+#include <cstdint>
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+
+namespace xlayout {
+
+std::string WithCommas(int64_t n) {
+  // Work on the magnitude as uint64 so INT64_MIN needs no special case.
+  const uint64_t magnitude =
+      n < 0 ? 0 - static_cast<uint64_t>(n) : static_cast<uint64_t>(n);
+  const std::string digits = absl::StrCat(magnitude);
+  std::string out;
+  for (size_t i = 0; i < digits.size(); ++i) {
+    if (i > 0 && (digits.size() - i) % 3 == 0) out.push_back(',');
+    out.push_back(digits[i]);
+  }
+  return n < 0 ? absl::StrCat("-", out) : out;
+}
+
+std::string HumanBytes(int64_t n) {
+  static constexpr const char* kUnits[] = {"KiB", "MiB", "GiB",
+                                           "TiB", "PiB", "EiB"};
+  if (n < 1024 && n > -1024) return absl::StrCat(n, " B");
+  double v = static_cast<double>(n);
+  int unit = -1;
+  while ((v >= 1024 || v <= -1024) && unit < 5) {
+    v /= 1024;
+    ++unit;
+  }
+  return absl::StrFormat("%.2f %s", v, kUnits[unit]);
+}
+
+std::string FormatFactor(double factor) {
+  std::string s = absl::StrFormat("%.2f", factor);
+  if (s.find('.') != std::string::npos) {
+    while (!s.empty() && s.back() == '0') s.pop_back();
+    if (!s.empty() && s.back() == '.') s.pop_back();
+  }
+  return absl::StrCat(s, "×");
+}
+
+namespace {
+
+// Length of the valid UTF-8 sequence at text[i] (1-4), or 0 if invalid
+// (bad lead byte, truncated, overlong, surrogate or above U+10FFFF).
+size_t Utf8Length(absl::string_view text, size_t i, uint32_t* code_point) {
+  const auto byte = [&](size_t k) {
+    return static_cast<unsigned char>(text[k]);
+  };
+  const unsigned char c = byte(i);
+  size_t len;
+  uint32_t cp;
+  if (c < 0x80) {
+    *code_point = c;
+    return 1;
+  } else if (c >= 0xc2 && c <= 0xdf) {
+    len = 2;
+    cp = c & 0x1f;
+  } else if (c >= 0xe0 && c <= 0xef) {
+    len = 3;
+    cp = c & 0x0f;
+  } else if (c >= 0xf0 && c <= 0xf4) {
+    len = 4;
+    cp = c & 0x07;
+  } else {
+    return 0;
+  }
+  if (i + len > text.size()) return 0;
+  for (size_t k = 1; k < len; ++k) {
+    if ((byte(i + k) & 0xc0) != 0x80) return 0;
+    cp = (cp << 6) | (byte(i + k) & 0x3f);
+  }
+  if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
+      (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff) {
+    return 0;
+  }
+  *code_point = cp;
+  return len;
+}
+
+// Appends the escaped form of the unit at text[i]; returns its byte length.
+size_t EscapeUnit(absl::string_view text, size_t i, std::string* out) {
+  uint32_t cp = 0;
+  const size_t len = Utf8Length(text, i, &cp);
+  if (len == 0) {
+    absl::StrAppendFormat(out, "\\x%02x", static_cast<unsigned char>(text[i]));
+    return 1;
+  }
+  if (cp == '\t') {
+    out->append("\\t");
+  } else if (cp == '\n') {
+    out->append("\\n");
+  } else if (cp == '\r') {
+    out->append("\\r");
+  } else if (cp < 0x20 || cp == 0x7f) {
+    absl::StrAppendFormat(out, "\\x%02x", cp);
+  } else if (cp >= 0x80 && cp <= 0x9f) {
+    absl::StrAppendFormat(out, "\\u%04x", cp);
+  } else {
+    out->append(text.data() + i, len);
+  }
+  return len;
+}
+
+}  // namespace
+
+std::string EscapeForTerminal(absl::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (size_t i = 0; i < text.size();) i += EscapeUnit(text, i, &out);
+  return out;
+}
+
+std::string EscapeAndTruncate(absl::string_view text, size_t max_chars) {
+  std::string out;
+  size_t chars = 0;
+  size_t i = 0;
+  while (i < text.size()) {
+    std::string unit;
+    const size_t len = EscapeUnit(text, i, &unit);
+    // Escapes are ASCII, one character per byte; a UTF-8 character is one.
+    const size_t width = unit.size() == len && len > 1 ? 1 : unit.size();
+    if (chars + width > max_chars) break;
+    out += unit;
+    chars += width;
+    i += len;
+  }
+  if (i < text.size()) {
+    absl::StrAppend(&out, "… (",
+                    WithCommas(static_cast<int64_t>(text.size() - i)),
+                    " more bytes)");
+  }
+  return out;
+}
+
+}  // namespace xlayout

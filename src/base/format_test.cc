@@ -1,0 +1,68 @@
+#include "xlayout/format.h"
+
+#include <gtest/gtest.h>
+
+#include <cstdint>
+#include <limits>
+#include <string>
+
+namespace xlayout {
+namespace {
+
+TEST(FormatTest, WithCommas) {
+  EXPECT_EQ(WithCommas(0), "0");
+  EXPECT_EQ(WithCommas(999), "999");
+  EXPECT_EQ(WithCommas(1000), "1,000");
+  EXPECT_EQ(WithCommas(5242880), "5,242,880");
+  EXPECT_EQ(WithCommas(-1024), "-1,024");
+  EXPECT_EQ(WithCommas(std::numeric_limits<int64_t>::min()),
+            "-9,223,372,036,854,775,808");
+}
+
+TEST(FormatTest, HumanBytes) {
+  EXPECT_EQ(HumanBytes(123), "123 B");
+  EXPECT_EQ(HumanBytes(5242880), "5.00 MiB");
+  EXPECT_EQ(HumanBytes(1638400), "1.56 MiB");
+}
+
+// One ratio format everywhere (explain printed "3.2×", size "3.20×").
+TEST(FormatTest, FactorHasOneForm) {
+  EXPECT_EQ(FormatFactor(3.2), "3.2×");
+  EXPECT_EQ(FormatFactor(1.0), "1×");
+  EXPECT_EQ(FormatFactor(1.0666), "1.07×");
+  EXPECT_EQ(FormatFactor(0.5), "0.5×");
+  EXPECT_EQ(FormatFactor(10.0), "10×");
+}
+
+TEST(FormatTest, EscapeKeepsPrintableUtf8) {
+  EXPECT_EQ(EscapeForTerminal("jit_step f32[8]{0} — ✓ é"),
+            "jit_step f32[8]{0} — ✓ é");
+}
+
+TEST(FormatTest, EscapeControlSequences) {
+  // CSI colour, OSC title (BEL- and ST-terminated), DEL, C1 CSI, bad UTF-8.
+  EXPECT_EQ(EscapeForTerminal("a\x1b[31mred\x1b[0m"), "a\\x1b[31mred\\x1b[0m");
+  EXPECT_EQ(EscapeForTerminal("\x1b]0;pwned\x07"), "\\x1b]0;pwned\\x07");
+  EXPECT_EQ(EscapeForTerminal("\x1b]8;;http://x\x1b\\"),
+            "\\x1b]8;;http://x\\x1b\\");
+  EXPECT_EQ(EscapeForTerminal("x\x7fy"), "x\\x7fy");
+  EXPECT_EQ(EscapeForTerminal("\xc2\x9b"
+                              "31m"),
+            "\\u009b31m");
+  EXPECT_EQ(EscapeForTerminal("\xff\xfe"), "\\xff\\xfe");
+  EXPECT_EQ(EscapeForTerminal("\xe2\x80"), "\\xe2\\x80");  // Truncated.
+  EXPECT_EQ(EscapeForTerminal("\xc0\xaf"), "\\xc0\\xaf");  // Overlong.
+  EXPECT_EQ(EscapeForTerminal("a\tb\r\nc"), "a\\tb\\r\\nc");
+  EXPECT_EQ(EscapeForTerminal(std::string("n\0ul", 4)), "n\\x00ul");
+}
+
+TEST(FormatTest, EscapeAndTruncate) {
+  EXPECT_EQ(EscapeAndTruncate("short", 10), "short");
+  EXPECT_EQ(EscapeAndTruncate("abcdefghij", 4), "abcd… (6 more bytes)");
+  // Never splits a UTF-8 character or an escape.
+  EXPECT_EQ(EscapeAndTruncate("ééé", 2), "éé… (2 more bytes)");
+  EXPECT_EQ(EscapeAndTruncate("a\x1b[31m", 3), "a… (5 more bytes)");
+}
+
+}  // namespace
+}  // namespace xlayout

@@ -1,0 +1,270 @@
+#include "xlayout/checkpoint_io.h"
+
+#include <unistd.h>
+#include <xxhash.h>
+
+#include <cstdint>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "io/test_util.h"
+#include "xlayout/checkpoint_transfer.h"
+#include "xlayout/relayout.h"
+#include "xlayout/relayout_stream.h"
+#include "xlayout/shape_parser.h"
+#include "xlayout/size.h"
+
+namespace xlayout {
+namespace {
+
+using io::testing::ReadText;
+using io::testing::ScratchDir;
+using io::testing::WriteText;
+using ::testing::HasSubstr;
+
+Shape Parse(const std::string& text) {
+  absl::StatusOr<Shape> s = ParseShape(text);
+  EXPECT_TRUE(s.ok()) << s.status();
+  return *s;
+}
+
+std::vector<uint8_t> Pattern(size_t n, int seed) {
+  std::vector<uint8_t> v(n);
+  for (size_t i = 0; i < n; ++i) v[i] = static_cast<uint8_t>(i * 31 + seed);
+  return v;
+}
+
+TensorRecord Record(const std::string& name, const std::string& device) {
+  TensorRecord r;
+  r.name = name;
+  r.device_shape = Parse(device);
+  r.dtype = r.device_shape.element_type();
+  r.dims.assign(r.device_shape.dimensions().begin(),
+                r.device_shape.dimensions().end());
+  return r;
+}
+
+// Writes tensors "a" (f32[3,5] row-major: 60 bytes) and "b" (u8[100]).
+void WriteSmall(const std::string& dir) {
+  auto w = CheckpointWriter::Create(dir);
+  ASSERT_TRUE(w.ok()) << w.status();
+  std::vector<uint8_t> a = Pattern(60, 1), b = Pattern(100, 2);
+  ASSERT_TRUE((*w)->BeginTensor(Record("a", "f32[3,5]{1,0}")).ok());
+  ASSERT_TRUE((*w)->Write(absl::MakeConstSpan(a).subspan(0, 7)).ok());
+  ASSERT_TRUE((*w)->Write(absl::MakeConstSpan(a).subspan(7)).ok());
+  ASSERT_TRUE((*w)->EndTensor(XXH3_64bits(a.data(), a.size())).ok());
+  ASSERT_TRUE((*w)->BeginTensor(Record("b", "u8[100]{0}")).ok());
+  ASSERT_TRUE((*w)->Write(b).ok());
+  ASSERT_TRUE((*w)->EndTensor(XXH3_64bits(b.data(), b.size())).ok());
+  absl::Status s = (*w)->Commit(std::nullopt, Provenance());
+  ASSERT_TRUE(s.ok()) << s;
+}
+
+TEST(CheckpointIoTest, WriteThenReadBack) {
+  ScratchDir tmp;
+  const std::string dir = tmp / "ck";
+  WriteSmall(dir);
+  auto r = CheckpointReader::Open(dir);
+  ASSERT_TRUE(r.ok()) << r.status();
+  const auto& t = (*r)->manifest().tensors;
+  ASSERT_EQ(t.size(), 2u);
+  EXPECT_EQ(t[0].offset, 0);
+  EXPECT_EQ(t[0].length, 60);
+  EXPECT_EQ(t[1].offset, 4096);  // The next 4 KiB boundary.
+  EXPECT_EQ(t[1].file, "data/tensors.bin");
+  std::vector<uint8_t> got(100);
+  ASSERT_TRUE((*r)->ReadTensor(t[1], absl::MakeSpan(got)).ok());
+  EXPECT_EQ(got, Pattern(100, 2));
+  auto mapped = (*r)->Map(t[0]);
+  ASSERT_TRUE(mapped.ok()) << mapped.status();
+  EXPECT_EQ(std::vector<uint8_t>(mapped->data(), mapped->data() + 60),
+            Pattern(60, 1));
+  EXPECT_EQ(*(*r)->HashPhysical(t[0]), t[0].xxh3_physical);
+  // The alignment gap is zeros.
+  std::string data = ReadText(dir + "/data/tensors.bin");
+  ASSERT_EQ(data.size(), 4196u);
+  EXPECT_EQ(data.substr(60, 4096 - 60), std::string(4096 - 60, '\0'));
+}
+
+TEST(CheckpointIoTest, UncommittedWriterLeavesNothing) {
+  ScratchDir tmp;
+  {
+    auto w = CheckpointWriter::Create(tmp / "ck");
+    ASSERT_TRUE(w.ok());
+    ASSERT_TRUE((*w)->BeginTensor(Record("a", "u8[4]{0}")).ok());
+    ASSERT_TRUE((*w)->Write(Pattern(4, 0)).ok());
+  }
+  EXPECT_THAT(tmp.List(), ::testing::IsEmpty());
+}
+
+TEST(CheckpointIoTest, WriterChecksLengths) {
+  ScratchDir tmp;
+  auto w = CheckpointWriter::Create(tmp / "ck");
+  ASSERT_TRUE(w.ok());
+  ASSERT_TRUE((*w)->BeginTensor(Record("a", "u8[4]{0}")).ok());
+  ASSERT_TRUE((*w)->Write(Pattern(3, 0)).ok());
+  absl::Status end = (*w)->EndTensor(0);
+  EXPECT_THAT(end.message(), HasSubstr("3 bytes written, expected 4"));
+  EXPECT_FALSE((*w)->Write(Pattern(2, 0)).ok());
+}
+
+TEST(CheckpointIoTest, ReaderRefusesSymlinkedDataFile) {
+  ScratchDir tmp;
+  const std::string dir = tmp / "ck";
+  WriteSmall(dir);
+  ASSERT_EQ(rename((dir + "/data/tensors.bin").c_str(),
+                   (tmp / "outside.bin").c_str()),
+            0);
+  ASSERT_EQ(symlink("../../outside.bin", (dir + "/data/tensors.bin").c_str()),
+            0);
+  auto r = CheckpointReader::Open(dir);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(r.status().message(),
+              HasSubstr("tensor \"a\" (file \"data/tensors.bin\")"));
+  EXPECT_THAT(r.status().message(), HasSubstr("symbolic link"));
+}
+
+TEST(CheckpointIoTest, ReaderRefusesTruncatedAndMissingFiles) {
+  ScratchDir tmp;
+  const std::string dir = tmp / "ck";
+  WriteSmall(dir);
+  ASSERT_EQ(truncate((dir + "/data/tensors.bin").c_str(), 4100), 0);
+  auto r = CheckpointReader::Open(dir);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kOutOfRange);
+  EXPECT_THAT(r.status().message(), HasSubstr("tensor \"b\""));
+  EXPECT_THAT(r.status().message(), HasSubstr("data/tensors.bin"));
+  ASSERT_EQ(unlink((dir + "/data/tensors.bin").c_str()), 0);
+  r = CheckpointReader::Open(dir);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kNotFound);
+  EXPECT_THAT(r.status().message(), HasSubstr("tensor \"a\""));
+}
+
+TEST(CheckpointIoTest, ReadTensorVerifiesThePhysicalChecksum) {
+  ScratchDir tmp;
+  const std::string dir = tmp / "ck";
+  WriteSmall(dir);
+  std::string data = ReadText(dir + "/data/tensors.bin");
+  data[4096 + 10] ^= 1;
+  WriteText(dir + "/data/tensors.bin", data);
+  auto r = CheckpointReader::Open(dir);
+  ASSERT_TRUE(r.ok());
+  const TensorRecord& b = (*r)->manifest().tensors[1];
+  std::vector<uint8_t> got(100);
+  absl::Status s = (*r)->ReadTensor(b, absl::MakeSpan(got));
+  EXPECT_EQ(s.code(), absl::StatusCode::kDataLoss);
+  EXPECT_THAT(s.message(),
+              HasSubstr("tensor \"b\" (file \"data/tensors.bin\"): physical "
+                        "checksum mismatch"));
+  EXPECT_FALSE((*r)->Map(b).ok());
+  auto v = VerifyCheckpoint(**r);
+  ASSERT_TRUE(v.ok());
+  EXPECT_TRUE((*v)[0].physical_ok && (*v)[0].logical_ok);
+  EXPECT_FALSE((*v)[1].physical_ok);
+  EXPECT_FALSE((*v)[1].logical_ok);  // Row-major: the same bytes.
+}
+
+TEST(CheckpointTransferTest, LogicalShapePacksFourBitTypes) {
+  EXPECT_EQ(LogicalShape(PrimitiveType::kS4, {3, 5}).ToString(true),
+            "s4[3,5]{1,0:E(4)}");
+  EXPECT_EQ(LogicalShape(PrimitiveType::kBF16, {3, 5}).ToString(true),
+            "bf16[3,5]{1,0}");
+}
+
+// The streamed output, in window-sized pieces, equals a plain Relayout,
+// for windows smaller than one chunk (the window grows) and on a pool.
+TEST(RelayoutStreamerTest, PiecesConcatenateToTheRelayout) {
+  const Shape from = Parse("bf16[40,300]{1,0}");
+  const Shape to = Parse("bf16[40,300]{0,1:T(8,128)(2,1)}");
+  const std::vector<uint8_t> input = Pattern(40 * 300 * 2, 3);
+  std::vector<uint8_t> want(static_cast<size_t>(*ExactBytes(to)));
+  ASSERT_TRUE(Relayout(from, to, input, absl::MakeSpan(want)).ok());
+  for (int threads : {1, 2, 3}) {
+    for (int64_t window : {int64_t{100}, int64_t{4096}, int64_t{1} << 20}) {
+      RelayoutStreamer streamer(threads, window);
+      auto plan = RelayoutPlan::Create(from, to, streamer.PlanOptions());
+      ASSERT_TRUE(plan.ok()) << plan.status();
+      std::vector<uint8_t> got;
+      int pieces = 0;
+      ASSERT_TRUE(streamer
+                      .Run(**plan, input.data(),
+                           [&](absl::Span<const uint8_t> piece) {
+                             got.insert(got.end(), piece.begin(), piece.end());
+                             ++pieces;
+                             return absl::OkStatus();
+                           })
+                      .ok());
+      EXPECT_EQ(got, want) << threads << " threads, window " << window;
+      if (window == 100) {
+        EXPECT_GT(pieces, 1);
+      }
+    }
+  }
+}
+
+// A safetensors file written here, independently of the library's writer.
+std::string Safetensors(const std::string& name, const std::string& dtype,
+                        const std::string& shape,
+                        const std::vector<uint8_t>& data) {
+  std::string header = absl::StrCat(
+      "{\"", name, "\":{\"dtype\":\"", dtype, "\",\"shape\":", shape,
+      ",\"data_offsets\":[0,", data.size(), "]}}");
+  header.append((8 - header.size() % 8) % 8, ' ');
+  std::string out(8, '\0');
+  uint64_t n = header.size();
+  std::memcpy(out.data(), &n, 8);
+  return out + header + std::string(data.begin(), data.end());
+}
+
+TEST(CheckpointTransferTest, ImportTiledExportBitIdentical) {
+  ScratchDir tmp;
+  const std::string src =
+      Safetensors("w", "BF16", "[20,136]", Pattern(20 * 136 * 2, 5));
+  WriteText(tmp / "m.safetensors", src);
+  ImportOptions options;
+  options.sources = {tmp / "m.safetensors"};
+  options.target = ImportTarget::kLayouts;
+  options.layouts = {{"w", "{0,1:T(8,128)(2,1)}"}};
+  auto imported = ImportCheckpoint(tmp / "ck", options);
+  ASSERT_TRUE(imported.ok()) << imported.status();
+  const TensorRecord& t = imported->manifest.tensors[0];
+  EXPECT_EQ(t.device_shape.ToString(true), "bf16[20,136]{0,1:T(8,128)(2,1)}");
+  EXPECT_EQ(t.length, 136 * 128 * 2);
+  EXPECT_EQ(t.xxh3_logical, XXH3_64bits(src.data() + src.size() - 5440, 5440));
+  ASSERT_EQ(imported->manifest.provenance.conversions.size(), 1u);
+  for (int threads : {1, 2}) {
+    ExportOptions eo;
+    eo.threads = threads;
+    auto exported = ExportCheckpoint(tmp / "ck", tmp / "out.safetensors", eo);
+    ASSERT_TRUE(exported.ok()) << exported.status();
+    EXPECT_EQ(ReadText(tmp / "out.safetensors"), src);
+  }
+}
+
+TEST(CheckpointTransferTest, MisfitTensorNamesTheDifference) {
+  ScratchDir tmp;
+  WriteText(tmp / "m.safetensors",
+            Safetensors("w", "F32", "[2,3]", Pattern(24, 0)));
+  WriteText(tmp / "sig.json",
+            R"({"format": "xlayout.signature.v1", "name": "p",
+                "parameters": [{"index": 0, "shape": "f32[2,4]{1,0}"}]})");
+  ImportOptions options;
+  options.sources = {tmp / "m.safetensors"};
+  options.target = ImportTarget::kProgram;
+  options.program = tmp / "sig.json";
+  auto r = ImportCheckpoint(tmp / "ck", options);
+  ASSERT_FALSE(r.ok());
+  EXPECT_THAT(r.status().message(),
+              HasSubstr("tensor \"w\" (f32[2,3]) does not fit parameter 0 "
+                        "(f32[2,4]{1,0}): dim 1 is 3, the parameter's is 4"));
+  EXPECT_EQ(access((tmp / "ck").c_str(), F_OK), -1);
+}
+
+}  // namespace
+}  // namespace xlayout

@@ -1,0 +1,445 @@
+// ExportCheckpoint and VerifyCheckpoint: checkpoint -> row-major files.
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zip.h>
+
+#include <chrono>
+#include <cstring>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "checkpoint/nibbles.h"
+#include "xlayout/checkpoint_transfer.h"
+#include "xlayout/io/atomic_output_dir.h"
+#include "xlayout/io/atomic_output_file.h"
+#include "xlayout/io/io_status.h"
+#include "xlayout/io/mapped_region.h"
+#include "xlayout/io/page_buffer.h"
+#include "xlayout/npy.h"
+#include "xlayout/relayout_stream.h"
+#include "xlayout/safetensors.h"
+#include "xlayout/size.h"
+#include "xlayout/status_macros.h"
+#include "xlayout/xxh3.h"
+
+namespace xlayout {
+
+using checkpoint_internal::SwapNibbles;
+
+namespace {
+
+// Reads one tensor (physical checksum verified), converts it to its
+// logical bytes and hands them to `sink` in order; then checks the logical
+// checksum. The stored bytes are mapped, not copied.
+absl::Status StreamLogical(const CheckpointReader& reader,
+                           const TensorRecord& t, RelayoutStreamer& streamer,
+                           const ByteSink& sink) {
+  XLAYOUT_ASSIGN_OR_RETURN(io::MappedRegion mapped,
+                           reader.Map(t, /*verify=*/true));
+  absl::Span<const uint8_t> physical = mapped.span();
+  const Shape logical = LogicalShape(t.dtype, t.dims);
+  Xxh3 hash;
+  auto hashing_sink = [&](absl::Span<const uint8_t> piece) {
+    hash.Update(piece);
+    return sink(piece);
+  };
+  if (t.device_shape == logical) {
+    XLAYOUT_RETURN_IF_ERROR(hashing_sink(physical));
+  } else {
+    XLAYOUT_ASSIGN_OR_RETURN(
+        std::unique_ptr<RelayoutPlan> plan,
+        RelayoutPlan::Create(t.device_shape, logical, streamer.PlanOptions()));
+    XLAYOUT_RETURN_IF_ERROR(streamer.Run(*plan, physical.data(), hashing_sink));
+  }
+  if (hash.Digest() != t.xxh3_logical) {
+    return absl::DataLossError(absl::StrCat(
+        "checkpoint '", reader.dir(), "': ", DescribeTensor(t),
+        ": logical checksum mismatch after conversion to row-major: ",
+        FormatChecksum(hash.Digest()), ", the manifest says ",
+        FormatChecksum(t.xxh3_logical)));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Unsupported(const TensorRecord& t, absl::string_view format,
+                         absl::string_view why) {
+  return absl::InvalidArgumentError(absl::StrCat(
+      "tensor \"", t.name, "\" (", Shape(t.dtype, t.dims).ToString(false),
+      ") cannot be ", "exported to ", format, ": ", why));
+}
+
+// The .npy descr of a tensor: numpy's own, or raw void ('|V2') for the
+// types numpy lacks (bf16, f8*: ml_dtypes' convention).
+absl::StatusOr<std::string> DescrFor(const TensorRecord& t) {
+  absl::StatusOr<std::string> descr = NpyDescrOf(t.dtype);
+  if (descr.ok()) return descr;
+  if (BitWidth(t.dtype) % 8 != 0) {
+    return Unsupported(t, ".npy", "numpy has no sub-byte element type");
+  }
+  return absl::StrCat("|V", ByteWidth(t.dtype));
+}
+
+absl::StatusOr<std::string> NpyHeaderFor(const TensorRecord& t) {
+  XLAYOUT_ASSIGN_OR_RETURN(std::string descr, DescrFor(t));
+  return WriteNpyHeader(descr, t.dims);
+}
+
+absl::Status CheckNpyName(const TensorRecord& t) {
+  const std::string file = absl::StrCat(t.name, ".npy");
+  if (absl::StrContains(t.name, '/') || !ValidateDataFileName(file).ok()) {
+    return Unsupported(t, "a .npy file name",
+                       "the name is not a safe file name");
+  }
+  return absl::OkStatus();
+}
+
+// ---- safetensors
+
+absl::StatusOr<int64_t> ExportSafetensors(const CheckpointReader& reader,
+                                          const std::string& output,
+                                          RelayoutStreamer& streamer,
+                                          const ExportOptions& options) {
+  const auto& tensors = reader.manifest().tensors;
+  std::vector<SafetensorsEntry> entries;
+  int64_t total = 0;
+  for (const TensorRecord& t : tensors) {
+    std::optional<SafetensorsDtype> dtype = SafetensorsDtypeOf(t.dtype);
+    if (!dtype.has_value()) {
+      return Unsupported(t, "safetensors", "safetensors has no such dtype");
+    }
+    if (dtype->bits == 6) {
+      return Unsupported(t, "safetensors", "6-bit packing is not supported");
+    }
+    entries.push_back({t.name, t.dtype, t.dims});
+    XLAYOUT_ASSIGN_OR_RETURN(int64_t bytes,
+                             ExactBytes(LogicalShape(t.dtype, t.dims)));
+    total += bytes;
+  }
+  XLAYOUT_ASSIGN_OR_RETURN(std::string header, WriteSafetensorsHeader(entries));
+  io::OutputOptions out_options;
+  out_options.expected_bytes = static_cast<int64_t>(header.size()) + total;
+  XLAYOUT_ASSIGN_OR_RETURN(io::AtomicOutputFile out,
+                           io::AtomicOutputFile::Create(output, out_options));
+  XLAYOUT_RETURN_IF_ERROR(out.Write(header.data(), header.size()));
+  std::vector<uint8_t> scratch;
+  for (size_t i = 0; i < tensors.size(); ++i) {
+    const TensorRecord& t = tensors[i];
+    const bool swap = BitWidth(t.dtype) == 4;
+    XLAYOUT_RETURN_IF_ERROR(StreamLogical(
+        reader, t, streamer, [&](absl::Span<const uint8_t> piece) {
+          if (!swap) return out.Write(piece.data(), piece.size());
+          scratch.assign(piece.begin(), piece.end());
+          SwapNibbles(scratch.data(), scratch.size());
+          return out.Write(scratch.data(), scratch.size());
+        }));
+    if (options.progress) {
+      options.progress(static_cast<int64_t>(i + 1),
+                       static_cast<int64_t>(tensors.size()));
+    }
+  }
+  XLAYOUT_RETURN_IF_ERROR(out.Commit());
+  return total;
+}
+
+// ---- a directory of .npy files
+
+absl::StatusOr<int64_t> ExportNpyDir(const CheckpointReader& reader,
+                                     const std::string& output,
+                                     RelayoutStreamer& streamer,
+                                     const ExportOptions& options) {
+  const auto& tensors = reader.manifest().tensors;
+  std::vector<std::string> headers;
+  for (const TensorRecord& t : tensors) {
+    XLAYOUT_RETURN_IF_ERROR(CheckNpyName(t));
+    XLAYOUT_ASSIGN_OR_RETURN(std::string header, NpyHeaderFor(t));
+    headers.push_back(std::move(header));
+  }
+  std::string dir = output;
+  while (dir.size() > 1 && dir.back() == '/') dir.pop_back();
+  XLAYOUT_ASSIGN_OR_RETURN(io::AtomicOutputDir out,
+                           io::AtomicOutputDir::Create(dir));
+  int64_t total = 0;
+  for (size_t i = 0; i < tensors.size(); ++i) {
+    const TensorRecord& t = tensors[i];
+    XLAYOUT_ASSIGN_OR_RETURN(io::DirFileWriter file,
+                             out.CreateFile(absl::StrCat(t.name, ".npy")));
+    XLAYOUT_RETURN_IF_ERROR(file.Write(headers[i].data(), headers[i].size()));
+    XLAYOUT_RETURN_IF_ERROR(StreamLogical(
+        reader, t, streamer, [&](absl::Span<const uint8_t> piece) {
+          total += static_cast<int64_t>(piece.size());
+          return file.Write(piece.data(), piece.size());
+        }));
+    XLAYOUT_RETURN_IF_ERROR(file.Close());
+    if (options.progress) {
+      options.progress(static_cast<int64_t>(i + 1),
+                       static_cast<int64_t>(tensors.size()));
+    }
+  }
+  XLAYOUT_RETURN_IF_ERROR(out.Commit());
+  return total;
+}
+
+// ---- .npz (stored, like np.savez), written by libzip
+
+struct NpzMemberSource {
+  const CheckpointReader* reader;
+  const TensorRecord* tensor;
+  std::string header;
+  RelayoutStreamer* streamer;
+  absl::Status* first_error;
+  int64_t* total;
+  std::string data;  // The member's bytes while open.
+  size_t position = 0;
+  zip_error_t error;
+};
+
+zip_int64_t NpzMemberCallback(void* user, void* data, zip_uint64_t len,
+                              zip_source_cmd_t cmd) {
+  auto* s = static_cast<NpzMemberSource*>(user);
+  switch (cmd) {
+    case ZIP_SOURCE_OPEN: {
+      s->data = s->header;
+      absl::StatusOr<int64_t> logical_bytes =
+          ExactBytes(LogicalShape(s->tensor->dtype, s->tensor->dims));
+      if (logical_bytes.ok()) {
+        s->data.reserve(s->header.size() + static_cast<size_t>(*logical_bytes));
+      }
+      absl::Status st = StreamLogical(
+          *s->reader, *s->tensor, *s->streamer,
+          [&](absl::Span<const uint8_t> piece) {
+            s->data.append(reinterpret_cast<const char*>(piece.data()),
+                           piece.size());
+            return absl::OkStatus();
+          });
+      if (!st.ok()) {
+        if (s->first_error->ok()) *s->first_error = st;
+        zip_error_set(&s->error, ZIP_ER_INTERNAL, 0);
+        return -1;
+      }
+      *s->total += static_cast<int64_t>(s->data.size() - s->header.size());
+      s->position = 0;
+      return 0;
+    }
+    case ZIP_SOURCE_READ: {
+      size_t n = std::min<size_t>(len, s->data.size() - s->position);
+      std::memcpy(data, s->data.data() + s->position, n);
+      s->position += n;
+      return static_cast<zip_int64_t>(n);
+    }
+    case ZIP_SOURCE_CLOSE:
+      std::string().swap(s->data);
+      return 0;
+    case ZIP_SOURCE_STAT: {
+      auto* st = static_cast<zip_stat_t*>(data);
+      zip_stat_init(st);
+      return sizeof(zip_stat_t);
+    }
+    case ZIP_SOURCE_ERROR:
+      return zip_error_to_data(&s->error, data, len);
+    case ZIP_SOURCE_FREE:
+      zip_error_fini(&s->error);
+      delete s;
+      return 0;
+    case ZIP_SOURCE_SUPPORTS:
+      return zip_source_make_command_bitmap(
+          ZIP_SOURCE_OPEN, ZIP_SOURCE_READ, ZIP_SOURCE_CLOSE, ZIP_SOURCE_STAT,
+          ZIP_SOURCE_ERROR, ZIP_SOURCE_FREE, -1);
+    default:
+      zip_error_set(&s->error, ZIP_ER_OPNOTSUPP, 0);
+      return -1;
+  }
+}
+
+absl::Status FsyncPath(const std::string& path, bool directory) {
+  int fd =
+      open(path.c_str(), O_RDONLY | O_CLOEXEC | (directory ? O_DIRECTORY : 0));
+  if (fd < 0) return io::IoError(errno, "open", path);
+  int rc = fsync(fd);
+  int err = errno;
+  close(fd);
+  if (rc != 0) return io::IoError(err, "fsync", path);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<int64_t> ExportNpz(const CheckpointReader& reader,
+                                  const std::string& output,
+                                  RelayoutStreamer& streamer,
+                                  const ExportOptions& options) {
+  const auto& tensors = reader.manifest().tensors;
+  std::vector<std::string> headers;
+  for (const TensorRecord& t : tensors) {
+    XLAYOUT_RETURN_IF_ERROR(CheckNpyName(t));
+    XLAYOUT_ASSIGN_OR_RETURN(std::string header, NpyHeaderFor(t));
+    headers.push_back(std::move(header));
+  }
+  if (tensors.empty()) {
+    // libzip writes no file for an empty archive: write the 22-byte end of
+    // central directory record that is an empty zip (np.savez() writes it).
+    static const char kEmptyZip[22] = {'P', 'K', 5, 6};
+    XLAYOUT_ASSIGN_OR_RETURN(io::AtomicOutputFile out,
+                             io::AtomicOutputFile::Create(output));
+    XLAYOUT_RETURN_IF_ERROR(out.Write(kEmptyZip, sizeof(kEmptyZip)));
+    XLAYOUT_RETURN_IF_ERROR(out.Commit());
+    return 0;
+  }
+  XLAYOUT_ASSIGN_OR_RETURN(std::string target, io::ResolveSymlinks(output));
+  struct stat st;
+  if (lstat(target.c_str(), &st) == 0 && !S_ISREG(st.st_mode)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("'", output, "' exists and is not a regular file"));
+  }
+  auto [parent, base] = io::SplitPath(target);
+  const std::string temp =
+      absl::StrCat(parent, "/.", base, ".xlayout-tmp-", getpid());
+  int zerr = 0;
+  zip_t* zip = zip_open(temp.c_str(), ZIP_CREATE | ZIP_TRUNCATE, &zerr);
+  if (zip == nullptr) {
+    zip_error_t e;
+    zip_error_init_with_code(&e, zerr);
+    absl::Status s = absl::InvalidArgumentError(
+        absl::StrCat("cannot create '", temp, "': ", zip_error_strerror(&e)));
+    zip_error_fini(&e);
+    return s;
+  }
+  absl::Status first_error;
+  int64_t total = 0;
+  auto fail = [&](absl::Status s) {
+    zip_discard(zip);
+    unlink(temp.c_str());
+    return s;
+  };
+  for (size_t i = 0; i < tensors.size(); ++i) {
+    auto* member = new NpzMemberSource{
+        &reader, &tensors[i],   headers[i], &streamer, &first_error,
+        &total,  std::string(), 0,          {}};
+    zip_error_init(&member->error);
+    zip_source_t* src = zip_source_function(zip, NpzMemberCallback, member);
+    if (src == nullptr) {
+      delete member;
+      return fail(absl::InternalError(zip_strerror(zip)));
+    }
+    zip_int64_t index =
+        zip_file_add(zip, absl::StrCat(tensors[i].name, ".npy").c_str(), src,
+                     ZIP_FL_ENC_UTF_8);
+    if (index < 0) {
+      zip_source_free(src);
+      return fail(absl::InvalidArgumentError(absl::StrCat(
+          "npz member \"", tensors[i].name, ".npy\": ", zip_strerror(zip))));
+    }
+    zip_set_file_compression(zip, static_cast<zip_uint64_t>(index),
+                             ZIP_CM_STORE, 0);
+  }
+  if (zip_close(zip) != 0) {
+    absl::Status s =
+        first_error.ok()
+            ? absl::DataLossError(absl::StrCat("cannot write '", output,
+                                               "': ", zip_strerror(zip)))
+            : first_error;
+    return fail(s);
+  }
+  absl::Status synced = FsyncPath(temp, false);
+  if (synced.ok() && rename(temp.c_str(), target.c_str()) != 0) {
+    synced = io::IoError(errno, "rename temporary file over", target);
+  }
+  if (!synced.ok()) {
+    unlink(temp.c_str());
+    return synced;
+  }
+  XLAYOUT_RETURN_IF_ERROR(FsyncPath(parent, true));
+  if (options.progress) {
+    options.progress(static_cast<int64_t>(tensors.size()),
+                     static_cast<int64_t>(tensors.size()));
+  }
+  return total;
+}
+
+}  // namespace
+
+absl::StatusOr<ExportFormat> ExportFormatFor(const std::string& output) {
+  const std::string lower = absl::AsciiStrToLower(output);
+  if (absl::EndsWith(lower, ".safetensors")) return ExportFormat::kSafetensors;
+  if (absl::EndsWith(lower, ".npz")) return ExportFormat::kNpz;
+  struct stat st;
+  if (absl::EndsWith(output, "/") ||
+      (stat(output.c_str(), &st) == 0 && S_ISDIR(st.st_mode))) {
+    return ExportFormat::kNpyDir;
+  }
+  return absl::InvalidArgumentError(absl::StrCat(
+      "-o '", output,
+      "': say the format by the name: OUT.safetensors, OUT.npz, or a "
+      "directory OUTDIR/ for one .npy per tensor"));
+}
+
+absl::StatusOr<ExportResult> ExportCheckpoint(const std::string& checkpoint,
+                                              const std::string& output,
+                                              const ExportOptions& options) {
+  const auto start = std::chrono::steady_clock::now();
+  ExportResult result;
+  XLAYOUT_ASSIGN_OR_RETURN(result.format, ExportFormatFor(output));
+  XLAYOUT_ASSIGN_OR_RETURN(std::unique_ptr<CheckpointReader> reader,
+                           CheckpointReader::Open(checkpoint));
+  RelayoutStreamer streamer(options.threads);
+  absl::StatusOr<int64_t> bytes;
+  switch (result.format) {
+    case ExportFormat::kSafetensors:
+      bytes = ExportSafetensors(*reader, output, streamer, options);
+      break;
+    case ExportFormat::kNpz:
+      bytes = ExportNpz(*reader, output, streamer, options);
+      break;
+    case ExportFormat::kNpyDir:
+      bytes = ExportNpyDir(*reader, output, streamer, options);
+      break;
+  }
+  if (!bytes.ok()) return bytes.status();
+  result.logical_bytes = *bytes;
+  result.output = output;
+  result.tensors = static_cast<int64_t>(reader->manifest().tensors.size());
+  result.seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
+          .count();
+  return result;
+}
+
+absl::StatusOr<std::vector<TensorVerification>> VerifyCheckpoint(
+    const CheckpointReader& reader, int threads) {
+  RelayoutStreamer streamer(threads);
+  std::vector<TensorVerification> out;
+  for (const TensorRecord& t : reader.manifest().tensors) {
+    TensorVerification v;
+    v.name = t.name;
+    XLAYOUT_ASSIGN_OR_RETURN(io::MappedRegion mapped,
+                             reader.Map(t, /*verify=*/false));
+    absl::Span<const uint8_t> physical = mapped.span();
+    Xxh3 ph;
+    ph.Update(physical);
+    v.physical = ph.Digest();
+    v.physical_ok = v.physical == t.xxh3_physical;
+    const Shape logical = LogicalShape(t.dtype, t.dims);
+    if (t.device_shape == logical) {
+      v.logical = v.physical;
+    } else {
+      Xxh3 lh;
+      XLAYOUT_ASSIGN_OR_RETURN(std::unique_ptr<RelayoutPlan> plan,
+                               RelayoutPlan::Create(t.device_shape, logical,
+                                                    streamer.PlanOptions()));
+      XLAYOUT_RETURN_IF_ERROR(streamer.Run(
+          *plan, physical.data(), [&](absl::Span<const uint8_t> piece) {
+            lh.Update(piece);
+            return absl::OkStatus();
+          }));
+      v.logical = lh.Digest();
+    }
+    v.logical_ok = v.logical == t.xxh3_logical;
+    out.push_back(std::move(v));
+  }
+  return out;
+}
+
+}  // namespace xlayout

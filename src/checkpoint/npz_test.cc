@@ -1,0 +1,171 @@
+#include "xlayout/npz.h"
+
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace xlayout {
+namespace {
+
+using ::testing::HasSubstr;
+
+// Archives written by numpy (np.savez / np.savez_compressed) and Python's
+// zipfile: testdata/checkpoint/make_npy.py. Both hold
+// a = arange(6, '<f4').reshape(2, 3) and b = arange(4, '<i8').
+std::string TestPath(const std::string& name) {
+  return absl::StrCat(XLAYOUT_TESTDATA_DIR, "/checkpoint/npy/", name);
+}
+
+std::string ReadAll(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+std::string TempFile(const std::string& name, const std::string& bytes) {
+  std::string path = absl::StrCat(::testing::TempDir(), "/", name);
+  std::ofstream(path, std::ios::binary) << bytes;
+  return path;
+}
+
+std::string DataOf(const NpzReader& r, size_t i, int64_t* chunks = nullptr) {
+  std::string data;
+  absl::Status s = r.ReadData(i, {}, [&](absl::string_view chunk) {
+    data.append(chunk.data(), chunk.size());
+    if (chunks != nullptr) ++*chunks;
+    return absl::OkStatus();
+  });
+  EXPECT_TRUE(s.ok()) << s;
+  return data;
+}
+
+void ExpectArange(const NpzReader& r) {
+  ASSERT_EQ(r.members().size(), 2u);
+  EXPECT_EQ(r.members()[0].name, "a");
+  EXPECT_EQ(r.members()[0].zip_name, "a.npy");
+  EXPECT_EQ(r.members()[1].name, "b");
+  absl::StatusOr<NpyHeader> a = r.ReadHeader(0);
+  ASSERT_TRUE(a.ok()) << a.status();
+  EXPECT_EQ(a->dtype.type, PrimitiveType::kF32);
+  EXPECT_EQ(a->shape, (std::vector<int64_t>{2, 3}));
+  std::string data = DataOf(r, 0);
+  ASSERT_EQ(data.size(), 24u);
+  for (int k = 0; k < 6; ++k) {
+    float v;
+    std::memcpy(&v, data.data() + 4 * k, 4);
+    EXPECT_EQ(v, static_cast<float>(k));
+  }
+  absl::StatusOr<NpyHeader> b = r.ReadHeader(1);
+  ASSERT_TRUE(b.ok()) << b.status();
+  EXPECT_EQ(b->dtype.type, PrimitiveType::kS64);
+  data = DataOf(r, 1);
+  ASSERT_EQ(data.size(), 32u);
+  int64_t last;
+  std::memcpy(&last, data.data() + 24, 8);
+  EXPECT_EQ(last, 3);
+}
+
+TEST(NpzReader, Stored) {
+  absl::StatusOr<std::unique_ptr<NpzReader>> r =
+      NpzReader::Open(TestPath("stored.npz"));
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_FALSE((*r)->members()[0].deflated);
+  ExpectArange(**r);
+}
+
+TEST(NpzReader, Deflated) {
+  absl::StatusOr<std::unique_ptr<NpzReader>> r =
+      NpzReader::Open(TestPath("deflated.npz"));
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_TRUE((*r)->members()[0].deflated);
+  ExpectArange(**r);
+}
+
+TEST(NpzReader, ChunksAreBounded) {
+  NpzLimits limits;
+  limits.chunk_bytes = 5;
+  absl::StatusOr<std::unique_ptr<NpzReader>> r =
+      NpzReader::Open(TestPath("deflated.npz"), limits);
+  ASSERT_TRUE(r.ok()) << r.status();
+  int64_t chunks = 0;
+  EXPECT_EQ(DataOf(**r, 0, &chunks).size(), 24u);
+  EXPECT_EQ(chunks, 5);  // 24 bytes in chunks of at most 5.
+}
+
+TEST(NpzReader, SinkErrorStops) {
+  absl::StatusOr<std::unique_ptr<NpzReader>> r =
+      NpzReader::Open(TestPath("stored.npz"));
+  ASSERT_TRUE(r.ok());
+  absl::Status s = (*r)->ReadData(0, {}, [](absl::string_view) {
+    return absl::ResourceExhaustedError("disk full");
+  });
+  EXPECT_EQ(s, absl::ResourceExhaustedError("disk full"));
+}
+
+TEST(NpzReader, MemberSizeLimit) {
+  NpzLimits limits;
+  limits.max_member_bytes = 100;
+  absl::StatusOr<std::unique_ptr<NpzReader>> r =
+      NpzReader::Open(TestPath("deflated.npz"), limits);
+  ASSERT_FALSE(r.ok());
+  EXPECT_THAT(r.status().message(),
+              HasSubstr("member \"a.npy\" is 152 bytes uncompressed, over the "
+                        "limit of 100"));
+}
+
+TEST(NpzReader, Refusals) {
+  absl::StatusOr<std::unique_ptr<NpzReader>> r =
+      NpzReader::Open(TestPath("extra_member.npz"));
+  ASSERT_FALSE(r.ok());
+  EXPECT_THAT(r.status().message(),
+              HasSubstr("member \"readme.txt\" is not an .npy array"));
+  r = NpzReader::Open(TestPath("bzip2.npz"));
+  ASSERT_FALSE(r.ok());
+  EXPECT_THAT(r.status().message(),
+              HasSubstr("only stored and deflate (np.savez, "
+                        "np.savez_compressed) are read"));
+  r = NpzReader::Open(TestPath("le_f4_2x3.npy"));
+  ASSERT_FALSE(r.ok());
+  EXPECT_THAT(r.status().message(), HasSubstr("not a valid zip archive"));
+  r = NpzReader::Open(TestPath("does_not_exist.npz"));
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kNotFound);
+  EXPECT_THAT(r.status().message(), HasSubstr("does_not_exist.npz"));
+}
+
+TEST(NpzReader, CorruptDataIsCaughtByCrc) {
+  std::string bytes = ReadAll(TestPath("stored.npz"));
+  // Flip one byte of a's data (the float 5.0's last byte): the header stays
+  // valid, the CRC-32 does not.
+  std::string needle("\0\0\xa0\x40", 4);
+  size_t pos = bytes.find(needle);
+  ASSERT_NE(pos, std::string::npos);
+  bytes[pos + 3] ^= 0x01;
+  absl::StatusOr<std::unique_ptr<NpzReader>> r =
+      NpzReader::Open(TempFile("crc.npz", bytes));
+  ASSERT_TRUE(r.ok()) << r.status();
+  absl::Status s =
+      (*r)->ReadData(0, {}, [](absl::string_view) { return absl::OkStatus(); });
+  EXPECT_EQ(s.code(), absl::StatusCode::kDataLoss) << s;
+  EXPECT_THAT(s.message(), HasSubstr("member \"a.npy\""));
+  EXPECT_THAT(s.message(), HasSubstr("CRC"));
+}
+
+TEST(NpzReader, TruncatedArchive) {
+  std::string bytes = ReadAll(TestPath("deflated.npz"));
+  absl::StatusOr<std::unique_ptr<NpzReader>> r =
+      NpzReader::Open(TempFile("cut.npz", bytes.substr(0, bytes.size() - 30)));
+  ASSERT_FALSE(r.ok());
+  EXPECT_THAT(r.status().message(), HasSubstr("not a valid zip archive"));
+}
+
+}  // namespace
+}  // namespace xlayout

@@ -1,0 +1,81 @@
+#include "core/hlo_text.h"
+
+#include <string>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace xlayout::hlo_text {
+namespace {
+
+using ::testing::HasSubstr;
+
+TEST(ModuleHeaderTest, CountsBeyondInt64AreTooLargeNotNonPositive) {
+  // Issue 10.10: this said "must be a positive integer".
+  absl::StatusOr<ModuleHeader> h =
+      ParseModuleHeader("HloModule m, replica_count=99999999999999999999");
+  ASSERT_FALSE(h.ok());
+  EXPECT_EQ(std::string(h.status().message()),
+            "col 28: number too large (limit 9223372036854775807) "
+            "(replica_count)");
+  h = ParseModuleHeader("HloModule m, num_partitions= 9223372036854775808 ");
+  ASSERT_FALSE(h.ok());
+  EXPECT_EQ(std::string(h.status().message()),
+            "col 30: number too large (limit 9223372036854775807) "
+            "(num_partitions)");
+  h = ParseModuleHeader("HloModule m, replica_count=9223372036854775807");
+  ASSERT_TRUE(h.ok()) << h.status();
+  EXPECT_EQ(h->replica_count, 9223372036854775807);
+}
+
+TEST(ModuleHeaderTest, NonPositiveAndNonNumericCounts) {
+  for (const char* line :
+       {"HloModule m, replica_count=0", "HloModule m, replica_count=-3",
+        "HloModule m, replica_count=2x", "HloModule m, replica_count=two"}) {
+    absl::StatusOr<ModuleHeader> h = ParseModuleHeader(line);
+    ASSERT_FALSE(h.ok()) << line;
+    EXPECT_THAT(std::string(h.status().message()),
+                HasSubstr("col 28: replica_count must be a positive integer"))
+        << line;
+  }
+  absl::StatusOr<ModuleHeader> h =
+      ParseModuleHeader("HloModule m, replica_count= 4 , num_partitions=2\r");
+  ASSERT_TRUE(h.ok()) << h.status();
+  EXPECT_EQ(h->replica_count, 4);
+  EXPECT_EQ(h->num_partitions, 2);
+}
+
+TEST(ModuleHeaderTest, ShapeErrorsCarryAbsoluteColumns) {
+  absl::StatusOr<ModuleHeader> h = ParseModuleHeader(
+      "HloModule m, entry_computation_layout={(f32[2]{0}, "
+      "f32[18446744073709551615])->f32[]}");
+  ASSERT_FALSE(h.ok());
+  EXPECT_EQ(std::string(h.status().message()),
+            "entry_computation_layout parameter 1: col 56: number too large "
+            "(limit 9223372036854775807) (dimension size)");
+}
+
+TEST(ParameterInstructionTest, HugeParameterNumber) {
+  auto instr = ParseParameterInstruction(
+      "  %p = f32[2]{0} parameter(99999999999999999999)");
+  ASSERT_FALSE(instr.ok());
+  EXPECT_EQ(std::string(instr.status().message()),
+            "parameter instruction 'p': col 28: number too large (limit "
+            "9223372036854775807) (parameter number)");
+  instr = ParseParameterInstruction("  %p = f32[2]{0} parameter( 7 )");
+  ASSERT_TRUE(instr.ok()) << instr.status();
+  ASSERT_TRUE(instr->has_value());
+  EXPECT_EQ((*instr)->number, 7);
+  instr = ParseParameterInstruction("  %p = f32[2]{0} parameter(7x)");
+  ASSERT_FALSE(instr.ok());
+  EXPECT_THAT(std::string(instr.status().message()),
+              HasSubstr("expected parameter(N)"));
+}
+
+TEST(SkipSpaceAndCommentsTest, SharedTrivia) {
+  EXPECT_EQ(SkipSpaceAndComments(" /* a */ // b\nx", 0), 14u);
+  EXPECT_EQ(SkipSpaceAndComments("  /* open", 0), absl::string_view::npos);
+}
+
+}  // namespace
+}  // namespace xlayout::hlo_text

@@ -1,0 +1,96 @@
+#include "xlayout/finding_group.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "xlayout/log_scanner.h"
+
+namespace xlayout {
+namespace {
+
+using ::testing::ElementsAre;
+
+std::string Message(int parameter, int replica, const char* actual_layout) {
+  return absl::StrCat(
+      "INVALID_ARGUMENT: Executable(jit_step) expected parameter ", parameter,
+      " of size 5242880 (bf16[16,1280,40]{2,1,0:T(8,128)(2,1)}) but got "
+      "buffer with incompatible size 1638400 (bf16[16,1280,40]{",
+      actual_layout, ":T(8,128)(2,1)}): while running replica ", replica,
+      " and partition 0 of a replicated computation (other replicas may have "
+      "failed as well).\n");
+}
+
+void Scan(const std::string& log, FindingCollector& collector) {
+  LogScanner scanner([&](ScannedMessage m) { collector.Add(m, "train.log"); });
+  scanner.Feed(log);
+  scanner.Finish();
+}
+
+std::string Log() {
+  return Message(7, 0, "1,2,0") + Message(7, 1, "1,2,0") +
+         Message(8, 0, "1,2,0") + Message(8, 1, "1,2,0");
+}
+
+TEST(FindingCollectorTest, GroupsAcrossReplicas) {
+  FindingCollector collector;
+  Scan(Log(), collector);
+  EXPECT_EQ(collector.messages(), 4);
+  ASSERT_EQ(collector.findings().size(), 2u);
+  EXPECT_THAT(collector.findings()[0].replicas, ElementsAre(0, 1));
+  EXPECT_EQ(collector.findings()[0].count, 2);
+}
+
+// --no-group: one finding per message, each with its own line.
+TEST(FindingCollectorTest, UngroupedKeepsEveryMessage) {
+  FindingCollector collector(/*group=*/false);
+  Scan(Log(), collector);
+  EXPECT_EQ(collector.messages(), 4);
+  ASSERT_EQ(collector.findings().size(), 4u);
+  for (size_t i = 0; i < 4; ++i) {
+    const Finding& f = collector.findings()[i];
+    EXPECT_EQ(f.count, 1);
+    EXPECT_EQ(f.line, static_cast<int64_t>(i) + 1);
+    EXPECT_EQ(f.source, "train.log");
+    EXPECT_THAT(f.replicas, ElementsAre(static_cast<int64_t>(i % 2)));
+  }
+}
+
+TEST(SummarizeFindingsTest, OneLinePerMismatchAcrossParameters) {
+  for (bool group : {true, false}) {
+    FindingCollector collector(group);
+    Scan(Log() + Message(9, 3, "2,1,0"), collector);
+    std::vector<FindingSummary> summary =
+        SummarizeFindings(collector.findings());
+    ASSERT_EQ(summary.size(), 2u) << "group=" << group;
+    EXPECT_THAT(summary[0].parameters, ElementsAre(7, 8));
+    EXPECT_THAT(summary[0].replicas, ElementsAre(0, 1));
+    EXPECT_EQ(summary[0].messages, 4);
+    EXPECT_EQ(summary[0].program, "jit_step");
+    EXPECT_EQ(summary[0].classification, Classification::kLayout);
+    EXPECT_THAT(summary[1].parameters, ElementsAre(9));
+    EXPECT_EQ(summary[1].messages, 1);
+  }
+}
+
+TEST(UnparsedTallyTest, OneEntryPerReason) {
+  UnparsedTally tally;
+  for (int i = 1; i <= 1000; ++i) {
+    tally.Add({i, 0, i % 2 ? "expected 'of size'" : "expected ')'",
+               absl::StrCat("line ", i)},
+              "a.log");
+  }
+  EXPECT_EQ(tally.total(), 1000);
+  ASSERT_EQ(tally.entries().size(), 2u);
+  EXPECT_EQ(tally.entries()[0].reason, "expected 'of size'");
+  EXPECT_EQ(tally.entries()[0].count, 500);
+  EXPECT_EQ(tally.entries()[0].line, 1);
+  EXPECT_EQ(tally.entries()[0].excerpt, "line 1");
+  EXPECT_EQ(tally.entries()[1].line, 2);
+}
+
+}  // namespace
+}  // namespace xlayout

@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# End-to-end tests of `xlayout export`: the three output forms, --json,
+# atomic replacement of an existing output, and refusals (unknown format, a
+# type the format cannot hold, a checkpoint that is not one). Round trips
+# for every dtype are in import_cli_test.sh; corrupt checkpoints in
+# inspect_cli_test.sh.
+set -euo pipefail
+
+: "${XLAYOUT:?set XLAYOUT to the xlayout binary}"
+PY=/usr/bin/python3
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+cd "$work"
+
+fail() { echo "FAIL: $*" >&2; exit 1; }
+expect_fail() {
+  local want=$1 pattern=$2
+  shift 2
+  set +e
+  "$@" > out.txt 2> err.txt
+  local rc=$?
+  set -e
+  [ "$rc" = "$want" ] || fail "exit $rc (want $want): $*: $(cat err.txt)"
+  grep -q -- "$pattern" err.txt || fail "stderr lacks '$pattern': $*: $(cat err.txt)"
+}
+
+$PY -c '
+import numpy as np
+np.save("a.npy", np.arange(24, dtype="<f4").reshape(2, 3, 4))
+np.save("b.npy", np.arange(300, dtype="<i2").reshape(10, 30))'
+"$XLAYOUT" import a.npy b.npy --layout 'a={0,2,1:T(2,128)}' --layout 'b={0,1:T(8,128)(2,1)}' -o ck > /dev/null
+
+"$XLAYOUT" export --checkpoint ck -o out.safetensors > out.txt
+grep -q 'exported 2 tensors (696 logical bytes) to out.safetensors (safetensors), every checksum verified' out.txt \
+  || fail "summary: $(cat out.txt)"
+"$XLAYOUT" export --checkpoint ck -o out.npz --json > j.json
+$PY -c '
+import json, numpy as np
+j = json.load(open("j.json"))
+assert j["command"] == "export" and j["format"] == "npz" and j["tensors"] == 2 and j["verified"] is True, j
+z = np.load("out.npz")
+assert (z["a"] == np.arange(24, dtype="<f4").reshape(2, 3, 4)).all()
+assert (z["b"] == np.arange(300, dtype="<i2").reshape(10, 30)).all()
+' || fail "npz export"
+"$XLAYOUT" export --checkpoint ck -o dir/ > /dev/null
+cmp a.npy dir/a.npy && cmp b.npy dir/b.npy || fail "npy directory"
+# An existing directory is replaced as a whole; an existing file atomically.
+touch dir/stale.npy
+"$XLAYOUT" export --checkpoint ck -o dir > /dev/null
+[ ! -e dir/stale.npy ] || fail "stale file survived the replacement"
+echo old > out.safetensors
+"$XLAYOUT" export --checkpoint ck -o out.safetensors > /dev/null
+! cmp -s <(echo old) out.safetensors || fail "file not replaced"
+
+expect_fail 2 'OUT.safetensors, OUT.npz' "$XLAYOUT" export --checkpoint ck -o out.bin
+expect_fail 2 "checkpoint 'nope'" "$XLAYOUT" export --checkpoint nope -o x.safetensors
+# Packed 4-bit (safetensors F4) has no numpy dtype: refused for .npy/.npz,
+# naming the tensor; safetensors takes it back bit-identically.
+$PY -c '
+import json, struct
+h = json.dumps({"f4": {"dtype": "F4", "shape": [4, 8], "data_offsets": [0, 16]}}, separators=(",", ":")).encode()
+h += b" " * (-len(h) % 8)
+open("f4.safetensors", "wb").write(struct.pack("<Q", len(h)) + h + bytes(range(16)))'
+"$XLAYOUT" import f4.safetensors --layout 'f4={0,1:T(8,128)E(4)}' -o ck_f4 > /dev/null
+expect_fail 2 'tensor "f4" (f4e2m1fn\[4,8\]) cannot be exported to .npy: numpy has no sub-byte' \
+  "$XLAYOUT" export --checkpoint ck_f4 -o f4_dir/
+expect_fail 2 'tensor "f4"' "$XLAYOUT" export --checkpoint ck_f4 -o f4.npz
+[ ! -e f4_dir ] && [ ! -e f4.npz ] || fail "refused export left output"
+"$XLAYOUT" export --checkpoint ck_f4 -o f4_back.safetensors > /dev/null
+cmp f4.safetensors f4_back.safetensors || fail "F4 round trip"
+expect_fail 2 "in 'missing_dir/sub': No such file or directory" "$XLAYOUT" export --checkpoint ck -o missing_dir/sub/x.safetensors
+[ -z "$(ls -A | grep xlayout-tmp || true)" ] || fail "temporary files left"
+echo PASS
