@@ -6,23 +6,7 @@
 # inspect_cli_test.sh.
 set -euo pipefail
 
-: "${XLAYOUT:?set XLAYOUT to the xlayout binary}"
-PY=/usr/bin/python3
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-cd "$work"
-
-fail() { echo "FAIL: $*" >&2; exit 1; }
-expect_fail() {
-  local want=$1 pattern=$2
-  shift 2
-  set +e
-  "$@" > out.txt 2> err.txt
-  local rc=$?
-  set -e
-  [ "$rc" = "$want" ] || fail "exit $rc (want $want): $*: $(cat err.txt)"
-  grep -q -- "$pattern" err.txt || fail "stderr lacks '$pattern': $*: $(cat err.txt)"
-}
+source "$(dirname "${BASH_SOURCE[0]}")/cli_test_lib.sh"
 
 $PY -c '
 import numpy as np

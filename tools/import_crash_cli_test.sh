@@ -5,13 +5,7 @@
 # and the source untouched (checksum before and after).
 set -euo pipefail
 
-: "${XLAYOUT:?set XLAYOUT to the xlayout binary}"
-PY=/usr/bin/python3
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-cd "$work"
-
-fail() { echo "FAIL: $*" >&2; exit 1; }
+source "$(dirname "${BASH_SOURCE[0]}")/cli_test_lib.sh"
 
 # About 24 MiB of tensors in several sizes, so a kill can land in any tensor,
 # between tensors, or during the manifest / fsync / rename.

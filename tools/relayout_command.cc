@@ -16,6 +16,7 @@
 #include "nlohmann/json.hpp"
 #include "ui.h"
 #include "xlayout/io/atomic_output_file.h"
+#include "xlayout/layout_util.h"
 #include "xlayout/relayout.h"
 #include "xlayout/relayout_file.h"
 #include "xlayout/shape_parser.h"

@@ -2,9 +2,8 @@
 // layout_util.h): memory spaces, layout equality and keys that ignore the
 // memory space.
 //
-// Helpers still declared elsewhere that belong here once their modules
-// settle (see docs/architecture.md): HostShape (relayout.h) and
-// StorageBitsPerElement (physical_index.h).
+// StorageBitsPerElement (physical_index.h) stays with the relayout engine:
+// it says which E(n) storages the engine can address, not what a layout is.
 #ifndef XLAYOUT_LAYOUT_UTIL_H_
 #define XLAYOUT_LAYOUT_UTIL_H_
 
@@ -18,6 +17,11 @@
 #include "xlayout/tile.h"
 
 namespace xlayout {
+
+// The host layout of `shape`: same element type and dims, row-major, no
+// tiles, no packing, no memory space (what .npy and safetensors hold). A
+// buffer shape b(...) answers for its array.
+Shape HostShape(const Shape& shape);
 
 // The memory space of an array shape: its layout's S(n); 0 without a layout
 // or for non-arrays. A buffer shape b(...) answers for its array.

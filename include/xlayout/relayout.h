@@ -191,10 +191,6 @@ absl::Status ReferenceRelayout(const Shape& from, const Shape& to,
                                absl::Span<const uint8_t> input,
                                absl::Span<uint8_t> output);
 
-// The host layout of `shape`: same element type and dims, row-major, no
-// tiles, no packing, no memory space (what .npy and safetensors hold).
-Shape HostShape(const Shape& shape);
-
 }  // namespace xlayout
 
 #endif  // XLAYOUT_RELAYOUT_H_

@@ -14,7 +14,6 @@
 #include "io/test_util.h"
 #include "xlayout/checkpoint_transfer.h"
 #include "xlayout/relayout.h"
-#include "xlayout/relayout_stream.h"
 #include "xlayout/shape_parser.h"
 #include "xlayout/size.h"
 
@@ -129,6 +128,63 @@ TEST(CheckpointIoTest, ReaderRefusesSymlinkedDataFile) {
   EXPECT_THAT(r.status().message(), HasSubstr("symbolic link"));
 }
 
+TEST(CheckpointIoTest, ReaderRefusesSymlinkedManifestNamingIt) {
+  ScratchDir tmp;
+  const std::string dir = tmp / "ck";
+  WriteSmall(dir);
+  ASSERT_EQ(rename((dir + "/manifest.json").c_str(), (tmp / "m.json").c_str()),
+            0);
+  ASSERT_EQ(symlink("../m.json", (dir + "/manifest.json").c_str()), 0);
+  auto r = CheckpointReader::Open(dir);
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(r.status().message(),
+            absl::StrCat("checkpoint '", dir, "': '", dir,
+                         "/manifest.json': 'manifest.json' is a symbolic "
+                         "link; the checkpoint reader follows no links (one "
+                         "could lead out of the checkpoint directory)"));
+}
+
+TEST(CheckpointIoTest, ReaderRefusesAnOversizedManifest) {
+  ScratchDir tmp;
+  const std::string dir = tmp / "ck";
+  WriteSmall(dir);
+  // Sparse: no 256 MiB is written.
+  ASSERT_EQ(truncate((dir + "/manifest.json").c_str(), kMaxManifestBytes + 1),
+            0);
+  auto r = CheckpointReader::Open(dir);
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(r.status().message(),
+            absl::StrCat("checkpoint '", dir, "': manifest '", dir,
+                         "/manifest.json' is 268435457 bytes; at most "
+                         "268435456 are accepted"));
+}
+
+TEST(CheckpointIoTest, ReadsOfAFileTruncatedAfterOpenFailNamingTheTensor) {
+  ScratchDir tmp;
+  const std::string dir = tmp / "ck";
+  WriteSmall(dir);
+  auto r = CheckpointReader::Open(dir);
+  ASSERT_TRUE(r.ok()) << r.status();
+  ASSERT_EQ(truncate((dir + "/data/tensors.bin").c_str(), 4100), 0);
+  const TensorRecord& b = (*r)->manifest().tensors[1];
+  std::vector<uint8_t> got(100);
+  absl::Status read = (*r)->ReadTensor(b, absl::MakeSpan(got));
+  EXPECT_EQ(read.code(), absl::StatusCode::kOutOfRange);
+  EXPECT_THAT(read.message(),
+              HasSubstr(absl::StrCat("checkpoint '", dir,
+                                     "': tensor \"b\" (file "
+                                     "\"data/tensors.bin\"): cannot read '",
+                                     dir,
+                                     "/data/tensors.bin': it ends at "
+                                     "byte 4100")));
+  absl::StatusOr<uint64_t> hash = (*r)->HashPhysical(b);
+  EXPECT_EQ(hash.status().code(), absl::StatusCode::kOutOfRange);
+  EXPECT_THAT(hash.status().message(), HasSubstr("tensor \"b\""));
+  // Tensor "a" is still whole.
+  EXPECT_EQ(*(*r)->HashPhysical((*r)->manifest().tensors[0]),
+            XXH3_64bits(Pattern(60, 1).data(), 60));
+}
+
 TEST(CheckpointIoTest, ReaderRefusesTruncatedAndMissingFiles) {
   ScratchDir tmp;
   const std::string dir = tmp / "ck";
@@ -175,37 +231,6 @@ TEST(CheckpointTransferTest, LogicalShapePacksFourBitTypes) {
             "s4[3,5]{1,0:E(4)}");
   EXPECT_EQ(LogicalShape(PrimitiveType::kBF16, {3, 5}).ToString(true),
             "bf16[3,5]{1,0}");
-}
-
-// The streamed output, in window-sized pieces, equals a plain Relayout,
-// for windows smaller than one chunk (the window grows) and on a pool.
-TEST(RelayoutStreamerTest, PiecesConcatenateToTheRelayout) {
-  const Shape from = Parse("bf16[40,300]{1,0}");
-  const Shape to = Parse("bf16[40,300]{0,1:T(8,128)(2,1)}");
-  const std::vector<uint8_t> input = Pattern(40 * 300 * 2, 3);
-  std::vector<uint8_t> want(static_cast<size_t>(*ExactBytes(to)));
-  ASSERT_TRUE(Relayout(from, to, input, absl::MakeSpan(want)).ok());
-  for (int threads : {1, 2, 3}) {
-    for (int64_t window : {int64_t{100}, int64_t{4096}, int64_t{1} << 20}) {
-      RelayoutStreamer streamer(threads, window);
-      auto plan = RelayoutPlan::Create(from, to, streamer.PlanOptions());
-      ASSERT_TRUE(plan.ok()) << plan.status();
-      std::vector<uint8_t> got;
-      int pieces = 0;
-      ASSERT_TRUE(streamer
-                      .Run(**plan, input.data(),
-                           [&](absl::Span<const uint8_t> piece) {
-                             got.insert(got.end(), piece.begin(), piece.end());
-                             ++pieces;
-                             return absl::OkStatus();
-                           })
-                      .ok());
-      EXPECT_EQ(got, want) << threads << " threads, window " << window;
-      if (window == 100) {
-        EXPECT_GT(pieces, 1);
-      }
-    }
-  }
 }
 
 // A safetensors file written here, independently of the library's writer.

@@ -9,6 +9,13 @@
 
 namespace xlayout {
 
+Shape HostShape(const Shape& shape) {
+  const Shape& array = shape.IsBuffer() ? shape.buffer_shape() : shape;
+  Shape host = array;
+  host.set_layout(DefaultLayout(array.rank()));
+  return host;
+}
+
 int64_t MemorySpaceOf(const Shape& shape) {
   if (shape.IsBuffer()) return MemorySpaceOf(shape.buffer_shape());
   if (!shape.IsArray() || !shape.has_layout()) return 0;

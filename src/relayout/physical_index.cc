@@ -27,12 +27,24 @@ absl::StatusOr<int> StorageBitsPerElement(const Shape& array) {
   if ((e == 1 || e == 2 || e == 4) && e >= BitWidth(array.element_type())) {
     return static_cast<int>(e);
   }
+  const std::string what = absl::StrCat(
+      "E(", e, ") on ", PrimitiveTypeName(array.element_type()), ": ");
+  if (e < BitWidth(array.element_type())) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(what, "an element needs at least ",
+                     BitWidth(array.element_type()), " bits"));
+  }
+  if (e > natural) {
+    // Widening has a size in XLA but no documented placement of the
+    // value's bits, so no conversion is defined.
+    return absl::UnimplementedError(absl::StrCat(
+        what, "how XLA places a ", natural, "-bit value in a ", e,
+        "-bit slot is not defined, so xlayout does not convert it; relayout "
+        "converts the natural width or sub-byte packing into 1, 2 or 4 bits"));
+  }
   return absl::UnimplementedError(
-      absl::StrCat("E(", e, ") on ", PrimitiveTypeName(array.element_type()),
-                   ": only the natural width (", natural,
-                   " bits) or packing into 1, 2 or 4 bits, at least ",
-                   BitWidth(array.element_type()),
-                   " bits per element, have a defined storage"));
+      absl::StrCat(what, "relayout converts the natural width (", natural,
+                   " bits) or sub-byte packing into 1, 2 or 4 bits"));
 }
 
 absl::StatusOr<PhysicalLayout> PhysicalLayout::Create(const Shape& shape) {

@@ -131,6 +131,11 @@ TEST(PhysicalLayoutTest, Rejections) {
   };
   EXPECT_THAT(status("s8[4]{0:E(3)}").message(), HasSubstr("E(3)"));
   EXPECT_THAT(status("s4[4]{0:E(2)}").message(), HasSubstr("at least 4 bits"));
+  // Regression (issue 10.9): widening is refused with one clear sentence.
+  EXPECT_EQ(status("f32[2]{0:E(64)}").code(), absl::StatusCode::kUnimplemented);
+  EXPECT_THAT(status("f32[2]{0:E(64)}").message(),
+              HasSubstr("E(64) on f32: how XLA places a 32-bit value in a "
+                        "64-bit slot is not defined"));
   EXPECT_EQ(status("f32[10,20]{1,0:SC(0:5)}").code(),
             absl::StatusCode::kUnimplemented);
   EXPECT_EQ(status("f32[10,?]").code(), absl::StatusCode::kInvalidArgument);

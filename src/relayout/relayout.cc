@@ -304,11 +304,4 @@ absl::Status ReferenceRelayout(const Shape& from, const Shape& to,
   return absl::OkStatus();
 }
 
-Shape HostShape(const Shape& shape) {
-  const Shape& array = shape.IsBuffer() ? shape.buffer_shape() : shape;
-  Shape host = array;
-  host.set_layout(DefaultLayout(array.rank()));
-  return host;
-}
-
 }  // namespace xlayout

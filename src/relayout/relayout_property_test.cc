@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <numeric>
 
+#include "xlayout/layout_util.h"
 #include "xlayout/physical_index.h"
 #include "xlayout/relayout.h"
 

@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "testing/parse.h"
+#include "xlayout/layout_util.h"
 #include "xlayout/physical_index.h"
 #include "xlayout/shape_parser.h"
 
