@@ -19,6 +19,9 @@ RunFn RegisterExplainCommand(CLI::App& app);    // explain_command.cc
 RunFn RegisterImportCommand(CLI::App& app);     // import_command.cc
 RunFn RegisterExportCommand(CLI::App& app);     // export_command.cc
 RunFn RegisterInspectCommand(CLI::App& app);    // inspect_command.cc
+RunFn RegisterDiffCommand(CLI::App& app);       // diff_command.cc
+RunFn RegisterEnvCommand(CLI::App& app);        // env_command.cc
+RunFn RegisterCheckCommand(CLI::App& app);      // check_command.cc
 
 }  // namespace xlayout::cli
 

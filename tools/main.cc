@@ -88,6 +88,9 @@ int Main(int argc, char** argv) {
   add(RegisterImportCommand);
   add(RegisterExportCommand);
   add(RegisterInspectCommand);
+  add(RegisterDiffCommand);
+  add(RegisterEnvCommand);
+  add(RegisterCheckCommand);
 
   // The first word names the command; check it before CLI11 does, whose
   // message for a bad or missing one ("A subcommand is required") names

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <functional>
+#include <map>
 #include <set>
 #include <string>
 #include <tuple>
@@ -273,14 +274,16 @@ absl::StatusOr<int64_t> AlignTensorOffset(int64_t offset) {
 }
 
 absl::Status ValidateManifest(const CheckpointManifest& manifest) {
-  std::set<absl::string_view> names;
+  // Name -> tensor, so conversions are looked up in O(log n), not by a
+  // linear Find() each (quadratic on a many-tensor checkpoint).
+  std::map<absl::string_view, const TensorRecord*> names;
   for (size_t i = 0; i < manifest.tensors.size(); ++i) {
     const TensorRecord& t = manifest.tensors[i];
     if (t.name.empty()) {
       return absl::InvalidArgumentError(
           absl::StrCat("manifest: tensor #", i, ": field 'name': is empty"));
     }
-    if (!names.insert(t.name).second) {
+    if (!names.emplace(t.name, &t).second) {
       return absl::InvalidArgumentError(
           absl::StrCat(TensorContext(t.name),
                        ": field 'name': duplicate tensor name (#", i, ")"));
@@ -313,7 +316,8 @@ absl::Status ValidateManifest(const CheckpointManifest& manifest) {
   for (const TensorConversion& c : manifest.provenance.conversions) {
     std::string context =
         absl::StrCat("manifest: provenance: conversion of ", Quote(c.tensor));
-    const TensorRecord* t = manifest.Find(c.tensor);
+    auto found = names.find(c.tensor);
+    const TensorRecord* t = found == names.end() ? nullptr : found->second;
     if (t == nullptr) {
       return absl::InvalidArgumentError(
           absl::StrCat(context, ": no tensor of that name"));

@@ -1,0 +1,159 @@
+// A device-free preflight of a checkpoint against a compiled program
+// (`xlayout check`): binds the checkpoint's tensors to the program's
+// parameters, validates each binding through the runtime guard (so the
+// messages are XLA's E0102 messages byte for byte), classifies every
+// parameter, and diffs the checkpoint's environment fingerprint against the
+// current one. Only the manifest is read: shapes, sizes and memory kinds are
+// all recorded there, so no tensor data is touched.
+#ifndef XLAYOUT_CHECKPOINT_CHECK_H_
+#define XLAYOUT_CHECKPOINT_CHECK_H_
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "xlayout/checkpoint_manifest.h"
+#include "xlayout/environment.h"
+#include "xlayout/explain.h"
+#include "xlayout/hlo_signature.h"
+#include "xlayout/memory_kind.h"
+#include "xlayout/shape.h"
+
+namespace xlayout {
+
+enum class CheckVerdict {
+  kOk,             // Same logical shape, layout and memory kind.
+  kNeedsRelayout,  // Same dtype and dims, another physical layout (the
+                   // memory kind may differ too); sizes may or may not.
+  kIncompatible,   // Different dtype or dims: no relayout can fix it.
+  kMemoryKind,     // Same shape and layout, another memory kind.
+  kMissing,        // A parameter no tensor is bound to.
+  kExtra,          // A tensor bound to no parameter.
+};
+
+// "ok", "needs_relayout", "incompatible", "memory_kind", "missing", "extra".
+absl::string_view CheckVerdictName(CheckVerdict verdict);
+
+// How a tensor came to be bound to its parameter.
+enum class BindingSource {
+  kNone,      // Not bound (missing / extra).
+  kMap,       // CheckOptions::map (--map NAME=INDEX).
+  kManifest,  // The manifest's binding (parameter number + tuple index).
+  kOrder,     // Unbound tensors, in manifest order, to the free parameters.
+};
+// "none", "map", "manifest", "order".
+absl::string_view BindingSourceName(BindingSource source);
+
+struct CheckOptions {
+  // Also treat a same-size, different-layout binding as a runtime-guard
+  // error (the guard's strict mode); without it such a binding is still
+  // reported as needs_relayout, with no message, since XLA would accept it.
+  bool strict = false;
+  // Tensor name -> runtime parameter index (the N of "parameter N"). Takes
+  // precedence over the manifest's bindings.
+  std::vector<std::pair<std::string, int64_t>> map;
+  // Names S(n) memory spaces (must be the mapping the program was read with).
+  MemoryKindMap memory_kinds;
+  // The environment the program runs in (--env); compared with the
+  // checkpoint's fingerprint when both are known.
+  std::optional<Environment> current_environment;
+};
+
+// The verdict on one parameter (or on one extra tensor).
+struct ParameterCheck {
+  CheckVerdict verdict = CheckVerdict::kOk;
+  // Runtime parameter index; -1 for an extra tensor.
+  int64_t parameter = -1;
+  std::string parameter_name;  // HLO name; empty for an extra tensor.
+  std::string tensor;          // Tensor name; empty when missing.
+  BindingSource bound_by = BindingSource::kNone;
+  // The program's on-device shape and the tensor's stored device shape.
+  std::optional<Shape> expected;
+  std::optional<Shape> actual;
+  int64_t expected_xla_bytes = -1;
+  int64_t actual_xla_bytes = -1;
+  std::string expected_memory_kind;
+  std::string actual_memory_kind;
+  // The runtime guard's findings for this parameter, in its order: XLA's
+  // messages byte for byte (plus the strict-layout message in strict mode).
+  // Empty when the guard accepts the buffer.
+  std::vector<std::string> messages;
+  // XLA's own check (not strict mode) would reject this buffer.
+  bool xla_rejects = false;
+  // explain's classification, summary and details of the difference (set
+  // for needs_relayout, incompatible and memory_kind).
+  std::optional<Classification> classification;
+  std::string summary;
+  std::vector<std::string> details;
+  // Why a tensor is extra or a parameter missing, or why XLA would accept a
+  // mismatched buffer; empty otherwise.
+  std::string note;
+};
+
+struct CheckCounts {
+  int64_t ok = 0;
+  int64_t needs_relayout = 0;
+  int64_t incompatible = 0;
+  int64_t memory_kind = 0;
+  int64_t missing = 0;
+  int64_t extra = 0;
+};
+
+struct CheckReport {
+  std::string program;  // The executable's name.
+  int64_t num_parameters = 0;
+  int64_t num_tensors = 0;
+  // One entry per parameter, in parameter order, then one per extra tensor
+  // in manifest order.
+  std::vector<ParameterCheck> parameters;
+  CheckCounts counts;
+  // XLA's buffer-count message for feeding every tensor of the checkpoint,
+  // when the counts differ.
+  std::optional<std::string> buffer_count_message;
+  // Checkpoint fingerprint -> current environment, layout-affecting changes
+  // first (DiffEnvironments), leaving out an xlayout_version the current
+  // environment does not name (import records the writer's version; an
+  // environment file rarely has one). Only meaningful when
+  // environment_compared.
+  bool environment_compared = false;
+  // Why the environments were not compared ("" when they were).
+  std::string environment_note;
+  std::vector<EnvironmentChange> environment_changes;
+
+  // Every parameter is ok (extra tensors do not count).
+  bool ok() const {
+    return counts.needs_relayout == 0 && counts.incompatible == 0 &&
+           counts.memory_kind == 0 && counts.missing == 0;
+  }
+  // Something is wrong and a relayout of the checkpoint fixes all of it
+  // (only needs_relayout and memory_kind findings).
+  bool fixable_by_relayout() const {
+    return !ok() && counts.incompatible == 0 && counts.missing == 0;
+  }
+};
+
+// Checks `manifest` against `program` (whose derived fields were computed
+// with options.memory_kinds). Errors (INVALID_ARGUMENT) only for bad
+// options: a --map naming an unknown tensor or parameter, or given twice for
+// a tensor or a parameter; and for a program the runtime guard refuses
+// (no name). Findings are never errors.
+absl::StatusOr<CheckReport> CheckCheckpoint(const ProgramSignature& program,
+                                            const CheckpointManifest& manifest,
+                                            const CheckOptions& options = {});
+
+// Reads and parses an environment file (xlayout.environment.v1, at most
+// 16 MiB); errors start with "--env 'PATH': ".
+absl::StatusOr<Environment> ReadEnvironmentFile(const std::string& path);
+
+// Parses a --map value "NAME=INDEX" (the name may contain '='; the index
+// is after the last one).
+absl::StatusOr<std::pair<std::string, int64_t>> ParseTensorMapping(
+    absl::string_view text);
+
+}  // namespace xlayout
+
+#endif  // XLAYOUT_CHECKPOINT_CHECK_H_

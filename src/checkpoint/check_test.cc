@@ -1,0 +1,433 @@
+#include <algorithm>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "testing/parse.h"
+#include "xlayout/checkpoint_check.h"
+#include "xlayout/checkpoint_manifest.h"
+#include "xlayout/environment.h"
+#include "xlayout/hlo_signature.h"
+#include "xlayout/runtime_messages.h"
+
+namespace xlayout {
+namespace {
+
+using test_util::ParseOrFail;
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+
+// Six parameters: the E0102 docs sample's bf16 activation (5,242,880 bytes
+// as compiled), a square f32 matrix (same size in either tile order), an
+// f32 matrix, an f32 row, an s32 vector and a pinned_host (S(5)) vector.
+constexpr char kProgram[] =
+    R"(HloModule jit_step, entry_computation_layout={(bf16[16,1280,40]{2,1,0:T(8,128)(2,1)}, f32[256,256]{1,0:T(8,128)}, f32[40,40]{1,0:T(8,128)}, f32[8,128]{1,0:T(8,128)}, s32[16]{0}, f32[4]{0:T(256)S(5)})->f32[]{:T(128)}}
+
+ENTRY %main.1 (act: bf16[16,1280,40], w: f32[256,256], k: f32[40,40], row: f32[8,128], ids: s32[16], host: f32[4]) -> f32[] {
+  %act = bf16[16,1280,40]{2,1,0:T(8,128)(2,1)} parameter(0)
+  %w = f32[256,256]{1,0:T(8,128)} parameter(1)
+  %k = f32[40,40]{1,0:T(8,128)} parameter(2)
+  %row = f32[8,128]{1,0:T(8,128)} parameter(3)
+  %ids = s32[16]{0} parameter(4)
+  %host = f32[4]{0:T(256)S(5)} parameter(5)
+  ROOT %c = f32[]{:T(128)} constant(0)
+}
+)";
+
+ProgramSignature Program() {
+  absl::StatusOr<ProgramSignature> sig = ParseHloSignature(kProgram);
+  EXPECT_TRUE(sig.ok()) << sig.status();
+  return sig.ok() ? *std::move(sig) : ProgramSignature();
+}
+
+// A tensor record as the manifest holds it: `device` is the stored device
+// shape (layout included); only the fields check reads matter here.
+TensorRecord Tensor(std::string name, absl::string_view device,
+                    std::optional<int64_t> parameter = std::nullopt,
+                    std::string memory_kind = "device") {
+  TensorRecord t;
+  t.name = std::move(name);
+  if (parameter.has_value()) t.binding = TensorBinding{*parameter, {}};
+  t.device_shape = ParseOrFail(device);
+  t.dtype = t.device_shape.element_type();
+  t.dims.assign(t.device_shape.dimensions().begin(),
+                t.device_shape.dimensions().end());
+  t.memory_kind = std::move(memory_kind);
+  t.file = "data/tensors.bin";
+  return t;
+}
+
+// The checkpoint the program itself would have written: every tensor in
+// its parameter's layout and memory kind, bound by the manifest.
+CheckpointManifest Matching() {
+  CheckpointManifest m;
+  m.tensors = {
+      Tensor("act", "bf16[16,1280,40]{2,1,0:T(8,128)(2,1)}", 0),
+      Tensor("w", "f32[256,256]{1,0:T(8,128)}", 1),
+      Tensor("k", "f32[40,40]{1,0:T(8,128)}", 2),
+      Tensor("row", "f32[8,128]{1,0:T(8,128)}", 3),
+      Tensor("ids", "s32[16]{0}", 4),
+      Tensor("host", "f32[4]{0:T(256)}", 5, "pinned_host"),
+  };
+  return m;
+}
+
+CheckReport Check(const CheckpointManifest& m, CheckOptions options = {}) {
+  absl::StatusOr<CheckReport> r = CheckCheckpoint(Program(), m, options);
+  EXPECT_TRUE(r.ok()) << r.status();
+  return r.ok() ? *std::move(r) : CheckReport();
+}
+
+TEST(CheckTest, MatchingCheckpointIsOk) {
+  CheckReport r = Check(Matching());
+  EXPECT_TRUE(r.ok());
+  EXPECT_EQ(r.program, "jit_step");
+  EXPECT_EQ(r.num_parameters, 6);
+  EXPECT_EQ(r.counts.ok, 6);
+  ASSERT_EQ(r.parameters.size(), 6u);
+  for (const ParameterCheck& c : r.parameters) {
+    EXPECT_EQ(c.verdict, CheckVerdict::kOk) << c.parameter;
+    EXPECT_EQ(c.bound_by, BindingSource::kManifest);
+    EXPECT_TRUE(c.messages.empty());
+    EXPECT_EQ(c.tensor, c.parameter_name);
+    EXPECT_EQ(c.expected_xla_bytes, c.actual_xla_bytes);
+  }
+  EXPECT_EQ(r.parameters[0].expected_xla_bytes, 5242880);
+  EXPECT_EQ(r.parameters[5].expected_memory_kind, "pinned_host");
+  EXPECT_FALSE(r.buffer_count_message.has_value());
+  // --strict finds nothing either.
+  CheckOptions strict;
+  strict.strict = true;
+  EXPECT_TRUE(Check(Matching(), strict).ok());
+}
+
+TEST(CheckTest, TransposedTileOrderGivesXlasSizeMessage) {
+  CheckpointManifest m = Matching();
+  m.tensors[0] = Tensor("act", "bf16[16,1280,40]{1,2,0:T(8,128)(2,1)}", 0);
+  CheckReport r = Check(m);
+  EXPECT_FALSE(r.ok());
+  EXPECT_TRUE(r.fixable_by_relayout());
+  EXPECT_EQ(r.counts.needs_relayout, 1);
+  EXPECT_EQ(r.counts.ok, 5);
+  const ParameterCheck& c = r.parameters[0];
+  EXPECT_EQ(c.verdict, CheckVerdict::kNeedsRelayout);
+  EXPECT_EQ(c.actual_xla_bytes, 1638400);
+  EXPECT_TRUE(c.xla_rejects);
+  // XLA's message, byte for byte (common_pjrt_client.cc).
+  EXPECT_THAT(c.messages,
+              ElementsAre("Executable(jit_step) expected parameter 0 of size "
+                          "5242880 (bf16[16,1280,40]{2,1,0:T(8,128)(2,1)}) but "
+                          "got buffer with incompatible size 1638400 "
+                          "(bf16[16,1280,40]{1,2,0:T(8,128)(2,1)})"));
+  ASSERT_TRUE(c.classification.has_value());
+  EXPECT_EQ(*c.classification, Classification::kLayout);
+  EXPECT_EQ(c.summary, "same logical shape, different physical layout");
+  EXPECT_FALSE(c.details.empty());
+}
+
+TEST(CheckTest, SameSizeTransposeIsFlaggedWithoutStrictAndErrorWithStrict) {
+  CheckpointManifest m = Matching();
+  m.tensors[1] = Tensor("w", "f32[256,256]{0,1:T(8,128)}", 1);
+  CheckReport r = Check(m);
+  EXPECT_FALSE(r.ok());
+  const ParameterCheck& c = r.parameters[1];
+  EXPECT_EQ(c.verdict, CheckVerdict::kNeedsRelayout);
+  EXPECT_EQ(c.expected_xla_bytes, 262144);
+  EXPECT_EQ(c.actual_xla_bytes, 262144);
+  EXPECT_FALSE(c.xla_rejects);
+  EXPECT_TRUE(c.messages.empty());  // XLA would run it on permuted data.
+  EXPECT_THAT(c.note, HasSubstr("permuted data"));
+  ASSERT_TRUE(c.classification.has_value());
+  EXPECT_EQ(*c.classification, Classification::kLayout);
+
+  CheckOptions strict;
+  strict.strict = true;
+  CheckReport s = Check(m, strict);
+  const ParameterCheck& cs = s.parameters[1];
+  EXPECT_EQ(cs.verdict, CheckVerdict::kNeedsRelayout);
+  EXPECT_FALSE(cs.xla_rejects);
+  EXPECT_THAT(cs.messages, ElementsAre(StrictLayoutMessage(
+                               "jit_step", 1, 262144,
+                               ParseOrFail("f32[256,256]{1,0:T(8,128)}"),
+                               ParseOrFail("f32[256,256]{0,1:T(8,128)}"))));
+}
+
+TEST(CheckTest, ChangedTileNeedsRelayout) {
+  CheckpointManifest m = Matching();
+  // T(8,128) -> T(4,128): 40 rows pad to 40 either way, same size.
+  m.tensors[2] = Tensor("k", "f32[40,40]{1,0:T(4,128)}", 2);
+  CheckReport r = Check(m);
+  EXPECT_EQ(r.parameters[2].verdict, CheckVerdict::kNeedsRelayout);
+  EXPECT_EQ(r.parameters[2].expected_xla_bytes, 20480);
+  EXPECT_EQ(r.parameters[2].actual_xla_bytes, 20480);
+  EXPECT_FALSE(r.parameters[2].xla_rejects);
+}
+
+TEST(CheckTest, DtypeAndDimsAreIncompatible) {
+  CheckpointManifest m = Matching();
+  m.tensors[2] = Tensor("k", "bf16[40,40]{1,0:T(8,128)(2,1)}", 2);
+  m.tensors[3] = Tensor("row", "f32[128,8]{1,0:T(8,128)}", 3);
+  CheckReport r = Check(m);
+  EXPECT_FALSE(r.ok());
+  EXPECT_FALSE(r.fixable_by_relayout());
+  EXPECT_EQ(r.counts.incompatible, 2);
+  const ParameterCheck& k = r.parameters[2];
+  EXPECT_EQ(k.verdict, CheckVerdict::kIncompatible);
+  ASSERT_TRUE(k.classification.has_value());
+  EXPECT_EQ(*k.classification, Classification::kElementType);
+  EXPECT_EQ(k.summary, "different element type");
+  const ParameterCheck& row = r.parameters[3];
+  EXPECT_EQ(row.verdict, CheckVerdict::kIncompatible);
+  ASSERT_TRUE(row.classification.has_value());
+  EXPECT_EQ(*row.classification, Classification::kDims);
+  EXPECT_EQ(row.summary, "different dims");
+  EXPECT_TRUE(row.xla_rejects);
+  ASSERT_EQ(row.messages.size(), 1u);
+  EXPECT_EQ(row.messages[0],
+            SizeMismatchMessage("jit_step", 3, 4096,
+                                ParseOrFail("f32[8,128]{1,0:T(8,128)}"), 65536,
+                                ParseOrFail("f32[128,8]{1,0:T(8,128)}")));
+}
+
+TEST(CheckTest, SameSizeOtherDimsAreIncompatibleNotOk) {
+  CheckpointManifest m = Matching();
+  // s32[16] and f32[16] have the same 64 bytes: XLA would accept it.
+  m.tensors[4] = Tensor("ids", "f32[16]{0}", 4);
+  CheckReport r = Check(m);
+  const ParameterCheck& c = r.parameters[4];
+  EXPECT_EQ(c.verdict, CheckVerdict::kIncompatible);
+  EXPECT_FALSE(c.xla_rejects);
+  EXPECT_TRUE(c.messages.empty());
+  EXPECT_THAT(c.note, HasSubstr("another shape"));
+  ASSERT_TRUE(c.classification.has_value());
+  EXPECT_EQ(*c.classification, Classification::kElementType);
+}
+
+TEST(CheckTest, MemoryKindMismatch) {
+  CheckpointManifest m = Matching();
+  m.tensors[5] = Tensor("host", "f32[4]{0:T(256)}", 5, "device");
+  CheckReport r = Check(m);
+  EXPECT_FALSE(r.ok());
+  EXPECT_TRUE(r.fixable_by_relayout());
+  const ParameterCheck& c = r.parameters[5];
+  EXPECT_EQ(c.verdict, CheckVerdict::kMemoryKind);
+  EXPECT_TRUE(c.xla_rejects);
+  EXPECT_THAT(c.messages,
+              ElementsAre(MemorySpaceMessage("jit_step", 5, "device")));
+  EXPECT_EQ(c.expected_memory_kind, "pinned_host");
+  EXPECT_EQ(c.actual_memory_kind, "device");
+  ASSERT_TRUE(c.classification.has_value());
+  EXPECT_EQ(*c.classification, Classification::kMemorySpace);
+}
+
+TEST(CheckTest, RelayoutAndMemoryKindTogetherIsOneVerdict) {
+  CheckpointManifest m = Matching();
+  m.tensors[5] = Tensor("host", "f32[4]{0}", 5, "device");
+  CheckReport r = Check(m);
+  const ParameterCheck& c = r.parameters[5];
+  EXPECT_EQ(c.verdict, CheckVerdict::kNeedsRelayout);
+  EXPECT_EQ(r.counts.memory_kind, 0);
+  EXPECT_THAT(c.details, testing::Contains(
+                             HasSubstr("memory kind: expected 'pinned_host'")));
+}
+
+TEST(CheckTest, MissingAndExtra) {
+  CheckpointManifest m = Matching();
+  m.tensors.erase(m.tensors.begin() + 4);  // No "ids".
+  m.tensors.push_back(Tensor("optimizer_state", "f32[2]{0}", 9));
+  CheckReport r = Check(m);
+  EXPECT_FALSE(r.ok());
+  EXPECT_FALSE(r.fixable_by_relayout());
+  EXPECT_EQ(r.counts.missing, 1);
+  EXPECT_EQ(r.counts.extra, 1);
+  ASSERT_EQ(r.parameters.size(), 7u);
+  EXPECT_EQ(r.parameters[4].verdict, CheckVerdict::kMissing);
+  EXPECT_EQ(r.parameters[4].parameter_name, "ids");
+  EXPECT_TRUE(r.parameters[4].tensor.empty());
+  EXPECT_TRUE(r.parameters[4].messages.empty());
+  const ParameterCheck& extra = r.parameters[6];
+  EXPECT_EQ(extra.verdict, CheckVerdict::kExtra);
+  EXPECT_EQ(extra.parameter, -1);
+  EXPECT_EQ(extra.tensor, "optimizer_state");
+  EXPECT_THAT(extra.note, HasSubstr("parameter 9"));
+  // Six tensors for six parameters: the counts agree.
+  EXPECT_FALSE(r.buffer_count_message.has_value());
+
+  m.tensors.pop_back();
+  CheckReport fewer = Check(m);
+  ASSERT_TRUE(fewer.buffer_count_message.has_value());
+  EXPECT_EQ(*fewer.buffer_count_message, BufferCountMessage(5, 6));
+  EXPECT_EQ(*fewer.buffer_count_message,
+            "Execution supplied 5 buffers but compiled program expected 6 "
+            "buffers");
+}
+
+TEST(CheckTest, ExtraTensorsAloneAreOk) {
+  CheckpointManifest m = Matching();
+  m.tensors.push_back(Tensor("step", "s32[]", std::nullopt));
+  CheckReport r = Check(m);
+  EXPECT_TRUE(r.ok());
+  EXPECT_EQ(r.counts.extra, 1);
+  EXPECT_THAT(r.parameters.back().note, HasSubstr("every parameter is taken"));
+}
+
+TEST(CheckTest, BindsByOrderWhenTheManifestHasNoBindings) {
+  CheckpointManifest m = Matching();
+  for (TensorRecord& t : m.tensors) t.binding.reset();
+  CheckReport r = Check(m);
+  EXPECT_TRUE(r.ok());
+  for (const ParameterCheck& c : r.parameters) {
+    EXPECT_EQ(c.bound_by, BindingSource::kOrder);
+    EXPECT_EQ(c.tensor, c.parameter_name);
+  }
+  // Out of order, order binding pairs the wrong tensors: incompatible.
+  std::swap(m.tensors[2], m.tensors[3]);
+  CheckReport swapped = Check(m);
+  EXPECT_EQ(swapped.parameters[2].tensor, "row");
+  EXPECT_EQ(swapped.parameters[2].verdict, CheckVerdict::kIncompatible);
+}
+
+TEST(CheckTest, ManifestBindingBeatsOrder) {
+  CheckpointManifest m = Matching();
+  std::reverse(m.tensors.begin(), m.tensors.end());
+  CheckReport r = Check(m);
+  EXPECT_TRUE(r.ok());
+  EXPECT_EQ(r.parameters[0].tensor, "act");
+}
+
+TEST(CheckTest, MapOverridesTheManifest) {
+  CheckpointManifest m = Matching();
+  for (TensorRecord& t : m.tensors) t.binding.reset();
+  std::swap(m.tensors[2], m.tensors[3]);  // row, k: order is wrong.
+  CheckOptions o;
+  o.map = {{"k", 2}, {"row", 3}};
+  CheckReport r = Check(m, o);
+  EXPECT_TRUE(r.ok());
+  EXPECT_EQ(r.parameters[2].tensor, "k");
+  EXPECT_EQ(r.parameters[2].bound_by, BindingSource::kMap);
+  EXPECT_EQ(r.parameters[4].bound_by, BindingSource::kOrder);
+
+  // A manifest binding displaced by --map makes its tensor extra.
+  CheckpointManifest bound = Matching();
+  CheckOptions over;
+  over.map = {{"k", 3}};
+  CheckReport d = Check(bound, over);
+  EXPECT_EQ(d.parameters[3].tensor, "k");
+  EXPECT_EQ(d.parameters[3].verdict, CheckVerdict::kIncompatible);
+  EXPECT_EQ(d.parameters[2].verdict, CheckVerdict::kMissing);
+  ASSERT_EQ(d.parameters.size(), 7u);
+  EXPECT_EQ(d.parameters[6].tensor, "row");
+  EXPECT_THAT(d.parameters[6].note, HasSubstr("already bound to tensor \"k\""));
+}
+
+TEST(CheckTest, BadMapsAreErrors) {
+  CheckpointManifest m = Matching();
+  auto error = [&](std::vector<std::pair<std::string, int64_t>> map) {
+    CheckOptions o;
+    o.map = std::move(map);
+    absl::StatusOr<CheckReport> r = CheckCheckpoint(Program(), m, o);
+    EXPECT_FALSE(r.ok());
+    return std::string(r.status().message());
+  };
+  EXPECT_THAT(error({{"nope", 1}}), HasSubstr("no tensor named \"nope\""));
+  EXPECT_THAT(error({{"k", 6}}), HasSubstr("has 6 parameters (0 to 5)"));
+  EXPECT_THAT(error({{"k", 2}, {"k", 3}}), HasSubstr("given twice"));
+  EXPECT_THAT(error({{"k", 2}, {"row", 2}}),
+              HasSubstr("already mapped to tensor \"k\""));
+}
+
+TEST(CheckTest, ParseTensorMapping) {
+  absl::StatusOr<std::pair<std::string, int64_t>> kv =
+      ParseTensorMapping("a=b=12");
+  ASSERT_TRUE(kv.ok()) << kv.status();
+  EXPECT_EQ(kv->first, "a=b");
+  EXPECT_EQ(kv->second, 12);
+  EXPECT_FALSE(ParseTensorMapping("a").ok());
+  EXPECT_FALSE(ParseTensorMapping("=3").ok());
+  EXPECT_FALSE(ParseTensorMapping("a=-1").ok());
+  EXPECT_FALSE(ParseTensorMapping("a=x").ok());
+}
+
+TEST(CheckTest, TupleParameterLeavesBindByTupleIndex) {
+  constexpr char kTuple[] =
+      R"(HloModule tup, entry_computation_layout={((f32[8]{0}, s32[4]{0}), f32[2]{0})->f32[]}
+
+ENTRY %main (p: (f32[8], s32[4]), q: f32[2]) -> f32[] {
+  %p = (f32[8]{0}, s32[4]{0}) parameter(0)
+  %q = f32[2]{0} parameter(1)
+  ROOT %c = f32[] constant(0)
+}
+)";
+  absl::StatusOr<ProgramSignature> sig = ParseHloSignature(kTuple);
+  ASSERT_TRUE(sig.ok()) << sig.status();
+  ASSERT_EQ(sig->parameters.size(), 3u);
+  CheckpointManifest m;
+  m.tensors = {Tensor("q", "f32[2]{0}", 1), Tensor("b", "s32[4]{0}", 0),
+               Tensor("a", "f32[8]{0}", 0)};
+  m.tensors[1].binding->tuple_index = {1};
+  m.tensors[2].binding->tuple_index = {0};
+  absl::StatusOr<CheckReport> r = CheckCheckpoint(*sig, m);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_TRUE(r->ok());
+  EXPECT_EQ(r->parameters[0].tensor, "a");
+  EXPECT_EQ(r->parameters[1].tensor, "b");
+  EXPECT_EQ(r->parameters[2].tensor, "q");
+}
+
+TEST(CheckTest, EnvironmentDiffLayoutAffectingFirst) {
+  CheckpointManifest m = Matching();
+  absl::StatusOr<Environment> before = ParseEnvironment(R"({
+    "format": "xlayout.environment.v1", "jaxlib_version": "0.4.30",
+    "device_kind": "TPU v4", "topology": "4x4x4",
+    "xla_flags": "--xla_tpu_foo=false"})");
+  absl::StatusOr<Environment> after = ParseEnvironment(R"({
+    "format": "xlayout.environment.v1", "jaxlib_version": "0.4.31",
+    "device_kind": "TPU v5 lite", "topology": "4x8",
+    "xla_flags": "--xla_tpu_foo=true"})");
+  ASSERT_TRUE(before.ok() && after.ok());
+  CheckOptions o;
+  CheckReport none = Check(m, o);
+  EXPECT_FALSE(none.environment_compared);
+  EXPECT_THAT(none.environment_note, HasSubstr("--env"));
+  o.current_environment = *after;
+  CheckReport unrecorded = Check(m, o);
+  EXPECT_FALSE(unrecorded.environment_compared);
+  EXPECT_THAT(unrecorded.environment_note, HasSubstr("records no environment"));
+  m.environment = *before;
+  CheckReport r = Check(m, o);
+  EXPECT_TRUE(r.environment_compared);
+  std::vector<std::string> texts;
+  for (const EnvironmentChange& c : r.environment_changes) {
+    texts.push_back(c.ToString());
+  }
+  EXPECT_THAT(texts,
+              ElementsAre("flag --xla_tpu_foo: false → true",
+                          "device kind: TPU v4 → TPU v5 lite",
+                          "topology: 4x4x4 → 4x8", "jaxlib 0.4.30 → 0.4.31"));
+  EXPECT_TRUE(r.environment_changes[0].affects_layout);
+  EXPECT_FALSE(r.environment_changes[3].affects_layout);
+  // The writer's xlayout version is not a change when the current
+  // environment does not name one; another version is.
+  m.environment->xlayout_version = "0.1.0";
+  EXPECT_EQ(Check(m, o).environment_changes.size(), 4u);
+  o.current_environment->xlayout_version = "0.2.0";
+  CheckReport versions = Check(m, o);
+  ASSERT_EQ(versions.environment_changes.size(), 5u);
+  EXPECT_EQ(versions.environment_changes[4].ToString(),
+            "xlayout 0.1.0 → 0.2.0");
+}
+
+TEST(CheckTest, VerdictNames) {
+  EXPECT_EQ(CheckVerdictName(CheckVerdict::kOk), "ok");
+  EXPECT_EQ(CheckVerdictName(CheckVerdict::kNeedsRelayout), "needs_relayout");
+  EXPECT_EQ(CheckVerdictName(CheckVerdict::kIncompatible), "incompatible");
+  EXPECT_EQ(CheckVerdictName(CheckVerdict::kMemoryKind), "memory_kind");
+  EXPECT_EQ(CheckVerdictName(CheckVerdict::kMissing), "missing");
+  EXPECT_EQ(CheckVerdictName(CheckVerdict::kExtra), "extra");
+}
+
+}  // namespace
+}  // namespace xlayout

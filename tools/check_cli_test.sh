@@ -1,0 +1,287 @@
+#!/usr/bin/env bash
+# End-to-end tests of `xlayout check`: a checkpoint imported (from .npy files
+# written by numpy) under program A and environment A, checked against A
+# (ok) and against program B compiled under environment B (a transposed
+# tile order with another size, a same-size transpose, a changed tile, a
+# memory kind), with XLA's exact E0102 message, the environment diff, the
+# fix command, --strict, --json, binding by order and --map, missing and
+# extra tensors, incompatible shapes, input errors and escaping.
+set -euo pipefail
+
+: "${XLAYOUT:?set XLAYOUT to the xlayout binary}"
+: "${TESTDATA:?set TESTDATA to the testdata directory}"
+PY=/usr/bin/python3
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+cd "$work"
+
+fail() { echo "FAIL: $*" >&2; exit 1; }
+# run RC CMD...: CMD exits RC; stdout in out.txt, stderr in err.txt.
+run() {
+  local want=$1
+  shift
+  set +e
+  "$@" > out.txt 2> err.txt
+  local rc=$?
+  set -e
+  [ "$rc" = "$want" ] || fail "exit $rc (want $want): $*: $(cat err.txt) $(cat out.txt)"
+}
+has() { grep -qF -- "$1" "${2:-out.txt}" || fail "${2:-out.txt} lacks '$1': $(cat "${2:-out.txt}")"; }
+lacks() { ! grep -qF -- "$1" "${2:-out.txt}" || fail "${2:-out.txt} has '$1': $(cat "${2:-out.txt}")"; }
+
+ENV_A="$TESTDATA/checkpoint/env/env_v4.json"
+ENV_B="$TESTDATA/checkpoint/env/env_v5e.json"
+
+$PY - <<'PY'
+import numpy as np
+rng = np.random.default_rng(12)
+np.save("act.npy", rng.standard_normal((16, 256, 40), dtype=np.float32))
+np.save("w.npy", rng.standard_normal((256, 256), dtype=np.float32))
+np.save("k.npy", rng.standard_normal((40, 40), dtype=np.float32))
+np.save("ids.npy", np.arange(16, dtype="<i4"))
+np.save("host.npy", np.arange(4, dtype="<f4"))
+PY
+
+# program NAME PARAMS...: an HLO dump of module jit_step whose ENTRY takes
+# PARAMS (each "name:shape-with-layout"), in order.
+program() {
+  local out=$1
+  shift
+  local shapes=() decls=() lines=() i=0
+  for p in "$@"; do
+    local n=${p%%:*} s=${p#*:}
+    shapes+=("$s")
+    decls+=("$n: ${s%%\{*}")
+    lines+=("  %$n = $s parameter($i)")
+    i=$((i + 1))
+  done
+  local IFS=,
+  {
+    echo "HloModule jit_step, entry_computation_layout={(${shapes[*]})->f32[]{:T(128)}}"
+    echo
+    echo "ENTRY %main.1 (${decls[*]}) -> f32[] {"
+    printf '%s\n' "${lines[@]}"
+    echo "  ROOT %c = f32[]{:T(128)} constant(0)"
+    echo "}"
+  } > "$out"
+}
+program A.hlo 'act:f32[16,256,40]{2,1,0:T(8,128)}' 'w:f32[256,256]{1,0:T(8,128)}' \
+  'k:f32[40,40]{1,0:T(8,128)}' 'ids:s32[16]{0}' 'host:f32[4]{0:T(256)}'
+# B: act's tile order transposed (another size), w transposed (same size),
+# k's tile changed (same size), host moved to pinned_host memory.
+program B.hlo 'act:f32[16,256,40]{1,2,0:T(8,128)}' 'w:f32[256,256]{0,1:T(8,128)}' \
+  'k:f32[40,40]{1,0:T(4,128)}' 'ids:s32[16]{0}' 'host:f32[4]{0:T(256)S(5)}'
+
+"$XLAYOUT" import act.npy w.npy k.npy ids.npy host.npy --program A.hlo \
+  --env "$ENV_A" -o ck > /dev/null 2> err.txt || fail "import: $(cat err.txt)"
+
+# --- the checkpoint's own program: ok, exit 0 -------------------------------
+run 0 "$XLAYOUT" check --program A.hlo --checkpoint ck --env "$ENV_A"
+has 'The checkpoint matches the program.'
+has 'no changes'
+has 'Summary 5 parameters: 5 ok'
+lacks 'Fix:'
+[ ! -s err.txt ] || fail "stderr on success: $(cat err.txt)"
+run 0 "$XLAYOUT" check --program A.hlo --checkpoint ck --strict
+
+# --- program B under environment B: exit 1 ----------------------------------
+run 1 "$XLAYOUT" check --program B.hlo --checkpoint ck --env "$ENV_B"
+cp out.txt b.txt
+# XLA's E0102 message, byte for byte (2,097,152 = 16*256*128*4 as compiled
+# under A; 655,360 = 16*40*256*4 under B's tile order).
+has 'Executable(jit_step) expected parameter 0 of size 655360 (f32[16,256,40]{1,2,0:T(8,128)}) but got buffer with incompatible size 2097152 (f32[16,256,40]{2,1,0:T(8,128)})'
+has "Executable(jit_step) got a parameter buffer for parameter 4 in an unexpected memory space 'device'"
+has 'parameter 1 (w) ← tensor "w" (by manifest): needs relayout: same logical shape, different physical layout'
+has 'note: same xla_bytes (262144): XLA accepts this buffer'
+has 'parameter 2 (k) ← tensor "k" (by manifest): needs relayout'
+has 'parameter 4 (host) ← tensor "host" (by manifest): memory kind'
+lacks 'memory kind: memory space'
+has 'Summary 5 parameters: 1 ok, 3 need relayout, 1 in another memory kind'
+# Environment: layout-affecting changes first, in DiffEnvironments' order.
+$PY - <<'PY' || fail "environment order: $(cat b.txt)"
+lines = open("b.txt", encoding="utf-8").read().split("\n")
+i = lines.index("  changes that can affect layouts:")
+j = lines.index("  other changes:")
+affecting = [l.strip() for l in lines[i + 1:j]]
+assert affecting[0] == "libtpu 0.0.17 → 0.0.18", affecting
+assert "flag --xla_tpu_foo: false → true" in affecting, affecting
+assert "LIBTPU_INIT_ARGS --xla_tpu_megacore_fusion_allow_ags: (unset) → false" in affecting, affecting
+assert affecting.index("device kind: TPU v4 → TPU v5 lite") > affecting.index("flag --xla_tpu_foo: false → true")
+assert "topology: 4x4x4 → 4x8" in affecting, affecting
+assert "device count: 64 → 32" in affecting, affecting
+others = [l.strip() for l in lines[j + 1:] if l.startswith("    ")]
+assert "jaxlib 0.4.30 → 0.4.31" in others, others
+PY
+# The text ends with the command that fixes the checkpoint.
+fix="xlayout export --checkpoint ck -o ck.host.safetensors && xlayout import ck.host.safetensors --program B.hlo --map act=0 --map w=1 --map k=2 --map ids=3 --map host=4 --env $ENV_B -o ck.relayout"
+[ "$(tail -n 1 b.txt)" = "Fix: $fix" ] || fail "fix line: $(tail -n 1 b.txt)"
+# The fix works: run it as printed, and the result checks clean.
+(xlayout() { "$XLAYOUT" "$@"; }; eval "$fix") > fix.txt 2>&1 || fail "the printed fix failed: $(cat fix.txt)"
+"$XLAYOUT" check --program B.hlo --checkpoint ck.relayout --env "$ENV_B" > fixed.txt 2>&1 \
+  || fail "check after the fix: $(cat fixed.txt)"
+grep -q 'The checkpoint matches the program.' fixed.txt || fail "fixed: $(cat fixed.txt)"
+# Nothing on stderr: findings are the report, not errors.
+[ ! -s err.txt ] || fail "stderr: $(cat err.txt)"
+
+# --strict: the same-size transpose gets the strict guard's error too.
+run 1 "$XLAYOUT" check --program B.hlo --checkpoint ck --strict
+has 'Executable(jit_step) expected parameter 1 as f32[256,256]{0,1:T(8,128)} but got buffer f32[256,256]{1,0:T(8,128)} with the same size 262144 and a different shape or physical layout (strict layout check)'
+has 'not compared: no current environment given (--env)'
+
+# --- --json: one record per parameter, stable keys ---------------------------
+run 1 "$XLAYOUT" check --program B.hlo --checkpoint ck --env "$ENV_B" --json
+$PY - "$ENV_B" <<'PY' || fail "json: $(cat out.txt)"
+import json, sys
+j = json.load(open("out.txt"))
+assert j["schema"] == "xlayout.v1" and j["command"] == "check", j
+assert list(j)[-1] == "errors" and j["errors"] == []
+assert list(j)[:5] == ["schema", "command", "input", "program_input", "env_input"], list(j)
+assert j["input"] == {"file": "ck"} and j["program_input"] == {"file": "B.hlo"}
+assert j["env_input"] == {"file": sys.argv[1]}
+assert j["program"] == "jit_step" and j["ok"] is False and j["strict"] is False
+assert j["counts"] == {"parameters": 5, "tensors": 5, "ok": 1, "needs_relayout": 3,
+                       "incompatible": 0, "memory_kind": 1, "missing": 0, "extra": 0}, j["counts"]
+keys = ["parameter", "name", "tensor", "bound_by", "verdict", "expected", "actual",
+        "message", "messages", "xla_rejects", "classification", "summary", "details", "note"]
+for r in j["parameters"]:
+    assert list(r) == keys, list(r)
+v = [(r["parameter"], r["name"], r["tensor"], r["verdict"]) for r in j["parameters"]]
+assert v == [(0, "act", "act", "needs_relayout"), (1, "w", "w", "needs_relayout"),
+             (2, "k", "k", "needs_relayout"), (3, "ids", "ids", "ok"),
+             (4, "host", "host", "memory_kind")], v
+p0, p1, p2, p3, p4 = j["parameters"]
+assert p0["expected"] == {"shape": "f32[16,256,40]{1,2,0:T(8,128)}", "xla_bytes": 655360, "memory_kind": "device"}, p0
+assert p0["actual"] == {"shape": "f32[16,256,40]{2,1,0:T(8,128)}", "xla_bytes": 2097152, "memory_kind": "device"}, p0
+assert p0["message"].startswith("Executable(jit_step) expected parameter 0 of size 655360 "), p0
+assert p0["xla_rejects"] is True and p0["classification"] == "layout"
+assert p1["message"] is None and p1["messages"] == [] and p1["xla_rejects"] is False, p1
+assert p1["expected"]["xla_bytes"] == p1["actual"]["xla_bytes"] == 262144
+assert "permuted" in p1["note"]
+assert p3["message"] is None and p3["classification"] is None and p3["details"] == []
+assert p4["expected"]["memory_kind"] == "pinned_host" and p4["actual"]["memory_kind"] == "device"
+assert p4["classification"] == "memory_space"
+env = j["environment"]
+assert env["compared"] is True and env["note"] is None
+flags = [c["affects_layout"] for c in env["changes"]]
+assert flags == sorted(flags, reverse=True), flags  # layout-affecting first
+first = env["changes"][0]
+assert first == {"component": "libtpu_version", "flag": None, "before": "0.0.17",
+                 "after": "0.0.18", "affects_layout": True,
+                 "text": "libtpu 0.0.17 → 0.0.18"}, first
+foo = [c for c in env["changes"] if c["flag"] == "xla_tpu_foo"]
+assert foo and foo[0]["before"] == "false" and foo[0]["after"] == "true", foo
+assert j["fix"]["fixable_by_relayout"] is True
+assert j["fix"]["command"].startswith("xlayout export --checkpoint ck -o ck.host.safetensors && xlayout import ck.host.safetensors --program B.hlo --map "), j["fix"]
+assert j["buffer_count_message"] is None
+PY
+run 0 "$XLAYOUT" check --program A.hlo --checkpoint ck --json
+$PY -c '
+import json
+j = json.load(open("out.txt"))
+assert j["ok"] is True and j["counts"]["ok"] == 5
+assert all(r["verdict"] == "ok" and r["message"] is None for r in j["parameters"])
+assert j["fix"] == {"fixable_by_relayout": False, "command": None}
+assert j["environment"]["compared"] is False and j["env_input"] is None
+' || fail "json ok: $(cat out.txt)"
+
+# --- incompatible: no relayout can fix it ------------------------------------
+program C.hlo 'act:f32[16,256,40]{2,1,0:T(8,128)}' 'w:f32[256,256]{0,1:T(8,128)}' \
+  'k:f32[40,48]{1,0:T(8,128)}' 'ids:s32[16]{0}' 'host:f32[4]{0:T(256)}'
+run 1 "$XLAYOUT" check --program C.hlo --checkpoint ck
+has 'parameter 2 (k) ← tensor "k" (by manifest): incompatible: different dims'
+has 'Nothing can fix 1 incompatible parameter:'
+has 'Summary 5 parameters: 3 ok, 1 needs relayout, 1 incompatible'
+has 'once the ones above are resolved, check again'
+lacks 'Fix:'
+# Same size, other dtype: XLA would accept it; check does not.
+program D.hlo 'act:f32[16,256,40]{2,1,0:T(8,128)}' 'w:f32[256,256]{1,0:T(8,128)}' \
+  'k:f32[40,40]{1,0:T(8,128)}' 'ids:f32[16]{0}' 'host:f32[4]{0:T(256)}'
+run 1 "$XLAYOUT" check --program D.hlo --checkpoint ck --json
+$PY -c '
+import json
+j = json.load(open("out.txt"))
+r = j["parameters"][3]
+assert r["verdict"] == "incompatible" and r["classification"] == "element_type", r
+assert r["message"] is None and r["xla_rejects"] is False, r
+assert j["fix"]["fixable_by_relayout"] is False and j["fix"]["command"] is None
+' || fail "same-size dtype: $(cat out.txt)"
+
+# --- missing and extra -------------------------------------------------------
+program E.hlo 'act:f32[16,256,40]{2,1,0:T(8,128)}' 'w:f32[256,256]{1,0:T(8,128)}' \
+  'k:f32[40,40]{1,0:T(8,128)}' 'ids:s32[16]{0}' 'host:f32[4]{0:T(256)}' 'step:s32[]'
+run 1 "$XLAYOUT" check --program E.hlo --checkpoint ck
+has 'parameter 5 (step): missing'
+has 'feeding every tensor: Execution supplied 5 buffers but compiled program expected 6 buffers'
+has '1 parameter has no tensor of the checkpoint'
+# A program without `host`: its tensor is extra, the rest is ok: exit 0.
+program F.hlo 'act:f32[16,256,40]{2,1,0:T(8,128)}' 'w:f32[256,256]{1,0:T(8,128)}' \
+  'k:f32[40,40]{1,0:T(8,128)}' 'ids:s32[16]{0}'
+run 0 "$XLAYOUT" check --program F.hlo --checkpoint ck
+has 'tensor "host": extra'
+has "which program 'jit_step' does not have"
+has '1 extra tensor bound to no parameter'
+has 'The checkpoint matches the program.'
+
+# --- binding by order, and --map ---------------------------------------------
+"$XLAYOUT" import k.npy act.npy w.npy ids.npy host.npy \
+  --layout 'k={1,0:T(8,128)}' --layout 'act={2,1,0:T(8,128)}' \
+  --layout 'w={1,0:T(8,128)}' --layout 'ids={0}' --layout 'host={0:T(256)}' \
+  -o unbound > /dev/null 2> err.txt || fail "import unbound: $(cat err.txt)"
+run 1 "$XLAYOUT" check --program A.hlo --checkpoint unbound --json
+$PY -c '
+import json
+j = json.load(open("out.txt"))
+v = [(r["tensor"], r["bound_by"], r["verdict"]) for r in j["parameters"]]
+assert v[0] == ("k", "order", "incompatible") and v[1] == ("act", "order", "incompatible"), v
+' || fail "order binding: $(cat out.txt)"
+run 0 "$XLAYOUT" check --program A.hlo --checkpoint unbound --map act=0 --map k=2
+has 'The checkpoint matches the program.'
+run 0 "$XLAYOUT" check --program A.hlo --checkpoint unbound --map act=0 --map k=2 --json
+$PY -c '
+import json
+j = json.load(open("out.txt"))
+v = [(r["tensor"], r["bound_by"]) for r in j["parameters"]]
+assert v == [("act", "map"), ("w", "order"), ("k", "map"), ("ids", "order"), ("host", "order")], v
+' || fail "--map binding: $(cat out.txt)"
+
+# --- errors: exit 2, the cause on stderr, JSON errors ------------------------
+run 2 "$XLAYOUT" check --program nope.hlo --checkpoint ck
+has 'nope.hlo' err.txt
+run 2 "$XLAYOUT" check --program A.hlo --checkpoint nope --json
+has 'nope' err.txt
+$PY -c '
+import json
+j = json.load(open("out.txt"))
+assert j["command"] == "check" and len(j["errors"]) == 1, j
+assert j["errors"][0]["input"] == {"file": "nope"}, j
+' || fail "error json: $(cat out.txt)"
+run 2 "$XLAYOUT" check --program A.hlo --checkpoint ck --map nope=1
+has 'no tensor named "nope"' err.txt
+run 2 "$XLAYOUT" check --program A.hlo --checkpoint ck --map k=9
+has 'has 5 parameters (0 to 4)' err.txt
+run 2 "$XLAYOUT" check --program A.hlo --checkpoint ck --map k
+has 'expected NAME=INDEX' err.txt
+echo '{"format": "xlayout.environment.v1", "device_count": "x"}' > bad_env.json
+run 2 "$XLAYOUT" check --program A.hlo --checkpoint ck --env bad_env.json
+has "--env 'bad_env.json'" err.txt
+has "field 'device_count'" err.txt
+echo 'not an hlo dump' > junk.hlo
+run 2 "$XLAYOUT" check --program junk.hlo --checkpoint ck
+run 2 "$XLAYOUT" check --checkpoint ck
+
+# --- control characters from the input are escaped in text output -----------
+evil=$'ev\x1b[31mil'
+cp k.npy "$evil.npy"
+"$XLAYOUT" import "$evil.npy" --layout "$evil={0,1}" -o evil > /dev/null 2> err.txt \
+  || fail "import evil: $(cat err.txt)"
+run 1 "$XLAYOUT" check --program A.hlo --checkpoint evil
+! grep -q $'\x1b' out.txt || fail "raw ESC in text output"
+has 'ev\x1b[31mil'
+run 1 "$XLAYOUT" check --program A.hlo --checkpoint evil --json
+$PY -c '
+import json
+j = json.load(open("out.txt"))
+assert j["parameters"][0]["tensor"] == "ev\x1b[31mil", j["parameters"][0]
+' || fail "json keeps the name: $(cat out.txt)"
+
+echo "check_cli_test: ok"
