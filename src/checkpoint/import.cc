@@ -17,8 +17,6 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "checkpoint/nibbles.h"
-#include "xlayout/relayout_stream.h"
-#include "xlayout/xxh3.h"
 #include "xlayout/checkpoint_transfer.h"
 #include "xlayout/hlo_signature.h"
 #include "xlayout/io/input_file.h"
@@ -27,11 +25,13 @@
 #include "xlayout/memory_kind.h"
 #include "xlayout/npy.h"
 #include "xlayout/npz.h"
+#include "xlayout/relayout_stream.h"
 #include "xlayout/safetensors.h"
 #include "xlayout/shape_parser.h"
 #include "xlayout/size.h"
 #include "xlayout/status_macros.h"
 #include "xlayout/validate.h"
+#include "xlayout/xxh3.h"
 
 namespace xlayout {
 
@@ -567,8 +567,9 @@ absl::StatusOr<ImportResult> ImportCheckpoint(const std::string& output_dir,
     if (s.stored == logical) {
       logical_hash.Update(absl::MakeConstSpan(data, s.bytes));
     } else {
-      XLAYOUT_ASSIGN_OR_RETURN(std::unique_ptr<RelayoutPlan> plan,
-                               RelayoutPlan::Create(s.stored, logical, streamer.PlanOptions()));
+      XLAYOUT_ASSIGN_OR_RETURN(
+          std::unique_ptr<RelayoutPlan> plan,
+          RelayoutPlan::Create(s.stored, logical, streamer.PlanOptions()));
       XLAYOUT_RETURN_IF_ERROR(
           streamer.Run(*plan, data, [&](absl::Span<const uint8_t> piece) {
             logical_hash.Update(piece);
@@ -587,8 +588,9 @@ absl::StatusOr<ImportResult> ImportCheckpoint(const std::string& output_dir,
       XLAYOUT_RETURN_IF_ERROR(
           writer->Write(absl::MakeConstSpan(data, s.bytes)));
     } else {
-      XLAYOUT_ASSIGN_OR_RETURN(std::unique_ptr<RelayoutPlan> plan,
-                               RelayoutPlan::Create(s.stored, t.device, streamer.PlanOptions()));
+      XLAYOUT_ASSIGN_OR_RETURN(
+          std::unique_ptr<RelayoutPlan> plan,
+          RelayoutPlan::Create(s.stored, t.device, streamer.PlanOptions()));
       XLAYOUT_RETURN_IF_ERROR(
           streamer.Run(*plan, data, [&](absl::Span<const uint8_t> piece) {
             return writer->Write(piece);
