@@ -463,7 +463,15 @@ class ShardingParser : public TextCursor {
             bool quoted = false;
             const size_t at = pos();
             XLAYOUT_ASSIGN_OR_RETURN(axis.name, ReadAxisName(&quoted));
-            if (first) n.quoted_names = quoted;
+            if (first) {
+              n.quoted_names = quoted;
+            } else if (quoted != n.quoted_names) {
+              // XLA quotes every name (current) or none (older); a mix
+              // would not print back as read.
+              return ErrorAt(at,
+                             "mesh axis names are all quoted or all "
+                             "bare, not a mix");
+            }
             first = false;
             XLAYOUT_RETURN_IF_ERROR(Expect('=', "'=' and the axis size"));
             XLAYOUT_RETURN_IF_ERROR(SkipTrivia());

@@ -244,6 +244,10 @@ TEST(ShardingParserTest, RejectsMalformedInput) {
        "reshaped to 2 dimensions"},
       {"{devices=[4]<=[2,2]}", "col 20: expected 'T(' with the iota transpose"},
       {"{devices=[4]<=[4]T(0)}", "col 18: unknown word 'T' in sharding"},
+      // Regression (fuzzer): a bare name then quoted ones printed back
+      // bare, which did not parse.
+      {"{mesh[m=3,'d-b'=5], [{}]}",
+       "col 11: mesh axis names are all quoted or all bare, not a mix"},
       {"{devices=[99999999999999999999]<=[4]}",
        "col 11: number too large (limit 9223372036854775807)"},
       {"{devices=[1048576,2]<=[2097152]}", "names more than 1048576 devices"},
