@@ -150,7 +150,7 @@ expect_fail 2 'tensor "v" (s32\[5\]) does not fit parameter 2 (s32\[4\]{0:T(256)
   "$XLAYOUT" import v.npy --program sig.json --map v=2 -o ck4
 expect_fail 2 'rank 2, the parameter.s is 1' \
   "$XLAYOUT" import src/npy/a_i4.npy --program sig.json --map a_i4=2 -o ck4
-expect_fail 2 'has parameters 0..2' \
+expect_fail 2 'has 3 parameters (0 to 2)' \
   "$XLAYOUT" import src/npy/a_f4.npy --program sig.json --map a_f4=7 -o ck4
 [ ! -e ck4 ] || fail "failed import left a checkpoint"
 # The HLO dump of the examples binds too (its parameter 3 is f32[40,40]).

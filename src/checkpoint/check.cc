@@ -12,6 +12,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/string_view.h"
 #include "absl/types/span.h"
+#include "checkpoint/tensor_map.h"
 #include "xlayout/buffer.h"
 #include "xlayout/checkpoint_check.h"
 #include "xlayout/checkpoint_transfer.h"
@@ -138,39 +139,17 @@ absl::StatusOr<CheckReport> CheckCheckpoint(const ProgramSignature& program,
   std::vector<BindingSource> source_of(n, BindingSource::kNone);
   std::vector<int64_t> param_of(num_tensors, -1);  // Tensor -> parameter.
   std::vector<std::string> extra_note(num_tensors);
-  absl::flat_hash_map<absl::string_view, int64_t> tensor_index;
-  tensor_index.reserve(tensors.size());
-  for (int64_t t = 0; t < num_tensors; ++t) {
-    tensor_index.emplace(tensors[t].name, t);
-  }
+  std::vector<absl::string_view> names;
+  names.reserve(tensors.size());
+  for (const TensorRecord& t : tensors) names.push_back(t.name);
+  XLAYOUT_RETURN_IF_ERROR(checkpoint_internal::ApplyTensorMap(
+      options.map, names, program.name, "the checkpoint has no tensor named",
+      param_of, tensor_of));
   std::vector<bool> mapped(num_tensors, false);
-  for (const auto& [name, index] : options.map) {
-    auto it = tensor_index.find(name);
-    if (it == tensor_index.end()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("--map ", name, "=", index,
-                       ": the checkpoint has no tensor named \"", name, "\""));
-    }
-    if (index < 0 || index >= n) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "--map ", name, "=", index, ": program '", program.name, "' has ", n,
-          " parameter", n == 1 ? "" : "s", " (0 to ", n - 1, ")"));
-    }
-    const int64_t t = it->second;
-    if (mapped[t]) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("--map ", name, " is given twice"));
-    }
-    if (tensor_of[index] >= 0) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("--map ", name, "=", index, ": parameter ", index,
-                       " is already mapped to tensor \"",
-                       tensors[tensor_of[index]].name, "\""));
-    }
+  for (int64_t t = 0; t < num_tensors; ++t) {
+    if (param_of[t] < 0) continue;
     mapped[t] = true;
-    tensor_of[index] = t;
-    source_of[index] = BindingSource::kMap;
-    param_of[t] = index;
+    source_of[param_of[t]] = BindingSource::kMap;
   }
   absl::flat_hash_map<BindingKey, int64_t> by_binding;
   by_binding.reserve(program.parameters.size());

@@ -336,7 +336,7 @@ TEST(CheckTest, BadMapsAreErrors) {
   EXPECT_THAT(error({{"k", 6}}), HasSubstr("has 6 parameters (0 to 5)"));
   EXPECT_THAT(error({{"k", 2}, {"k", 3}}), HasSubstr("given twice"));
   EXPECT_THAT(error({{"k", 2}, {"row", 2}}),
-              HasSubstr("already mapped to tensor \"k\""));
+              HasSubstr("already bound to tensor \"k\""));
 }
 
 TEST(CheckTest, ParseTensorMapping) {

@@ -17,6 +17,7 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "checkpoint/nibbles.h"
+#include "checkpoint/tensor_map.h"
 #include "xlayout/checkpoint_transfer.h"
 #include "xlayout/hlo_signature.h"
 #include "xlayout/io/input_file.h"
@@ -373,30 +374,13 @@ absl::StatusOr<std::vector<Target>> ResolveTargets(
   const auto& params = sig.parameters;
   std::vector<int64_t> param_of(tensors.size(), -1);
   std::vector<int64_t> tensor_of(params.size(), -1);
-  for (const auto& [name, index] : options.map) {
-    auto it = by_name.find(name);
-    if (it == by_name.end()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("--map ", name, "=", index,
-                       ": no source holds a tensor \"", name, "\""));
-    }
-    if (index < 0 || index >= static_cast<int64_t>(params.size())) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "--map ", name, "=", index, ": program '", options.program,
-          "' has parameters 0..", static_cast<int64_t>(params.size()) - 1));
-    }
-    if (param_of[it->second] >= 0) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("--map ", name, " is given twice"));
-    }
-    if (tensor_of[index] >= 0) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("--map ", name, "=", index, ": parameter ", index,
-                       " is already bound to tensor \"",
-                       tensors[tensor_of[index]].name, "\""));
-    }
-    param_of[it->second] = index;
-    tensor_of[index] = static_cast<int64_t>(it->second);
+  {
+    std::vector<absl::string_view> names;
+    names.reserve(tensors.size());
+    for (const auto& t : tensors) names.push_back(t.name);
+    XLAYOUT_RETURN_IF_ERROR(checkpoint_internal::ApplyTensorMap(
+        options.map, names, options.program, "no source holds a tensor",
+        param_of, tensor_of));
   }
   size_t next = 0;
   for (size_t i = 0; i < tensors.size(); ++i) {
