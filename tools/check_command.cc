@@ -401,7 +401,7 @@ int Run(const Options& o) {
     return Fail(o, JsonFileInput(o.checkpoint), reader.status());
   }
   if (!o.env.empty()) {
-    absl::StatusOr<Environment> env = ReadEnvironmentFile(o.env);
+    absl::StatusOr<Environment> env = ReadEnvironmentFile(o.env, "--env");
     if (!env.ok()) return Fail(o, JsonFileInput(o.env), env.status());
     options.current_environment = *std::move(env);
   }

@@ -62,6 +62,19 @@ rc=0
 "$XLAYOUT" env diff "$v4" "$tmp/nope.json" >"$tmp/out" 2>"$tmp/err" || rc=$?
 [ "$rc" = 2 ] || fail "missing file exited $rc"
 grep -q "nope.json" "$tmp/err" || fail "error does not name the file"
+# Regression: env files are read through the io layer (they were read with
+# ifstream): a device is refused, "-" is stdin, and a FIFO nobody writes to
+# is read as a stream.
+rc=0
+"$XLAYOUT" env diff "$v4" /dev/zero >"$tmp/out" 2>"$tmp/err" || rc=$?
+[ "$rc" = 2 ] || fail "device exited $rc"
+grep -q "/dev/zero" "$tmp/err" || fail "device error does not name the file: $(cat "$tmp/err")"
+"$XLAYOUT" env diff "$v4" - <"$v4" >"$tmp/out" || fail "stdin as B"
+grep -q '^Summary identical environments$' "$tmp/out" || fail "stdin summary: $(cat "$tmp/out")"
+mkfifo "$tmp/fifo"
+(cat "$v4" >"$tmp/fifo" &)
+timeout 10 "$XLAYOUT" env diff "$v4" "$tmp/fifo" >"$tmp/out" || fail "fifo as B"
+grep -q '^Summary identical environments$' "$tmp/out" || fail "fifo summary"
 # Malformed JSON: exit 2, with --json the error in errors.
 echo '{"format": "xlayout.environment.v1", "device_count": "x"}' >"$tmp/bad.json"
 rc=0

@@ -1,14 +1,8 @@
 // `xlayout env diff A.json B.json`: the differences between two environment
 // files (xlayout.environment.v1), component by component, the ones that can
 // change a compiled program's layouts first.
-#include <cerrno>
 #include <cstdio>
-#include <cstring>
-#include <fstream>
-#include <iostream>
-#include <iterator>
 #include <memory>
-#include <sstream>
 #include <string>
 #include <vector>
 
@@ -29,34 +23,6 @@ struct EnvDiffArgs {
   std::string b;
   bool json = false;
 };
-
-// Environment files are small; the whole text is read, then parsed.
-absl::StatusOr<Environment> ReadEnvironmentFile(const std::string& path) {
-  std::string text;
-  if (path == "-") {
-    std::ostringstream ss;
-    ss << std::cin.rdbuf();
-    text = ss.str();
-  } else {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) {
-      int err = errno;
-      return absl::NotFoundError(
-          absl::StrCat(path, ": cannot open: ", std::strerror(err)));
-    }
-    text.assign(std::istreambuf_iterator<char>(in),
-                std::istreambuf_iterator<char>());
-    if (in.bad()) {
-      return absl::DataLossError(absl::StrCat(path, ": read error"));
-    }
-  }
-  absl::StatusOr<Environment> env = ParseEnvironment(text);
-  if (!env.ok()) {
-    return absl::Status(env.status().code(),
-                        absl::StrCat(path, ": ", env.status().message()));
-  }
-  return env;
-}
 
 nlohmann::ordered_json Inputs(const EnvDiffArgs& args) {
   return nlohmann::ordered_json::array(

@@ -145,10 +145,6 @@ absl::StatusOr<CheckReport> CheckCheckpoint(const ProgramSignature& program,
                                             const CheckpointManifest& manifest,
                                             const CheckOptions& options = {});
 
-// Reads and parses an environment file (xlayout.environment.v1, at most
-// 16 MiB); errors start with "--env 'PATH': ".
-absl::StatusOr<Environment> ReadEnvironmentFile(const std::string& path);
-
 // Parses a --map value "NAME=INDEX" (the name may contain '='; the index
 // is after the last one).
 absl::StatusOr<std::pair<std::string, int64_t>> ParseTensorMapping(

@@ -76,6 +76,14 @@ bool IsDumpOnlyFlag(absl::string_view name);
 // os.environ) or an object of flag -> string value.
 absl::StatusOr<Environment> ParseEnvironment(absl::string_view json_text);
 
+// Reads and parses an environment file (at most 16 MiB) through the io
+// layer: devices and directories are refused, FIFOs are read as streams,
+// "-" is stdin. Open and read errors name the path; parse errors are
+// prefixed "LABEL 'PATH': " (just "'PATH': " with an empty label), e.g.
+// "--env 'env.json': environment: field 'device_count': ...".
+absl::StatusOr<Environment> ReadEnvironmentFile(const std::string& path,
+                                                absl::string_view label = "");
+
 // The canonical JSON text: "format" first, then the fields above in
 // declaration order, unset fields omitted, flags as objects; 2-space indent
 // and a trailing newline. ParseEnvironment(SerializeEnvironment(e)) == e.

@@ -71,21 +71,6 @@ absl::StatusOr<std::pair<std::string, int64_t>> ParseTensorMapping(
   return std::make_pair(std::string(text.substr(0, eq)), index);
 }
 
-absl::StatusOr<Environment> ReadEnvironmentFile(const std::string& path) {
-  auto error = [&](const absl::Status& s) {
-    return absl::Status(s.code(),
-                        absl::StrCat("--env '", path, "': ", s.message()));
-  };
-  absl::StatusOr<io::InputFile> f = io::InputFile::Open(path);
-  if (!f.ok()) return f.status();
-  absl::StatusOr<io::PageBuffer> text = f->ReadAll(int64_t{16} << 20);
-  if (!text.ok()) return error(text.status());
-  absl::StatusOr<Environment> env = ParseEnvironment(absl::string_view(
-      reinterpret_cast<const char*>(text->data()), text->size()));
-  if (!env.ok()) return error(env.status());
-  return env;
-}
-
 namespace {
 
 std::string BindingText(const TensorBinding& b) {

@@ -9,6 +9,7 @@
 #include "absl/time/time.h"
 #include "checkpoint/environment_json.h"
 #include "checkpoint/json_util.h"
+#include "xlayout/io/input_file.h"
 #include "xlayout/status_macros.h"
 
 namespace xlayout {
@@ -371,6 +372,23 @@ std::vector<EnvironmentChange> DiffEnvironments(const Environment& a,
   compare("code_revision", a.code_revision, b.code_revision, false);
   compare("xlayout_version", a.xlayout_version, b.xlayout_version, false);
   return changes;
+}
+
+absl::StatusOr<Environment> ReadEnvironmentFile(const std::string& path,
+                                                absl::string_view label) {
+  auto prefixed = [&](const absl::Status& s) {
+    return absl::Status(s.code(), absl::StrCat(label, label.empty() ? "" : " ",
+                                               "'", path, "': ", s.message()));
+  };
+  XLAYOUT_ASSIGN_OR_RETURN(
+      io::InputFile f,
+      io::InputFile::Open(path, {.allow_stdin = true, .allow_streams = true}));
+  absl::StatusOr<io::PageBuffer> text = f.ReadAll(int64_t{16} << 20);
+  if (!text.ok()) return prefixed(text.status());
+  absl::StatusOr<Environment> env = ParseEnvironment(absl::string_view(
+      reinterpret_cast<const char*>(text->data()), text->size()));
+  if (!env.ok()) return prefixed(env.status());
+  return env;
 }
 
 }  // namespace xlayout

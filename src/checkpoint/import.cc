@@ -427,18 +427,8 @@ absl::StatusOr<std::vector<Target>> ResolveTargets(
 absl::StatusOr<Environment> LoadEnvironment(const ImportOptions& options) {
   Environment env;
   if (!options.env_path.empty()) {
-    auto error = [&](const absl::Status& s) {
-      return absl::Status(s.code(), absl::StrCat("--env '", options.env_path,
-                                                 "': ", s.message()));
-    };
-    absl::StatusOr<io::InputFile> f = io::InputFile::Open(options.env_path);
-    if (!f.ok()) return f.status();
-    absl::StatusOr<io::PageBuffer> text = f->ReadAll(int64_t{16} << 20);
-    if (!text.ok()) return error(text.status());
-    absl::StatusOr<Environment> parsed = ParseEnvironment(absl::string_view(
-        reinterpret_cast<const char*>(text->data()), text->size()));
-    if (!parsed.ok()) return error(parsed.status());
-    env = *std::move(parsed);
+    XLAYOUT_ASSIGN_OR_RETURN(env,
+                             ReadEnvironmentFile(options.env_path, "--env"));
   }
   if (!env.created.has_value()) {
     env.created = absl::FormatTime("%Y-%m-%d%ET%H:%M:%SZ", absl::Now(),
