@@ -101,11 +101,6 @@ class LogScanner {
   LogScanner& operator=(const LogScanner&) = delete;
 
   void Feed(absl::string_view data);
-  // Reads `fd` to EOF in chunks of options.chunk_bytes straight into the
-  // scanner's buffer (no extra copy). `on_progress(bytes_so_far)` is called
-  // after each chunk if set. Errors are the read(2) failure as a status.
-  absl::Status FeedFd(int fd,
-                      const std::function<void(int64_t)>& on_progress = {});
   // Flushes the carry-over; call once at the end of the input.
   void Finish();
 

@@ -9,11 +9,9 @@
 #include "xlayout/log_scanner.h"
 
 #include <fcntl.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <array>
-#include <cerrno>
 #include <cstring>
 
 #include "absl/strings/ascii.h"
@@ -1075,25 +1073,6 @@ LogScanner::LogScanner(MessageFn on_message, UnparsedFn on_unparsed,
 LogScanner::~LogScanner() = default;
 
 void LogScanner::Feed(absl::string_view data) { impl_->Feed(data); }
-
-absl::Status LogScanner::FeedFd(int fd,
-                                const std::function<void(int64_t)>& progress) {
-  const size_t chunk = std::max<size_t>(impl_->options.chunk_bytes, 4096);
-  while (true) {
-    impl_->Reserve(chunk);
-    ssize_t n = ::read(fd, impl_->buf.get() + impl_->len, chunk);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return absl::ErrnoToStatus(errno, "read failed");
-    }
-    if (n == 0) break;
-    impl_->len += static_cast<size_t>(n);
-    impl_->total += n;
-    impl_->Process(false);
-    if (progress) progress(impl_->total);
-  }
-  return absl::OkStatus();
-}
 
 void LogScanner::Finish() {
   impl_->Process(true);

@@ -94,14 +94,10 @@ absl::StatusOr<InputFile> InputFile::Open(const std::string& path,
           options.allow_stdin ? " (use '-' to read standard input)" : ""));
     }
     if (S_ISFIFO(st.st_mode)) {
-      // A FIFO opened without blocking reads as empty until a writer comes;
-      // now that its type is known, open it again, blocking until one does
-      // (as a plain open() would), through /proc to get the same FIFO.
-      const int again = open(absl::StrCat("/proc/self/fd/", f.fd_).c_str(),
-                             O_RDONLY | O_CLOEXEC);
-      if (again < 0) return IoError(errno, "open", path);
-      close(f.fd_);
-      f.fd_ = again;
+      // The descriptor stays non-blocking: Read() polls before each read.
+      // Re-opening it blocking would wait for a writer that may already have
+      // written everything and closed (the data then sits in the pipe).
+      f.fifo_ = true;
     } else {
       // Reads block normally from here on.
       const int flags = fcntl(f.fd_, F_GETFL);
@@ -208,6 +204,7 @@ InputFile::InputFile(InputFile&& other) noexcept
     : fd_(std::exchange(other.fd_, -1)),
       owned_(std::exchange(other.owned_, false)),
       regular_(other.regular_),
+      fifo_(other.fifo_),
       size_(other.size_),
       path_(std::move(other.path_)) {}
 
@@ -217,6 +214,7 @@ InputFile& InputFile::operator=(InputFile&& other) noexcept {
     fd_ = std::exchange(other.fd_, -1);
     owned_ = std::exchange(other.owned_, false);
     regular_ = other.regular_;
+    fifo_ = other.fifo_;
     size_ = other.size_;
     path_ = std::move(other.path_);
   }
@@ -229,6 +227,16 @@ InputFile::~InputFile() {
 
 absl::StatusOr<size_t> InputFile::Read(void* dst, size_t capacity) {
   while (true) {
+    if (fifo_) {
+      // A FIFO opened with O_NONBLOCK reads as empty (0) while no writer has
+      // come yet; poll waits for data or for the last writer to hang up
+      // (Linux reports no hang-up before a first writer was seen).
+      struct pollfd p = {fd_, POLLIN, 0};
+      if (poll(&p, 1, -1) < 0) {
+        if (errno == EINTR) continue;
+        return IoError(errno, "poll", path_);
+      }
+    }
     ssize_t n = read(fd_, dst, capacity);
     if (n >= 0) return static_cast<size_t>(n);
     if (errno == EINTR) continue;

@@ -126,6 +126,7 @@ class InputFile {
   int fd_ = -1;
   bool owned_ = false;
   bool regular_ = false;
+  bool fifo_ = false;  // A named FIFO, read non-blocking (see Read()).
   int64_t size_ = -1;
   std::string path_;
 };
