@@ -1,6 +1,9 @@
 // Fuzzes the log scanner and the diagnosis: any input must scan without
 // crashing, give the same messages whether fed whole or in pieces, and every
 // message must diagnose (shape parsing, sizes, tiling inference, JSON).
+// The grammars include issue 13's families (TPUExecute with ShapeProto
+// text, JAX's layout check and its reprs, invalid buffers, malformed
+// layouts); fuzz/corpus/log_scanner has a seed for each.
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -14,11 +17,12 @@
 namespace {
 
 std::string Fingerprint(const xlayout::ScannedMessage& m) {
-  return absl::StrCat(xlayout::MessageKindName(m.kind), "|", m.program, "|",
-                      m.parameter.value_or(-1), "|", m.expected_shape, "|",
-                      m.actual_shape, "|", m.expected_bytes.value_or(-1), "|",
-                      m.actual_bytes.value_or(-1), "|", m.replica.value_or(-1),
-                      "|", m.line, "|", m.offset, "|", m.text);
+  return absl::StrCat(
+      xlayout::MessageKindName(m.kind), "|", m.program, "|",
+      m.parameter.value_or(-1), "|", m.expected_shape, "|", m.actual_shape, "|",
+      m.expected_bytes.value_or(-1), "|", m.actual_bytes.value_or(-1), "|",
+      m.replica.value_or(-1), "|", m.expected_value, "|", m.actual_value, "|",
+      m.parameter_name, "|", m.line, "|", m.offset, "|", m.text);
 }
 
 }  // namespace

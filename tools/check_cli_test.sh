@@ -10,70 +10,12 @@ set -euo pipefail
 
 : "${XLAYOUT:?set XLAYOUT to the xlayout binary}"
 : "${TESTDATA:?set TESTDATA to the testdata directory}"
-PY=/usr/bin/python3
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-cd "$work"
-
-fail() { echo "FAIL: $*" >&2; exit 1; }
-# run RC CMD...: CMD exits RC; stdout in out.txt, stderr in err.txt.
-run() {
-  local want=$1
-  shift
-  set +e
-  "$@" > out.txt 2> err.txt
-  local rc=$?
-  set -e
-  [ "$rc" = "$want" ] || fail "exit $rc (want $want): $*: $(cat err.txt) $(cat out.txt)"
-}
-has() { grep -qF -- "$1" "${2:-out.txt}" || fail "${2:-out.txt} lacks '$1': $(cat "${2:-out.txt}")"; }
-lacks() { ! grep -qF -- "$1" "${2:-out.txt}" || fail "${2:-out.txt} has '$1': $(cat "${2:-out.txt}")"; }
+source "$(dirname "${BASH_SOURCE[0]}")/cli_test_lib.sh"
 
 ENV_A="$TESTDATA/checkpoint/env/env_v4.json"
 ENV_B="$TESTDATA/checkpoint/env/env_v5e.json"
 
-$PY - <<'PY'
-import numpy as np
-rng = np.random.default_rng(12)
-np.save("act.npy", rng.standard_normal((16, 256, 40), dtype=np.float32))
-np.save("w.npy", rng.standard_normal((256, 256), dtype=np.float32))
-np.save("k.npy", rng.standard_normal((40, 40), dtype=np.float32))
-np.save("ids.npy", np.arange(16, dtype="<i4"))
-np.save("host.npy", np.arange(4, dtype="<f4"))
-PY
-
-# program NAME PARAMS...: an HLO dump of module jit_step whose ENTRY takes
-# PARAMS (each "name:shape-with-layout"), in order.
-program() {
-  local out=$1
-  shift
-  local shapes=() decls=() lines=() i=0
-  for p in "$@"; do
-    local n=${p%%:*} s=${p#*:}
-    shapes+=("$s")
-    decls+=("$n: ${s%%\{*}")
-    lines+=("  %$n = $s parameter($i)")
-    i=$((i + 1))
-  done
-  local IFS=,
-  {
-    echo "HloModule jit_step, entry_computation_layout={(${shapes[*]})->f32[]{:T(128)}}"
-    echo
-    echo "ENTRY %main.1 (${decls[*]}) -> f32[] {"
-    printf '%s\n' "${lines[@]}"
-    echo "  ROOT %c = f32[]{:T(128)} constant(0)"
-    echo "}"
-  } > "$out"
-}
-program A.hlo 'act:f32[16,256,40]{2,1,0:T(8,128)}' 'w:f32[256,256]{1,0:T(8,128)}' \
-  'k:f32[40,40]{1,0:T(8,128)}' 'ids:s32[16]{0}' 'host:f32[4]{0:T(256)}'
-# B: act's tile order transposed (another size), w transposed (same size),
-# k's tile changed (same size), host moved to pinned_host memory.
-program B.hlo 'act:f32[16,256,40]{1,2,0:T(8,128)}' 'w:f32[256,256]{0,1:T(8,128)}' \
-  'k:f32[40,40]{1,0:T(4,128)}' 'ids:s32[16]{0}' 'host:f32[4]{0:T(256)S(5)}'
-
-"$XLAYOUT" import act.npy w.npy k.npy ids.npy host.npy --program A.hlo \
-  --env "$ENV_A" -o ck > /dev/null 2> err.txt || fail "import: $(cat err.txt)"
+checkpoint_fixture "$ENV_A"
 
 # --- the checkpoint's own program: ok, exit 0 -------------------------------
 run 0 "$XLAYOUT" check --program A.hlo --checkpoint ck --env "$ENV_A"
@@ -113,7 +55,7 @@ others = [l.strip() for l in lines[j + 1:] if l.startswith("    ")]
 assert "jaxlib 0.4.30 → 0.4.31" in others, others
 PY
 # The text ends with the command that fixes the checkpoint.
-fix="xlayout export --checkpoint ck -o ck.host.safetensors && xlayout import ck.host.safetensors --program B.hlo --map act=0 --map w=1 --map k=2 --map ids=3 --map host=4 --env $ENV_B -o ck.relayout"
+fix="xlayout relayout --program B.hlo --checkpoint ck --env $ENV_B -o ck.relayout"
 [ "$(tail -n 1 b.txt)" = "Fix: $fix" ] || fail "fix line: $(tail -n 1 b.txt)"
 # The fix works: run it as printed, and the result checks clean.
 (xlayout() { "$XLAYOUT" "$@"; }; eval "$fix") > fix.txt 2>&1 || fail "the printed fix failed: $(cat fix.txt)"
@@ -142,7 +84,7 @@ assert j["program"] == "jit_step" and j["ok"] is False and j["strict"] is False
 assert j["counts"] == {"parameters": 5, "tensors": 5, "ok": 1, "needs_relayout": 3,
                        "incompatible": 0, "memory_kind": 1, "missing": 0, "extra": 0}, j["counts"]
 keys = ["parameter", "name", "tensor", "bound_by", "verdict", "expected", "actual",
-        "message", "messages", "xla_rejects", "classification", "summary", "details", "note"]
+        "per_device", "message", "messages", "xla_rejects", "classification", "summary", "details", "note"]
 for r in j["parameters"]:
     assert list(r) == keys, list(r)
 v = [(r["parameter"], r["name"], r["tensor"], r["verdict"]) for r in j["parameters"]]
@@ -160,6 +102,11 @@ assert "permuted" in p1["note"]
 assert p3["message"] is None and p3["classification"] is None and p3["details"] == []
 assert p4["expected"]["memory_kind"] == "pinned_host" and p4["actual"]["memory_kind"] == "device"
 assert p4["classification"] == "memory_space"
+# One partition: every device receives the whole tensor.
+assert p0["per_device"] == {"sharding": None, "num_partitions": 1,
+                            "expected": {"shape": p0["expected"]["shape"], "xla_bytes": 655360},
+                            "actual": {"shape": p0["actual"]["shape"], "xla_bytes": 2097152},
+                            "sharding_change": None}, p0["per_device"]
 env = j["environment"]
 assert env["compared"] is True and env["note"] is None
 flags = [c["affects_layout"] for c in env["changes"]]
@@ -171,7 +118,7 @@ assert first == {"component": "libtpu_version", "flag": None, "before": "0.0.17"
 foo = [c for c in env["changes"] if c["flag"] == "xla_tpu_foo"]
 assert foo and foo[0]["before"] == "false" and foo[0]["after"] == "true", foo
 assert j["fix"]["fixable_by_relayout"] is True
-assert j["fix"]["command"].startswith("xlayout export --checkpoint ck -o ck.host.safetensors && xlayout import ck.host.safetensors --program B.hlo --map "), j["fix"]
+assert j["fix"]["command"].startswith("xlayout relayout --program B.hlo --checkpoint ck "), j["fix"]
 assert j["buffer_count_message"] is None
 PY
 run 0 "$XLAYOUT" check --program A.hlo --checkpoint ck --json
@@ -283,5 +230,74 @@ import json
 j = json.load(open("out.txt"))
 assert j["parameters"][0]["tensor"] == "ev\x1b[31mil", j["parameters"][0]
 ' || fail "json keeps the name: $(cat out.txt)"
+
+# --- a sharded program: per-device buffers (issue 14) -------------------------
+# The model of examples/topology_4.hlo as global arrays (numpy-written;
+# bf16 as raw 2-byte values), imported for 4 partitions, then checked
+# against the same model compiled for 8 (examples/topology_8.hlo: another
+# sharding everywhere, and mlp_w_out tiled (16,128)(2,1) in place of
+# (8,128)(2,1)). The checkpoint holds global arrays; check cuts each one as
+# topology_8 shards it and compares what each device would receive.
+: "${EXAMPLES:?set EXAMPLES to the examples directory}"
+mkdir topo && (cd topo && $PY - <<'PY'
+import numpy as np
+rng = np.random.default_rng(14)
+bf16 = lambda *s: rng.integers(0, 1 << 16, size=s, dtype=np.uint16).view("V2")
+np.save("tokens.npy", rng.integers(0, 32000, size=(32, 512), dtype="<i4"))
+np.save("embedding_table.npy", bf16(32000, 1024))
+np.save("mlp_w_in.npy", bf16(1024, 4096))
+np.save("mlp_w_out.npy", bf16(4096, 1024))
+np.save("ln_scale.npy", rng.standard_normal(1024, dtype=np.float32))
+np.save("step.npy", np.array(7, dtype="<i4"))
+PY
+)
+t=topo
+"$XLAYOUT" import $t/tokens.npy $t/embedding_table.npy $t/mlp_w_in.npy $t/mlp_w_out.npy \
+  $t/ln_scale.npy $t/step.npy --dtype embedding_table=bf16 --dtype mlp_w_in=bf16 \
+  --dtype mlp_w_out=bf16 --program "$EXAMPLES/topology_4.hlo" -o ck4 > /dev/null 2> err.txt \
+  || fail "import for topology_4: $(cat err.txt)"
+run 0 "$XLAYOUT" check --program "$EXAMPLES/topology_4.hlo" --checkpoint ck4
+has 'The checkpoint matches the program.'
+run 1 "$XLAYOUT" check --program "$EXAMPLES/topology_8.hlo" --checkpoint ck4
+has 'Summary 6 parameters: 5 ok, 1 needs relayout'
+# The per-device column: global shapes cut by topology_8's shardings (s32
+# [4,512] pads to 8 rows of T(8,128): 8*512*4 = 16,384 bytes).
+has 'per device'
+has 's32[4,512] 16,384 B'
+has 'bf16[4000,1024] 8,192,000 B'
+has 'bf16[1024,512] 1,048,576 B'
+has 'parameter 3 (Arg_3.4) ← tensor "mlp_w_out" (by manifest): needs relayout'
+has '- per device ({devices=[8,1]<=[8]} over 8 partitions): the program expects bf16[512,1024]{1,0:T(16,128)(2,1)} (1048576 bytes), each device would receive bf16[512,1024]{1,0:T(8,128)(2,1)} (1048576 bytes)'
+has 'note: same xla_bytes (1048576): XLA accepts this buffer'
+# --strict: the guard's message names the per-device buffers, as XLA would.
+run 1 "$XLAYOUT" check --program "$EXAMPLES/topology_8.hlo" --checkpoint ck4 --strict
+has 'Executable(jit_train_step) expected parameter 3 as bf16[512,1024]{1,0:T(16,128)(2,1)} but got buffer bf16[512,1024]{1,0:T(8,128)(2,1)} with the same size 1048576 and a different shape or physical layout (strict layout check)'
+run 1 "$XLAYOUT" check --program "$EXAMPLES/topology_8.hlo" --checkpoint ck4 --json
+$PY - <<'PY' || fail "sharded json: $(cat out.txt)"
+import json
+j = json.load(open("out.txt"))
+v = [r["verdict"] for r in j["parameters"]]
+assert v == ["ok", "ok", "ok", "needs_relayout", "ok", "ok"], v
+r = j["parameters"][3]
+# expected/actual keep the global shapes; per_device is what is compared.
+assert r["expected"]["shape"] == "bf16[4096,1024]{1,0:T(16,128)(2,1)}", r
+assert r["actual"]["shape"] == "bf16[4096,1024]{1,0:T(8,128)(2,1)}", r
+assert r["per_device"] == {
+    "sharding": "{devices=[8,1]<=[8]}", "num_partitions": 8,
+    "expected": {"shape": "bf16[512,1024]{1,0:T(16,128)(2,1)}", "xla_bytes": 1048576},
+    "actual": {"shape": "bf16[512,1024]{1,0:T(8,128)(2,1)}", "xla_bytes": 1048576},
+    "sharding_change": None}, r["per_device"]
+t = j["parameters"][0]["per_device"]
+assert t["expected"] == {"shape": "s32[4,512]{1,0:T(8,128)}", "xla_bytes": 16384}, t
+assert j["parameters"][4]["per_device"]["expected"]["shape"] == "f32[1024]{0:T(256)}"
+PY
+# A tensor saved as one device's piece under 4 partitions (mlp_w_in is
+# [1024,1024] there): check names the partition-count change.
+$PY -c 'import numpy as np; np.save("topo/mlp_w_in.npy", np.zeros((1024, 1024), dtype="<u2").view("V2"))'
+"$XLAYOUT" import topo/mlp_w_in.npy --dtype mlp_w_in=bf16 --layout 'mlp_w_in={1,0:T(8,128)(2,1)}' \
+  -o piece > /dev/null 2> err.txt || fail "import piece: $(cat err.txt)"
+run 1 "$XLAYOUT" check --program "$EXAMPLES/topology_8.hlo" --checkpoint piece --map mlp_w_in=2
+has 'parameter 2 (Arg_2.3) ← tensor "mlp_w_in" (by map): incompatible'
+has '- sharding: dim 1 is 512 on the expected side and 1024 on the actual one: this matches devices=[1,8] against [1,4], a different partition count (the tensor looks like one device'"'"'s piece, not the global array)'
 
 echo "check_cli_test: ok"

@@ -226,4 +226,58 @@ expect_rc 1 "$XLAYOUT" explain "$tmp/long.log" >"$tmp/out" 2>/dev/null
 ! grep -q "x\{1000\}" "$tmp/out" || fail "long program name echoed whole: $(wc -c <"$tmp/out") bytes"
 grep -qF "more bytes)" "$tmp/out" || fail "no truncation mark"
 
+# --- Issue 13 families: the families corpus as one log. Every message is
+# found, none is unreadable, and the negatives report nothing.
+sed -n '/^--- input$/,/^--- expect$/p' "$TESTDATA/explain/families.txt" \
+  | grep -v '^--- ' | sed 's/<SP>$/ /' >"$tmp/families.log"
+expect_rc 1 "$XLAYOUT" explain --no-group --json "$tmp/families.log" >"$tmp/fam.json" 2>"$tmp/err"
+[ ! -s "$tmp/err" ] || fail "families: unexpected stderr: $(cat "$tmp/err")"
+$PY - "$tmp/fam.json" <<'PYEND'
+import json, sys
+doc = json.load(open(sys.argv[1]))
+f = doc["findings"]
+kinds = {}
+for x in f:
+    kinds[x["kind"]] = kinds.get(x["kind"], 0) + 1
+    assert "parameter_name" in x and "jax_fix" in x, sorted(x)
+want = {"tpu_execute": 5, "jax_layout": 7, "invalid_buffer": 4,
+        "malformed_layout": 2, "mosaic_layout": 3, "incompatible_shape": 2}
+assert kinds == want, kinds
+assert doc["unreadable"] == [], doc["unreadable"]
+tpu = [x for x in f if x["kind"] == "tpu_execute"][0]
+assert tpu["parameter"] == 3 and tpu["parameter_name"] == "cluster_train_function/_variable_7:0", tpu
+assert tpu["expected"]["shape"] == "bf16[16,1280,40]{2,1,0:T(8,128)(2,1)}", tpu["expected"]
+assert tpu["expected"]["recomputed_bytes"] == 5242880 and tpu["actual"]["recomputed_bytes"] == 1638400
+assert tpu["classification"] == "layout"
+assert tpu["jax_fix"] == ("jax.device_put(x, Format(Layout(major_to_minor=(0, 1, 2), "
+                          "tiling=((8, 128), (2, 1))), x.sharding))"), tpu["jax_fix"]
+jax = [x for x in f if x["kind"] == "jax_layout"][0]
+assert jax["parameter_name"] == "params['embed']" and jax["classification"] == "layout", jax
+assert jax["fix_commands"] == ["xlayout relayout --shape 'bf16[16,1280,40]{1,2,0:T(8,128)(2,1)}' "
+                               "--to '{2,1,0:T(8,128)(2,1)}' IN OUT"], jax["fix_commands"]
+inv = [x for x in f if x["kind"] == "invalid_buffer"]
+assert all(x["classification"] == "invalid_buffer" and x["fix_commands"] == [] for x in inv), inv
+bad = [x for x in f if x["kind"] == "malformed_layout"]
+assert all(x["classification"] == "malformed_layout" for x in bad), bad
+mos = [x for x in f if x["kind"] == "mosaic_layout"]
+assert all(x["fix_commands"] == [] and x["jax_fix"] is None for x in mos), mos
+PYEND
+
+# Human output: the argument name in the title, the JAX fix next to the
+# relayout command, the invalid-buffer advice.
+expect_rc 1 "$XLAYOUT" explain "$tmp/families.log" >"$tmp/out" 2>"$tmp/err"
+grep -qF "parameter 3 (cluster_train_function/_variable_7:0)" "$tmp/out" || fail "TPUExecute title"
+grep -qF "argument params['embed']" "$tmp/out" || fail "JAX argument title"
+grep -qF "in JAX: jax.device_put(x, Format(Layout(major_to_minor=(0, 1, 2), tiling=((8, 128), (2, 1))), x.sharding))" \
+  "$tmp/out" || fail "JAX fix line"
+grep -qF "deleted or donated buffer" "$tmp/out" || fail "invalid buffer summary"
+grep -qF "donate_argnums" "$tmp/out" || fail "donation advice"
+grep -qF "malformed layout" "$tmp/out" || fail "malformed layout summary"
+
+# A message of the families quoted in JSON on stdin, from -m too.
+printf '%s\n' '{"msg": "RuntimeError: Invalid buffer passed to Execute() as argument 4 to replica 2: Invalid argument: Buffer has been deleted or donated.", "level": "error"}' \
+  | { set +e; "$XLAYOUT" explain --json >"$tmp/out"; echo $? >"$tmp/rc"; }
+[ "$(cat "$tmp/rc")" -eq 1 ] || fail "stdin invalid buffer: exit $(cat "$tmp/rc")"
+$PY -c 'import json,sys; f=json.load(open(sys.argv[1]))["findings"][0]; assert (f["kind"], f["parameter"], f["replicas"]) == ("invalid_buffer", 4, [2]), f' "$tmp/out"
+
 echo "explain CLI tests passed"

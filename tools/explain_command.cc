@@ -18,6 +18,7 @@
 #include "xlayout/finding_group.h"
 #include "xlayout/format.h"
 #include "xlayout/log_scanner.h"
+#include "xlayout/oom_report.h"
 
 namespace xlayout::cli {
 namespace {
@@ -78,8 +79,28 @@ std::string ValueLabel(MessageKind kind) {
       return "buffers";
     case MessageKind::kMemorySpace:
       return "memory kind";
+    case MessageKind::kJaxLayout:
+      return "JAX layout";
+    case MessageKind::kInvalidBuffer:
+      return "buffer";
+    case MessageKind::kTpuExecute:
+      return "tensor";
+    case MessageKind::kMalformedLayout:
+      return "rank / minor_to_major";
     default:
       return "value";
+  }
+}
+
+// What a finding is about when its message names no parameter.
+std::string Unnumbered(MessageKind kind) {
+  switch (kind) {
+    case MessageKind::kBufferCount:
+      return "buffers";
+    case MessageKind::kMalformedLayout:
+      return "layout validation";
+    default:
+      return "an argument";
   }
 }
 
@@ -104,7 +125,14 @@ void PrintFinding(const Finding& f, int index, const Style& st) {
   const Diagnosis& d = f.diagnosis;
   std::string title = absl::StrCat("[", index, "] ");
   if (d.parameter) absl::StrAppend(&title, "parameter ", *d.parameter);
+  if (!d.parameter_name.empty()) {
+    absl::StrAppend(&title, d.parameter ? " (" : "argument ",
+                    Echo(d.parameter_name), d.parameter ? ")" : "");
+  }
   if (!d.program.empty()) absl::StrAppend(&title, " of ", Echo(d.program));
+  if (!d.parameter && d.parameter_name.empty() && d.program.empty()) {
+    absl::StrAppend(&title, Unnumbered(d.kind));
+  }
   std::printf(
       "%s — %s\n", st.Bold(title).c_str(),
       st.Yellow(d.summary.empty() ? "mismatch" : Echo(d.summary)).c_str());
@@ -189,9 +217,15 @@ void PrintFinding(const Finding& f, int index, const Style& st) {
   std::vector<std::string> commands;
   for (const std::string& c : d.fix_commands) {
     // Escaped but never cut: a command must stay runnable.
-    commands.push_back(st.Cyan(EscapeForTerminal(c)));
+    commands.push_back(absl::StrCat("$ ", st.Cyan(EscapeForTerminal(c))));
   }
-  section("Fix", commands, "$ ");
+  if (!d.jax_fix.empty()) {
+    // The same layout asked for from JAX, for arrays that are still on the
+    // device.
+    commands.push_back(
+        absl::StrCat("in JAX: ", st.Cyan(EscapeForTerminal(d.jax_fix))));
+  }
+  section("Fix", commands, "");
   std::printf("\n");
 }
 
@@ -206,7 +240,7 @@ void PrintSummary(const std::vector<FindingSummary>& summary, const Style& st) {
                       g.parameters.size() == 1 ? "parameter " : "parameters ",
                       FormatRanges(g.parameters));
     } else {
-      absl::StrAppend(&line, "buffers");
+      absl::StrAppend(&line, Unnumbered(g.kind));
     }
     if (!g.program.empty()) absl::StrAppend(&line, " of ", Echo(g.program));
     if (!g.replicas.empty()) {
@@ -253,11 +287,17 @@ int Run(const ExplainOptions& opt) {
   std::string source;
   auto on_message = [&](ScannedMessage m) { collector.Add(m, source); };
   auto on_unparsed = [&](UnparsedCandidate u) { unparsed.Add(u, source); };
+  // Out-of-memory reports (oom_report.h), recognised in the same blocks.
+  OomReportCollector oom_reports;
+  auto on_oom = [&](OomReport r) { oom_reports.Add(std::move(r), source); };
   for (size_t i = 0; i < opt.messages.size(); ++i) {
     source = absl::StrCat("<message ", i + 1, ">");
     LogScanner scanner(on_message, on_unparsed);
     scanner.Feed(opt.messages[i]);
     scanner.Finish();
+    OomReportScanner oom(on_oom);
+    oom.Feed(opt.messages[i]);
+    oom.Finish();
   }
   std::vector<std::string> files = opt.files;
   if (files.empty() && opt.messages.empty()) {
@@ -286,10 +326,12 @@ int Run(const ExplainOptions& opt) {
           absl::StrCat("scanning ", EscapeForTerminal(path)), st_buf.st_size);
     }
     LogScanner scanner(on_message, on_unparsed);
-    absl::Status s = ScanFile(path, scanner, [&](int64_t done) {
+    OomReportScanner oom(on_oom);
+    absl::Status s = ScanFile(path, scanner, oom, [&](int64_t done) {
       if (bar) bar->Update(done);
     });
     scanner.Finish();
+    oom.Finish();
     bar.reset();
     if (!s.ok()) {
       PrintError(s.message());
@@ -331,6 +373,11 @@ int Run(const ExplainOptions& opt) {
       warnings.push_back(std::move(w));
     }
     out["unreadable"] = std::move(warnings);
+    nlohmann::ordered_json oom_list = nlohmann::ordered_json::array();
+    for (const OomReport& r : oom_reports.reports()) {
+      oom_list.push_back(OomReportToJson(r));
+    }
+    out["oom_reports"] = std::move(oom_list);
     out["errors"] = errors;
     PrintJson(out);
   } else {
@@ -338,7 +385,7 @@ int Run(const ExplainOptions& opt) {
     if (findings.empty()) {
       // Only a claim about what was read: after an input error the reader
       // gets the error, not "none found".
-      if (errors.empty()) {
+      if (errors.empty() && oom_reports.reports().empty()) {
         std::printf("No program-input-mismatch (E0102) messages found.\n");
       }
     } else {
@@ -362,8 +409,22 @@ int Run(const ExplainOptions& opt) {
       if (collector.grouped() || opt.summary) PrintSummary(summary, st);
     }
   }
+  if (!opt.json && !oom_reports.reports().empty()) {
+    Style st = Style::For(stdout);
+    std::printf("%s%s\n", findings.empty() ? "" : "\n",
+                st.Bold(absl::StrCat("Out-of-memory reports (",
+                                     oom_reports.reports().size(), ")"))
+                    .c_str());
+    for (const OomReport& r : oom_reports.reports()) {
+      // The lines repeat input (names, shapes): escaped for the terminal.
+      for (const std::string& l : DescribeOomReport(r)) {
+        std::printf("%s\n", EscapeForTerminal(l).c_str());
+      }
+    }
+  }
   if (!errors.empty()) return kExitError;
-  return findings.empty() ? kExitOk : kExitFindings;
+  return findings.empty() && oom_reports.reports().empty() ? kExitOk
+                                                           : kExitFindings;
 }
 
 }  // namespace
@@ -375,8 +436,10 @@ RunFn RegisterExplainCommand(CLI::App& app) {
       "Find program-input-mismatch errors (XLA E0102: 'Executable(...) "
       "expected parameter N of size X ... but got buffer with incompatible "
       "size Y ...', the CPU/GPU short form, the memory-space message and "
-      "older forms) in logs, and explain each: what differs, why, and the "
-      "exact command that fixes it.");
+      "older forms; TensorFlow's TPUExecute shape check, PJRT's shape check, "
+      "JAX's and Mosaic's layout checks, deleted or donated buffers and "
+      "malformed layouts) in logs, and explain each: what differs, why, and "
+      "the exact command that fixes it.");
   cmd->add_option("files", opt->files,
                   "Log files to scan ('-' or none: stdin). Any size; read as a "
                   "stream.");

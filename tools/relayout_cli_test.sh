@@ -210,5 +210,7 @@ else
 fi
 
 # --help describes the command.
-"$XLAYOUT" relayout --help | grep -q -- '--from-host' || fail "help"
+"$XLAYOUT" relayout --help > help.txt || fail "help exit"
+grep -q -- '--from-host' help.txt || fail "help"
+grep -q -- '--checkpoint' help.txt || fail "help: no checkpoint form"
 echo "relayout CLI tests passed"

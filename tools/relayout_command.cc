@@ -1,7 +1,8 @@
 // `xlayout relayout --shape SHAPE (--to LAYOUT | --to-host | --from-host) IN
 // OUT`: converts a raw buffer file from one physical layout to another. The
 // work is the library's RelayoutFile (xlayout/relayout_file.h); this file
-// parses flags and prints.
+// parses flags and prints. The checkpoint form (--program --checkpoint -o)
+// shares the flags and runs in relayout_checkpoint.cc.
 #include <cstdio>
 #include <memory>
 #include <string>
@@ -14,6 +15,7 @@
 #include "absl/strings/str_format.h"
 #include "commands.h"
 #include "nlohmann/json.hpp"
+#include "relayout_checkpoint.h"
 #include "ui.h"
 #include "xlayout/io/atomic_output_file.h"
 #include "xlayout/layout_util.h"
@@ -27,6 +29,9 @@ namespace xlayout::cli {
 namespace {
 
 struct Options {
+  // The checkpoint form (relayout_checkpoint.h).
+  CheckpointRelayoutArgs checkpoint;
+  // The buffer-file form.
   std::string shape;
   std::string to;
   bool from_host = false;
@@ -147,48 +152,124 @@ absl::StatusOr<RelayoutFileResult> Run(const Options& o) {
 
 RunFn RegisterRelayoutCommand(CLI::App& app) {
   auto o = std::make_shared<Options>();
-  CLI::App* cmd = app.add_subcommand("relayout",
-                                     "Convert a raw buffer file between two "
-                                     "physical layouts of the same array "
-                                     "(bit-exact; padding written as zeros)");
+  CLI::App* cmd = app.add_subcommand(
+      "relayout",
+      "Convert a raw buffer file between two physical layouts of the same "
+      "array, or a checkpoint to the layouts a compiled program expects "
+      "(bit-exact; padding written as zeros)");
+  CheckpointRelayoutArgs& c = o->checkpoint;
+  auto* program = cmd->add_option(
+      "--program", c.program,
+      "Checkpoint form: the program, an XLA HLO text dump or a JSON "
+      "signature");
+  auto* checkpoint = cmd->add_option(
+      "--checkpoint", c.checkpoint,
+      "Checkpoint form: the source checkpoint directory (never modified)");
+  auto* output = cmd->add_option(
+      "-o,--output", c.output,
+      "Checkpoint form: the new checkpoint directory, written atomically (an "
+      "existing one is replaced only if it is empty or a checkpoint; never "
+      "the source or a directory holding it)");
+  cmd->add_option("--env", c.env,
+                  "Checkpoint form: the program's environment "
+                  "(xlayout.environment.v1), recorded as the new fingerprint "
+                  "and compared with the source's");
+  cmd->add_option("--map", c.map,
+                  "Checkpoint form: NAME=INDEX binds tensor NAME to runtime "
+                  "parameter INDEX (as for check)")
+      ->type_size(1)
+      ->allow_extra_args(false);
+  cmd->add_option("--memory-kinds", c.memory_kinds,
+                  "Checkpoint form: memory space to memory kind mapping for "
+                  "S(n), e.g. '0=device,1=alternate,5=pinned_host' (the "
+                  "default)");
+  cmd->add_flag("--strict", c.strict,
+                "Checkpoint form: strict layout check in the report (as for "
+                "check); same-size, different-layout tensors are converted "
+                "either way");
+  cmd->add_flag("--verify", c.verify,
+                "Checkpoint form: re-read the output before it is renamed "
+                "into place and check every physical checksum, and every "
+                "logical checksum against the source's");
   cmd->add_option(
-         "--shape", o->shape,
-         "The array and the layout IN is stored in, e.g. "
-         "'bf16[16,1280,40]{1,2,0:T(8,128)(2,1)}' or with a JAX "
-         "'Layout(...)' repr (with --from-host: the device layout to produce)")
-      ->required();
+      "--shape", o->shape,
+      "Buffer form: the array and the layout IN is stored in, e.g. "
+      "'bf16[16,1280,40]{1,2,0:T(8,128)(2,1)}' or with a JAX "
+      "'Layout(...)' repr (with --from-host: the device layout to produce)");
   cmd->add_option("--to", o->to,
-                  "Target layout: '{2,1,0:T(8,128)(2,1)}', a JAX "
+                  "Buffer form: target layout: '{2,1,0:T(8,128)(2,1)}', a JAX "
                   "'Layout(major_to_minor=..., tiling=...)' repr, or a whole "
                   "shape of the same array");
   cmd->add_flag("--from-host", o->from_host,
-                "IN is the row-major host layout (as in .npy / safetensors); "
-                "OUT gets the --shape layout (or --to)");
-  cmd->add_flag("--to-host", o->to_host, "OUT gets the row-major host layout");
-  cmd->add_option("--threads", o->threads, "Worker threads (default 1)")
+                "Buffer form: IN is the row-major host layout (as in .npy / "
+                "safetensors); OUT gets the --shape layout (or --to)");
+  cmd->add_flag("--to-host", o->to_host,
+                "Buffer form: OUT gets the row-major host layout");
+  cmd->add_option("--threads", o->threads,
+                  "Worker threads (default 1; for a checkpoint, tensors run "
+                  "in parallel)")
       ->check(CLI::Range(1, 1024));
   cmd->add_flag("--json", o->json, "Print a JSON summary on stdout");
   cmd->add_flag("-v,--verbose", o->verbose,
-                "Describe the relayout plan on stderr");
+                "Buffer form: describe the relayout plan on stderr");
   cmd->add_flag("--no-progress", o->no_progress,
-                "No progress bar (it shows only on a TTY, for outputs of 64 "
-                "MiB or more)");
-  cmd->add_option("IN", o->in,
-                  "Input buffer file, or '-' for stdin (a regular file; "
-                  "FIFOs, devices and directories are refused)")
-      ->required();
-  cmd->add_option("OUT", o->out,
-                  "Output file, replaced atomically (temporary file, fsync, "
-                  "rename; keeps its mode; a symlink's target is replaced), "
-                  "or '-' for stdout")
-      ->required();
+                "No progress bar (it shows only on a TTY; for a buffer, for "
+                "outputs of 64 MiB or more)");
+  auto* in = cmd->add_option(
+      "IN", o->in,
+      "Buffer form: input buffer file, or '-' for stdin (a regular file; "
+      "FIFOs, devices and directories are refused)");
+  auto* out = cmd->add_option(
+      "OUT", o->out,
+      "Buffer form: output file, replaced atomically (temporary file, fsync, "
+      "rename; keeps its mode; a symlink's target is replaced), or '-' for "
+      "stdout");
+  // The two forms exclude each other; each needs all of its parts.
+  for (CLI::Option* buffer_opt :
+       {cmd->get_option("--shape"), cmd->get_option("--to"),
+        cmd->get_option("--from-host"), cmd->get_option("--to-host"),
+        cmd->get_option("--verbose"), in, out}) {
+    buffer_opt->excludes(checkpoint);
+  }
+  for (CLI::Option* ckpt_opt :
+       {program, output, cmd->get_option("--env"), cmd->get_option("--map"),
+        cmd->get_option("--memory-kinds"), cmd->get_option("--strict"),
+        cmd->get_option("--verify")}) {
+    ckpt_opt->needs(checkpoint);
+  }
+  checkpoint->needs(program)->needs(output);
   cmd->footer(
+      "Forms:\n"
+      "  xlayout relayout --shape SHAPE (--to LAYOUT | --to-host | "
+      "--from-host) IN OUT\n"
+      "  xlayout relayout --program DUMP --checkpoint DIR -o OUT [--env "
+      "ENV.json] [--map NAME=INDEX]... [--threads N] [--verify]\n"
+      "The checkpoint form binds tensors as `xlayout check` does, converts "
+      "every tensor that needs another layout or memory kind, copies the "
+      "rest byte for byte, verifies every source checksum, and records the "
+      "new fingerprint (--env) and the provenance. If a parameter is "
+      "incompatible or missing it writes nothing and prints check's report.\n"
       "Sub-byte types with E(n) are packed XLA's way: element 0 in the most "
       "significant bits.\n"
-      "Exit status: 0 on success, 2 on bad options, mismatched shapes, wrong "
-      "input size, refused file types or I/O errors such as a full disk (OUT "
-      "is then left untouched and no temporary file remains).");
+      "Exit status: 0 on success; 1 when a checkpoint cannot be fixed by a "
+      "relayout (nothing written); 2 on bad options, mismatched shapes, wrong "
+      "input size, refused file types or I/O errors such as a full disk (the "
+      "output is then left untouched and no temporary file remains).");
   return [o]() {
+    if (!o->checkpoint.checkpoint.empty()) {
+      CheckpointRelayoutArgs args = o->checkpoint;
+      args.threads = o->threads;
+      args.json = o->json;
+      args.no_progress = o->no_progress;
+      return RunCheckpointRelayout(args);
+    }
+    if (o->shape.empty() || o->in.empty() || o->out.empty()) {
+      PrintError(
+          "relayout: give --shape SHAPE ... IN OUT (a buffer file) or "
+          "--program DUMP --checkpoint DIR -o OUT (a checkpoint); see "
+          "'xlayout help relayout'");
+      return kExitError;
+    }
     io::InstallSignalCleanup();
     absl::StatusOr<RelayoutFileResult> r = Run(*o);
     if (!r.ok()) {

@@ -15,11 +15,57 @@ py=/usr/bin/python3
 [ ! -s "$tmp/err" ] || fail "unexpected stderr: $(cat "$tmp/err")"
 grep -q '^Program jit_embedding_pipeline_step_fn$' "$tmp/out" || fail "program line"
 grep -q '^Replicas 1, partitions 2, parameters 8' "$tmp/out" || fail "replicas line"
-grep -Eq '^ +2 +Arg_2\.3 +bf16\[16,1280,40\]\{2,1,0:T\(8,128\)\(2,1\)\} +5,242,880 +5,242,880 +device +\{replicated\}$' \
+# Columns: shape, xla_bytes, exact_bytes, per device ("=": the shape), its
+# xla_bytes, memory kind, sharding.
+grep -Eq '^ +2 +Arg_2\.3 +bf16\[16,1280,40\]\{2,1,0:T\(8,128\)\(2,1\)\} +5,242,880 +5,242,880 += +5,242,880 +device +\{replicated\}$' \
   "$tmp/out" || fail "parameter 2 row: $(cat "$tmp/out")"
+# Only entry parameters are annotated: read as a dump after partitioning,
+# whose shapes are per-device already (Arg_1.2 is not divided again).
+grep -q '^Read dump after SPMD partitioning — shapes are per-device already, not divided again (not certain: ' "$tmp/out" ||
+  fail "stage line: $(cat "$tmp/out")"
+grep -Eq '^ +1 +Arg_1\.2 +bf16\[32000,40\]\{1,0:T\(8,128\)\(2,1\)\} +8,192,000 +8,192,000 += +8,192,000 ' "$tmp/out" ||
+  fail "parameter 1 row: $(cat "$tmp/out")"
 grep -q 'pinned_host' "$tmp/out" || fail "memory kind column"
-grep -q '^Total xla_bytes 18,782,208 (17.91 MiB), exact_bytes 18,782,208' "$tmp/out" ||
-  fail "totals"
+grep -q '^Total xla_bytes 18,782,208 (17.91 MiB), exact_bytes 18,782,208 (17.91 MiB); per device xla_bytes 18,782,208 (17.91 MiB)$' "$tmp/out" ||
+  fail "totals: $(cat "$tmp/out")"
+
+# A dump before SPMD partitioning (its ROOT still carries a sharding): the
+# global shapes, what each device holds and its bytes. Worked by hand:
+#   s32[32,512] over [8,1]: [4,512]; T(8,128) pads 4 rows to 8: 8*512*4 = 16,384
+#   bf16[32000,1024] over [8,1]: [4000,1024], 4000*1024*2 = 8,192,000
+#   bf16[1024,4096] over [1,8]: [1024,512], 1024*512*2 = 1,048,576
+#   bf16[4096,1024] over [8,1]: [512,1024] in T(16,128)(2,1): 1,048,576
+#   replicated: the global shape, 4,096 and 512 bytes
+"$XLAYOUT" signature "$EXAMPLES/topology_8.hlo" >"$tmp/out" 2>"$tmp/err" || fail "topology_8: $(cat "$tmp/err")"
+grep -q '^Read dump before SPMD partitioning — shapes are global; each device holds its sharding.s piece (instructions other than entry parameters carry sharding=' "$tmp/out" ||
+  fail "stage line (before): $(cat "$tmp/out")"
+for row in '0 Arg_0.1 s32\[32,512\]\{1,0:T\(8,128\)\} 65,536 65,536 s32\[4,512\] 16,384' \
+           '1 Arg_1.2 bf16\[32000,1024\]\{1,0:T\(8,128\)\(2,1\)\} 65,536,000 65,536,000 bf16\[4000,1024\] 8,192,000' \
+           '2 Arg_2.3 bf16\[1024,4096\]\{1,0:T\(8,128\)\(2,1\)\} 8,388,608 8,388,608 bf16\[1024,512\] 1,048,576' \
+           '3 Arg_3.4 bf16\[4096,1024\]\{1,0:T\(16,128\)\(2,1\)\} 8,388,608 8,388,608 bf16\[512,1024\] 1,048,576' \
+           '4 Arg_4.5 f32\[1024\]\{0:T\(256\)\} 4,096 4,096 = 4,096'; do
+  grep -Eq "^ +${row// / +} +device " "$tmp/out" || fail "topology_8 row '$row': $(cat "$tmp/out")"
+done
+grep -q '; per device xla_bytes 10,310,144 (9.83 MiB)$' "$tmp/out" || fail "per-device total: $(cat "$tmp/out")"
+"$XLAYOUT" signature --json "$EXAMPLES/topology_8.hlo" >"$tmp/t8.json"
+$py - "$tmp/t8.json" <<'PY'
+import json, sys
+s = json.load(open(sys.argv[1]))
+assert s["dump_stage"] == "before_spmd_partitioning" and s["dump_stage_certain"] is True, s
+p = s["parameters"]
+assert [q["per_device_shape"] for q in p[:4]] == [
+    "s32[4,512]{1,0:T(8,128)}", "bf16[4000,1024]{1,0:T(8,128)(2,1)}",
+    "bf16[1024,512]{1,0:T(8,128)(2,1)}", "bf16[512,1024]{1,0:T(16,128)(2,1)}"], p
+assert [q["per_device_xla_bytes"] for q in p] == [16384, 8192000, 1048576, 1048576, 4096, 512], p
+assert [q["per_device_exact_bytes"] for q in p] == [16384, 8192000, 1048576, 1048576, 4096, 512], p
+PY
+# It reads back, stage and per-device fields included.
+"$XLAYOUT" signature --json "$tmp/t8.json" >"$tmp/t8b.json"
+$py -c 'import json,sys
+a, b = (json.load(open(f)) for f in sys.argv[1:3])
+a.pop("input"); b.pop("input")
+assert a == b, (a, b)' "$tmp/t8.json" "$tmp/t8b.json" || fail "topology_8 JSON round trip"
+"$XLAYOUT" signature "$tmp/t8.json" | grep -q '^Read dump before SPMD partitioning' || fail "stage from JSON"
 
 # --json: stable keys and values.
 "$XLAYOUT" signature --json "$EXAMPLES/embedding_pipeline.hlo" >"$tmp/sig.json"
@@ -31,20 +77,25 @@ assert list(s)[:3] == ["schema", "command", "input"], list(s)
 assert s["schema"] == "xlayout.v1" and s["command"] == "signature"
 assert s["input"]["file"].endswith("embedding_pipeline.hlo"), s["input"]
 assert s["errors"] == [] and s["memory_kinds"] == "0=device,1=alternate,5=pinned_host", s["memory_kinds"]
-for k in ("name", "replica_count", "num_partitions", "parameters"):
+for k in ("name", "replica_count", "num_partitions", "parameters", "dump_stage",
+          "dump_stage_certain", "dump_stage_reason"):
     assert k in s, k
 assert s["name"] == "jit_embedding_pipeline_step_fn"
 assert (s["replica_count"], s["num_partitions"]) == (1, 2)
 p = s["parameters"]
 assert len(p) == 8
 for q in p:
-    for k in ("index", "name", "shape", "xla_bytes", "exact_bytes", "memory_kind", "sharding"):
+    for k in ("index", "name", "shape", "xla_bytes", "exact_bytes", "memory_kind", "sharding",
+              "per_device_shape", "per_device_xla_bytes", "per_device_exact_bytes"):
         assert k in q, k
 assert p[2] == {**p[2], "index": 2, "name": "Arg_2.3",
                 "shape": "bf16[16,1280,40]{2,1,0:T(8,128)(2,1)}",
                 "xla_bytes": 5242880, "exact_bytes": 5242880,
                 "memory_kind": "device", "sharding": "{replicated}"}, p[2]
 assert p[6]["memory_kind"] == "pinned_host"
+assert s["dump_stage"] == "after_spmd_partitioning" and s["dump_stage_certain"] is False, s
+# After partitioning the shapes are per-device already.
+assert p[1]["per_device_shape"] == p[1]["shape"] and p[1]["per_device_xla_bytes"] == 8192000, p[1]
 PY
 
 # The JSON signature reads back to the same JSON (all but "input", which

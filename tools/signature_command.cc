@@ -26,6 +26,36 @@ struct SignatureArgs {
 
 std::string Bytes(int64_t n) { return n < 0 ? "?" : WithCommas(n); }
 
+// What the dump's SPMD stage means for the shapes printed.
+std::string StageLine(const ProgramSignature& sig) {
+  std::string what;
+  switch (sig.dump_stage) {
+    case DumpStage::kSinglePartition:
+      what = "one partition — every device holds the global shapes";
+      break;
+    case DumpStage::kBeforePartitioning:
+      what =
+          "dump before SPMD partitioning — shapes are global; each device "
+          "holds its sharding's piece";
+      break;
+    case DumpStage::kAfterPartitioning:
+      what =
+          "dump after SPMD partitioning — shapes are per-device already, not "
+          "divided again";
+      break;
+    case DumpStage::kUnknown:
+      what =
+          "SPMD stage unknown — shapes are taken as global; each device "
+          "holds its sharding's piece";
+      break;
+  }
+  if (!sig.dump_stage_reason.empty()) {
+    absl::StrAppend(&what, " (", sig.dump_stage_certain ? "" : "not certain: ",
+                    sig.dump_stage_reason, ")");
+  }
+  return what;
+}
+
 // The --json document: the envelope, the input, the memory-kind mapping
 // the kinds were named with (so the file reads back without the flag),
 // then the library's signature object, key for key.
@@ -66,12 +96,15 @@ int Run(const SignatureArgs& args) {
   absl::StatusOr<ProgramSignature> sig = ReadSignatureFile(args.path, options);
   if (!sig.ok()) return Fail(args, sig.status());
   // Totals over the parameters with a defined size, overflow-checked.
-  std::vector<int64_t> xla, exact;
+  std::vector<int64_t> xla, exact, device;
   bool unknown = false;
   for (const ParameterSignature& p : sig->parameters) {
-    if (p.xla_bytes < 0 || p.exact_bytes < 0) unknown = true;
+    if (p.xla_bytes < 0 || p.exact_bytes < 0 || p.per_device_xla_bytes < 0) {
+      unknown = true;
+    }
     if (p.xla_bytes > 0) xla.push_back(p.xla_bytes);
     if (p.exact_bytes > 0) exact.push_back(p.exact_bytes);
+    if (p.per_device_xla_bytes > 0) device.push_back(p.per_device_xla_bytes);
   }
   absl::StatusOr<int64_t> total_xla =
       SumBytes(xla, "xla_bytes of the parameters");
@@ -79,6 +112,9 @@ int Run(const SignatureArgs& args) {
   absl::StatusOr<int64_t> total_exact =
       SumBytes(exact, "exact_bytes of the parameters");
   if (!total_exact.ok()) return Fail(args, total_exact.status());
+  absl::StatusOr<int64_t> total_device =
+      SumBytes(device, "per-device xla_bytes of the parameters");
+  if (!total_device.ok()) return Fail(args, total_device.status());
   if (!args.quiet) {
     for (const std::string& w : sig->warnings) PrintWarning(w);
   }
@@ -98,22 +134,33 @@ int Run(const SignatureArgs& args) {
           .Dim(absl::StrCat("(layouts from ",
                             LayoutSourceName(sig->layout_source), ")"))
           .c_str());
-  Table table({"#", "name", "shape", "xla_bytes", "exact_bytes", "memory kind",
-               "sharding"},
-              {true, false, false, true, true, false, false});
+  std::printf("%s %s\n", style.Bold("Read").c_str(),
+              EscapeForTerminal(StageLine(*sig)).c_str());
+  // "per device" is the shape every device holds ("=" when it is the shape
+  // itself; the layout is the same), "device bytes" its xla_bytes.
+  Table table({"#", "name", "shape", "xla_bytes", "exact_bytes", "per device",
+               "device bytes", "memory kind", "sharding"},
+              {true, false, false, true, true, false, true, false, false});
   for (const ParameterSignature& p : sig->parameters) {
-    table.AddRow({absl::StrCat(p.index),
-                  p.name.empty() ? "-" : EscapeAndTruncate(p.name, 80),
-                  EscapeForTerminal(p.shape.ToString(true)), Bytes(p.xla_bytes),
-                  Bytes(p.exact_bytes), EscapeForTerminal(p.memory_kind),
-                  p.sharding ? EscapeAndTruncate(*p.sharding, 80) : "-"});
+    const bool same = p.per_device_shape == p.shape;
+    table.AddRow(
+        {absl::StrCat(p.index),
+         p.name.empty() ? "-" : EscapeAndTruncate(p.name, 80),
+         EscapeForTerminal(p.shape.ToString(true)), Bytes(p.xla_bytes),
+         Bytes(p.exact_bytes),
+         same ? "=" : EscapeForTerminal(p.per_device_shape.ToString(false)),
+         Bytes(p.per_device_xla_bytes), EscapeForTerminal(p.memory_kind),
+         p.sharding ? EscapeAndTruncate(*p.sharding, 80) : "-"});
   }
   std::printf("\n%s", table.Render("  ").c_str());
-  std::printf("\n%s xla_bytes %s (%s), exact_bytes %s (%s)%s\n",
-              style.Bold("Total").c_str(), WithCommas(*total_xla).c_str(),
-              HumanBytes(*total_xla).c_str(), WithCommas(*total_exact).c_str(),
-              HumanBytes(*total_exact).c_str(),
-              unknown ? " — some sizes are undefined (see warnings)" : "");
+  std::printf(
+      "\n%s xla_bytes %s (%s), exact_bytes %s (%s); per device xla_bytes %s "
+      "(%s)%s\n",
+      style.Bold("Total").c_str(), WithCommas(*total_xla).c_str(),
+      HumanBytes(*total_xla).c_str(), WithCommas(*total_exact).c_str(),
+      HumanBytes(*total_exact).c_str(), WithCommas(*total_device).c_str(),
+      HumanBytes(*total_device).c_str(),
+      unknown ? " — some sizes are undefined (see warnings)" : "");
   return kExitOk;
 }
 
@@ -124,9 +171,10 @@ RunFn RegisterSignatureCommand(CLI::App& app) {
   CLI::App* cmd = app.add_subcommand(
       "signature",
       "Show what a compiled program expects as input buffers: name, replicas, "
-      "partitions and, per runtime parameter, the on-device shape, xla_bytes "
-      "(the size XLA's runtime compares, E0102), exact_bytes, memory kind and "
-      "sharding.");
+      "partitions, whether the dump was taken before or after SPMD "
+      "partitioning and, per runtime parameter, the on-device shape, "
+      "xla_bytes (the size XLA's runtime compares, E0102), exact_bytes, the "
+      "per-device shape and bytes, memory kind and sharding.");
   cmd->add_option("DUMP", args->path,
                   "XLA HLO text dump (--xla_dump_to or compiled.as_text()), a "
                   "JSON signature written by --json, or - for stdin. Only the "
@@ -137,8 +185,9 @@ RunFn RegisterSignatureCommand(CLI::App& app) {
       "--json", args->json,
       "Print the signature as one JSON object (schema xlayout.v1, "
       "docs/json.md: name, replica_count, num_partitions, parameters[{index, "
-      "name, shape, xla_bytes, exact_bytes, memory_kind, sharding, ...}], "
-      "memory_kinds); it reads back as DUMP.");
+      "name, shape, xla_bytes, exact_bytes, memory_kind, sharding, "
+      "per_device_shape, per_device_xla_bytes, per_device_exact_bytes}], "
+      "dump_stage, memory_kinds); it reads back as DUMP.");
   cmd->add_option("--memory-kinds", args->memory_kinds,
                   "Memory space to memory kind mapping for S(n), e.g. "
                   "'0=device,1=alternate,5=pinned_host' (the default).");

@@ -76,10 +76,12 @@ std::string Table::Render(absl::string_view indent) const {
   return out;
 }
 
-ProgressBar::ProgressBar(std::string label, int64_t total)
+ProgressBar::ProgressBar(std::string label, int64_t total, Unit unit)
     : label_(std::move(label)),
       total_(total),
-      enabled_(isatty(STDERR_FILENO) == 1) {}
+      unit_(unit),
+      enabled_(isatty(STDERR_FILENO) == 1),
+      start_(std::chrono::steady_clock::now()) {}
 
 ProgressBar::~ProgressBar() {
   if (enabled_ && last_permille_ >= 0) std::fprintf(stderr, "\r\x1b[2K");
@@ -95,8 +97,21 @@ void ProgressBar::Update(int64_t done) {
   int filled = permille * kWidth / 1000;
   std::string bar(filled, '#');
   bar.append(kWidth - filled, '-');
-  std::fprintf(stderr, "\r%s [%s] %5.1f%%", label_.c_str(), bar.c_str(),
-               permille / 10.0);
+  std::string detail;
+  if (unit_ == Unit::kBytes) {
+    const double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start_)
+            .count();
+    const double rate = seconds > 0 ? done / seconds : 0;
+    detail = absl::StrCat(" ", HumanBytes(done), " / ", HumanBytes(total_));
+    if (rate > 0) {
+      absl::StrAppend(&detail, ", ", HumanBytes(static_cast<int64_t>(rate)),
+                      "/s, ETA ",
+                      absl::StrFormat("%.0fs", (total_ - done) / rate));
+    }
+  }
+  std::fprintf(stderr, "\r%s [%s] %5.1f%%%s\x1b[K", label_.c_str(), bar.c_str(),
+               permille / 10.0, detail.c_str());
   std::fflush(stderr);
 }
 

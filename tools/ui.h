@@ -3,6 +3,7 @@
 #ifndef XLAYOUT_TOOLS_UI_H_
 #define XLAYOUT_TOOLS_UI_H_
 
+#include <chrono>
 #include <cstdint>
 #include <cstdio>
 #include <string>
@@ -64,17 +65,23 @@ class Table {
 // library.
 
 // A progress bar on stderr, drawn only when stderr is a TTY. Thread-compatible.
+// Counting bytes, it also shows done / total, the rate and the time left:
+//   relayout [#########---------------------]  30.2% 618.0 MiB / 2.00 GiB,
+//   1.21 GiB/s, ETA 1s
 class ProgressBar {
  public:
-  ProgressBar(std::string label, int64_t total);
+  enum class Unit { kItems, kBytes };
+  ProgressBar(std::string label, int64_t total, Unit unit = Unit::kItems);
   ~ProgressBar();  // Clears the line.
   void Update(int64_t done);
 
  private:
   std::string label_;
   int64_t total_;
+  Unit unit_;
   bool enabled_;
   int last_permille_ = -1;
+  std::chrono::steady_clock::time_point start_;
 };
 
 // Prints a JSON document (nlohmann::json or ordered_json) on stdout, two-space

@@ -5,6 +5,13 @@
 // parameter, and diffs the checkpoint's environment fingerprint against the
 // current one. Only the manifest is read: shapes, sizes and memory kinds are
 // all recorded there, so no tensor data is touched.
+//
+// The runtime compares per-device buffers. A checkpoint holds global arrays;
+// for a sharded parameter the guard is given what each device would receive
+// of the tensor (the tensor cut by the program's sharding, ShardShape),
+// against the program's per-device buffer, so its messages are XLA's for the
+// per-device buffers. Every device of a sharding receives the same (padded)
+// shape, so one device is checked.
 #ifndef XLAYOUT_CHECKPOINT_CHECK_H_
 #define XLAYOUT_CHECKPOINT_CHECK_H_
 
@@ -71,11 +78,31 @@ struct ParameterCheck {
   std::string parameter_name;  // HLO name; empty for an extra tensor.
   std::string tensor;          // Tensor name; empty when missing.
   BindingSource bound_by = BindingSource::kNone;
-  // The program's on-device shape and the tensor's stored device shape.
+  // The program's GLOBAL shape (with its layout) and the tensor's stored
+  // device shape (a global array). For a program dumped after SPMD
+  // partitioning, whose shapes are per-device, the global shape is the one
+  // the tensor's dims give under the sharding when they fit, else the even
+  // split's (per-device dims times the tile counts).
   std::optional<Shape> expected;
   std::optional<Shape> actual;
   int64_t expected_xla_bytes = -1;
   int64_t actual_xla_bytes = -1;
+  // What the runtime compares: the program's per-device buffer and what
+  // each device receives of the tensor under the program's sharding. Equal
+  // to expected/actual for an unsharded or replicated parameter. The
+  // guard's messages name these shapes and sizes.
+  std::optional<Shape> expected_per_device;
+  std::optional<Shape> actual_per_device;
+  int64_t expected_per_device_bytes = -1;  // xla_bytes
+  int64_t actual_per_device_bytes = -1;
+  // The program's sharding of the parameter as written ("" when none), and
+  // the program's partition count.
+  std::string sharding;
+  int64_t num_partitions = 1;
+  // InferPartitionCountChange's message when the dims differ the way a
+  // different partition count makes them (the tensor looks like one
+  // device's piece, not the global array); empty otherwise. Also in details.
+  std::string sharding_change;
   std::string expected_memory_kind;
   std::string actual_memory_kind;
   // The runtime guard's findings for this parameter, in its order: XLA's
@@ -105,6 +132,8 @@ struct CheckCounts {
 
 struct CheckReport {
   std::string program;  // The executable's name.
+  // Which side of SPMD partitioning the program's dump was taken on.
+  DumpStage dump_stage = DumpStage::kUnknown;
   int64_t num_parameters = 0;
   int64_t num_tensors = 0;
   // One entry per parameter, in parameter order, then one per extra tensor

@@ -44,8 +44,11 @@ inline constexpr int64_t kMaxManifestBytes = int64_t{256} << 20;
 
 class CheckpointWriter {
  public:
-  // Starts writing the checkpoint directory `dir` (replaced on Commit if it
-  // exists; see io::AtomicOutputDir for what `dir` may name).
+  // Starts writing the checkpoint directory `dir`, replaced on Commit if it
+  // exists (see io::AtomicOutputDir for what `dir` may name). An existing
+  // directory is replaced only when it is empty or an xlayout checkpoint (its
+  // manifest.json names the format); anything else is refused
+  // (FAILED_PRECONDITION), so a mistyped -o never deletes unrelated files.
   static absl::StatusOr<std::unique_ptr<CheckpointWriter>> Create(
       const std::string& dir);
   ~CheckpointWriter();  // Aborts unless committed: the target is untouched.
@@ -59,10 +62,34 @@ class CheckpointWriter {
   // Ends the tensor: exactly `length` bytes must have been written.
   absl::Status EndTensor(uint64_t xxh3_logical);
 
+  // Parallel writing, when every tensor's size is known up front: places
+  // `records` in order after what was written so far (as BeginTensor would,
+  // 4 KiB aligned), reserves their disk space now (so a disk too small fails
+  // before any tensor is written), and appends them to tensors(); returns
+  // the index of the first. Each is then written with WriteReserved (its
+  // bytes in order, in any number of pieces) and ended with EndReserved.
+  // Distinct reserved tensors may be written from different threads at
+  // the same time; nothing else may run meanwhile.
+  // `hash` false skips hashing the piece (a verbatim copy whose checksum
+  // the caller already knows); EndReserved must then be given it.
+  absl::StatusOr<int64_t> ReserveTensors(std::vector<TensorRecord> records);
+  absl::Status WriteReserved(int64_t index, absl::Span<const uint8_t> bytes,
+                             bool hash = true);
+  absl::Status EndReserved(
+      int64_t index, uint64_t xxh3_logical,
+      std::optional<uint64_t> xxh3_physical = std::nullopt);
+
   // Writes the manifest (validated by SerializeManifest), fsyncs, renames
-  // the directory into place.
+  // the directory into place. Every tensor must have been ended.
+  // Finish() + Commit().
   absl::Status Commit(std::optional<Environment> environment,
                       Provenance provenance);
+  // The same in two steps: Finish writes and syncs everything into the
+  // temporary directory and returns its path, where the complete checkpoint
+  // can be read back (e.g. verified) before Commit() renames it into place.
+  absl::StatusOr<std::string> Finish(std::optional<Environment> environment,
+                                     Provenance provenance);
+  absl::Status Commit();
 
   const std::vector<TensorRecord>& tensors() const { return tensors_; }
   const std::string& target() const;
@@ -98,6 +125,10 @@ class CheckpointReader {
                                        bool verify = true) const;
   // XXH3-64 of the tensor's stored bytes, read in blocks (bounded memory).
   absl::StatusOr<uint64_t> HashPhysical(const TensorRecord& tensor) const;
+  // OK when `computed` is the tensor's xxh3_physical; else the DATA_LOSS
+  // error ReadTensor and Map report (naming the tensor and the file).
+  absl::Status CheckPhysical(const TensorRecord& tensor,
+                             uint64_t computed) const;
 
  private:
   CheckpointReader() = default;

@@ -1,6 +1,11 @@
 // The runtime guard: a compiled program's expectations, checked against the
 // buffers of every (replica, partition) device before anything runs.
 //
+// Every check is on per-device buffers, as the runtime's: each parameter's
+// per_device_shape and per_device_xla_bytes (hlo_signature.h), which for a
+// program read before SPMD partitioning are the global shape cut by the
+// sharding, and otherwise the shape itself. Messages name those shapes.
+//
 // Checks, in XLA's order (CommonPjRtLoadedExecutable::
 // CheckBufferCompatibilities): buffer count; per parameter either the
 // dynamic-shape checks (both shapes dynamic and the memory space stores

@@ -30,9 +30,14 @@ enum class Classification {
   kRank,
   kMemorySpace,
   kUnknown,  // Sizes only, buffer counts, or shapes that do not parse.
+  // Not a layout problem: the buffer was deleted or donated before the call.
+  kInvalidBuffer,
+  // The layout itself is malformed (minor_to_major does not fit the rank).
+  kMalformedLayout,
 };
 
-// "layout", "element_type", "dims", "rank", "memory_space", "unknown".
+// "layout", "element_type", "dims", "rank", "memory_space", "unknown",
+// "invalid_buffer", "malformed_layout".
 absl::string_view ClassificationName(Classification classification);
 
 // A tiling that makes a printed shape reproduce its printed size.
@@ -63,6 +68,7 @@ struct Diagnosis {
   MessageKind kind = MessageKind::kSize;
   std::string program;
   std::optional<int64_t> parameter;
+  std::string parameter_name;  // TensorFlow input name, JAX argument path.
   std::optional<int64_t> replica;
   std::optional<int64_t> partition;
   SideReport expected;
@@ -82,7 +88,11 @@ struct Diagnosis {
   std::vector<std::string> causes;        // Likely causes, E0102 doc terms.
   std::vector<std::string> next_steps;    // What to compare or change.
   std::vector<std::string> fix_commands;  // Exact commands (xlayout relayout).
-  std::string message;                    // The message text, one line.
+  // The JAX statement that gives an array the expected layout
+  // (JaxDevicePutCode), next to the relayout command; empty when there is
+  // none.
+  std::string jax_fix;
+  std::string message;  // The message text, one line.
 };
 
 // The fact a scanned message states: its shapes parsed (layouts only where
@@ -109,6 +119,11 @@ Diagnosis Explain(const MismatchRecord& record);
 // relayout fix works on a buffer of the printed size. Empty if none fits.
 std::vector<InferredLayout> InferLayouts(const Shape& shape,
                                          int64_t printed_bytes);
+
+// The same candidates for a size known only to lie in [min_bytes, max_bytes],
+// e.g. "2.00M" in an out-of-memory report (oom_report.h).
+std::vector<InferredLayout> InferLayouts(const Shape& shape, int64_t min_bytes,
+                                         int64_t max_bytes);
 
 // Identical mismatches seen on several replicas/partitions.
 struct Finding {

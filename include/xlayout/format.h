@@ -18,6 +18,14 @@ std::string WithCommas(int64_t n);
 // "5.00 MiB" (binary units); below 1 KiB as "123 B".
 std::string HumanBytes(int64_t n);
 
+// A byte count as XLA's and TensorFlow's logs print it (e.g. in TPU
+// out-of-memory reports): below 1 KiB "123B"; otherwise whole units of the
+// next smaller power of 1024 (the count is divided by 1024, truncating,
+// until fewer than 1024·1024 remain) divided by 1024, with one decimal in K
+// and two above: "4.0K", "2.75M", "1.00G", "0B". `iec_units` prints "KiB",
+// "MiB", "GiB" as TensorFlow's BFC allocator does: "1.00GiB".
+std::string CompactBytes(int64_t n, bool iec_units = false);
+
 // A ratio such as a padding factor: two decimals with trailing zeros
 // dropped, and "×": "3.2×", "1×", "1.07×".
 std::string FormatFactor(double factor);

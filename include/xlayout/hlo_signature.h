@@ -22,6 +22,7 @@
 #include "absl/strings/string_view.h"
 #include "xlayout/memory_kind.h"
 #include "xlayout/shape.h"
+#include "xlayout/sharding.h"
 
 namespace xlayout {
 
@@ -34,12 +35,22 @@ struct ParameterSignature {
   int64_t parameter_number = 0;      // N of the HLO parameter(N).
   std::vector<int64_t> tuple_index;  // ShapeIndex inside a tuple parameter.
   Shape shape;                       // On-device shape, always with a layout.
-  std::optional<std::string> sharding;  // `sharding={...}` value as written.
+  // `sharding={...}` value as written; a tuple parameter's leaves get their
+  // element of the tuple sharding, as XLA prints it.
+  std::optional<std::string> sharding;
   // Derived from `shape` (FillDerivedFields). -1 when undefined (unbounded
   // dynamic dims).
   int64_t xla_bytes = 0;    // XLA's ArraySize: what the runtime compares.
   int64_t exact_bytes = 0;  // The real footprint (every tile level).
   std::string memory_kind;  // From S(n) through a MemoryKindMap.
+  // What every device holds (FillDerivedFields): `shape` cut by the sharding
+  // (XLA's HloSharding::TileShape, uneven dims padded up) when `shape` is
+  // global, i.e. the dump was taken before SPMD partitioning (or the stage is
+  // unknown); `shape` itself when it is already per-device (after
+  // partitioning), unsharded, or there is one partition.
+  Shape per_device_shape;
+  int64_t per_device_xla_bytes = 0;    // -1 when undefined.
+  int64_t per_device_exact_bytes = 0;  // -1 when undefined.
 
   friend bool operator==(const ParameterSignature&,
                          const ParameterSignature&) = default;
@@ -66,6 +77,19 @@ struct ProgramSignature {
   // values were named with (MemoryKindMap::ToString form). Written to and
   // read from JSON signatures, so they read back without --memory-kinds.
   std::string memory_kinds;
+  // Which side of SPMD partitioning the dump was taken on
+  // (ClassifyDumpStage, docs/sharding.md), so whether `parameters[].shape`
+  // are global shapes or already per-device ones; whether that is certain,
+  // and why. A JSON signature records it; kUnknown shapes count as global.
+  DumpStage dump_stage = DumpStage::kUnknown;
+  bool dump_stage_certain = false;
+  std::string dump_stage_reason;
+
+  // True when `parameters[].shape` are global and a sharding may cut them
+  // (before partitioning, or unknown, with more than one partition).
+  bool shapes_are_global() const {
+    return num_partitions > 1 && dump_stage != DumpStage::kAfterPartitioning;
+  }
 
   friend bool operator==(const ProgramSignature&,
                          const ProgramSignature&) = default;
@@ -80,6 +104,10 @@ struct SignatureReadOptions {
   size_t max_line_bytes = size_t{16} << 20;
   // Longest accepted header line (it lists every parameter shape).
   size_t max_header_bytes = size_t{1} << 30;
+  // The dump's file name, one of the facts that tell the SPMD stage apart
+  // (XLA names its dumps "...before_optimizations.txt" and
+  // "...after_optimizations.txt"). The file readers fill it from the path.
+  std::string file_name;
 };
 
 // Reads up to `capacity` bytes into `dst`; 0 means end of input.
@@ -98,8 +126,11 @@ absl::StatusOr<ProgramSignature> ParseHloSignature(
 absl::StatusOr<ProgramSignature> ReadHloSignatureFile(
     const std::string& path, const SignatureReadOptions& options = {});
 
-// (Re)computes xla_bytes, exact_bytes and memory_kind of every parameter.
-// Sizes that are undefined become -1 with a warning; never fails on them.
+// (Re)computes xla_bytes, exact_bytes, memory_kind and the per-device shape
+// and sizes of every parameter (the per-device ones from dump_stage and the
+// shardings). Sizes that are undefined become -1 with a warning, a sharding
+// that does not parse or fit leaves the per-device shape global with a
+// warning; never fails on them.
 void FillDerivedFields(ProgramSignature* signature, const MemoryKindMap& kinds);
 
 // JSON signature (docs/runtime.md). `indent` < 0 gives one line.

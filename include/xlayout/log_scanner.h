@@ -18,6 +18,19 @@
 //   Executable(NAME) expected parameter N as X but got buffer Y with the same
 //       size B and a different shape or physical layout (strict layout
 //       check)                          (xlayout's runtime guard, strict mode)
+//   Run-time shape mismatch for TPUExecute argument[N] (NAME). Expected
+//       <ShapeProto>; got <ShapeProto>                 (TensorFlow on TPU)
+//   Computation was compiled for input layouts that disagree with the
+//       layouts of arguments passed to it. ... Argument NAME with shape S:
+//       Passed layout: L Required layout: L     (JAX; one message per
+//       argument; older JAX: "Got input layout(s) that compiled object was
+//       called with: L and layout(s) the computation was compiled with: L
+//       for arg NAME with shape: S")
+//   Invalid buffer passed to Execute() as argument N to replica R: ...
+//       Buffer has been deleted or donated.; Array has been deleted with
+//       shape=S                                 (PJRT, JAX)
+//   layout minor_to_major field contains N elements, but shape is rank R:
+//       {...}; shape: <ShapeProto>                     (XLA validation)
 // each optionally behind the `E0102: RuntimeProgramInputMismatch:` header,
 // with or without the replica/partition suffix, wrapped over several lines,
 // behind log-line prefixes (glog, timestamps, process tags) or glued to noise.
@@ -46,7 +59,10 @@ struct ScannedMessage {
   MessageKind kind = MessageKind::kSize;
   std::string program;               // Empty for forms without a name.
   std::optional<int64_t> parameter;  // Parameter / argument number.
-  std::string expected_shape;        // Empty when the form prints none.
+  // The argument's name where the form prints one: TensorFlow's input name
+  // (TPUExecute), JAX's argument path (`t['k_bias']`).
+  std::string parameter_name;
+  std::string expected_shape;  // Empty when the form prints none.
   std::string actual_shape;
   std::optional<int64_t> expected_bytes;
   std::optional<int64_t> actual_bytes;

@@ -38,6 +38,17 @@ enum class MessageKind {
   kIncompatibleShape,  // "incompatible_shape": older "expected shape X ...".
   kHostShape,          // "host_shape": older "does not match host shape".
   kStrictLayout,       // "strict_layout": the runtime guard's strict mode.
+  // Issue 13 families.
+  kTpuExecute,       // "tpu_execute": TensorFlow's TPUExecute shape check,
+                     // ShapeProto text on both sides.
+  kJaxLayout,        // "jax_layout": JAX's pre-dispatch layout check
+                     // (Passed/Required layout, or the older wording).
+  kInvalidBuffer,    // "invalid_buffer": a deleted or donated buffer passed
+                     // to Execute(), or a deleted JAX array.
+  kMalformedLayout,  // "malformed_layout": XLA's layout validation
+                     // (minor_to_major does not fit the rank).
+  kMosaicLayout,     // "mosaic_layout": a Pallas TPU (Mosaic) kernel
+                     // operand whose XLA layout is not the kernel's.
 };
 
 absl::string_view MessageKindName(MessageKind kind);

@@ -309,6 +309,10 @@ enum class DumpStage {
   kAfterPartitioning,   // Shapes are per-device.
 };
 absl::string_view DumpStageName(DumpStage stage);
+// Stable lower-case keys for JSON: "unknown", "single_partition",
+// "before_spmd_partitioning", "after_spmd_partitioning".
+absl::string_view DumpStageKey(DumpStage stage);
+std::optional<DumpStage> DumpStageFromKey(absl::string_view key);
 
 // What a reader of an HLO dump can observe to tell the stage apart. XLA's
 // module header prints no partitioning flag, so the verdict comes from the
@@ -331,6 +335,64 @@ struct DumpStageVerdict {
   std::string reason;
 };
 DumpStageVerdict ClassifyDumpStage(const DumpStageFacts& facts);
+
+// Recognising a sharding change from two shapes' dims. A buffer made for
+// one partition count and fed to a program compiled for another differs in
+// the sharded dims: f32[1024,2048] per device under devices=[1,8] is
+// f32[1024,4096] under devices=[1,4] (both from a global f32[1024,16384]).
+struct ShardingChangeQuery {
+  // The dims compared (same rank), as each side holds them.
+  std::vector<int64_t> expected_dims;
+  std::vector<int64_t> actual_dims;
+  // Whether each side's dims are one device's shard (true) or a whole,
+  // global array (false: tile count 1 along every dim).
+  bool expected_per_device = true;
+  bool actual_per_device = true;
+  // Leaf shardings, when known, for the per-device sides: they fix the tile
+  // count along every dim. Unknown sides may have any count.
+  std::optional<HloSharding> expected_sharding;
+  std::optional<HloSharding> actual_sharding;
+  // The global dims both sides are cut from, when known.
+  std::optional<std::vector<int64_t>> global_dims;
+};
+
+// One differing dim and the tile counts along it that explain it: some
+// global extent in [global.min, global.max] gives ceil(global / t) equal to
+// each side's extent for t in that side's range.
+struct PartitionCountDim {
+  int64_t dim = 0;
+  int64_t expected_extent = 0;
+  int64_t actual_extent = 0;
+  TileCountRange expected_tiles;
+  TileCountRange actual_tiles;
+  TileCountRange global;
+};
+
+struct PartitionCountChange {
+  std::vector<PartitionCountDim> dims;  // Every differing dim, ascending.
+  // Tile counts along every dim ("devices=[1,8]" and "[1,4]" as printed):
+  // the differing dims' counts, and for the others the known count (1 when
+  // unknown). A range prints as "3–4".
+  std::string expected_tiles_text;  // "devices=[1,8]"
+  std::string actual_tiles_text;    // "[1,4]"
+  // Neither side's sharding nor the global dims were known: the counts are
+  // one example of a family (any multiple of the ratio fits too).
+  bool example_only = false;
+  // "dim 1 is 2048 on the expected side and 4096 on the actual one: this
+  // matches devices=[1,8] against [1,4], a different partition count"
+  std::string message;
+};
+
+// Whether a different number of partitions along the differing dims
+// explains the difference between `expected_dims` and `actual_dims` (XLA's
+// per-device extent ceil(global / tiles), uneven shards included). nullopt
+// when the ranks differ, no dim differs, a differing extent is 0, or no
+// tile counts within the known facts reproduce both extents from one global
+// extent. When nothing pins the counts down (no sharding, no global dims),
+// only a whole ratio k between the extents counts, and k against 1 is named
+// as an example (example_only): any two extents fit some pair of counts.
+std::optional<PartitionCountChange> InferPartitionCountChange(
+    const ShardingChangeQuery& query);
 
 }  // namespace xlayout
 

@@ -34,6 +34,25 @@ std::string HumanBytes(int64_t n) {
   return absl::StrFormat("%.2f %s", v, kUnits[unit]);
 }
 
+std::string CompactBytes(int64_t n, bool iec_units) {
+  const bool negative = n < 0;
+  uint64_t v =
+      negative ? 0 - static_cast<uint64_t>(n) : static_cast<uint64_t>(n);
+  const char* sign = negative ? "-" : "";
+  if (v < 1024) return absl::StrCat(sign, v, "B");
+  static constexpr char kUnits[] = "KMGTPE";
+  int unit = 0;
+  while (v >= uint64_t{1024} * 1024) {
+    v /= 1024;
+    ++unit;
+  }
+  const double value = static_cast<double>(v) / 1024.0;
+  const char* suffix = iec_units ? "iB" : "";
+  return unit == 0
+             ? absl::StrFormat("%s%.1f%c%s", sign, value, kUnits[unit], suffix)
+             : absl::StrFormat("%s%.2f%c%s", sign, value, kUnits[unit], suffix);
+}
+
 std::string FormatFactor(double factor) {
   std::string s = absl::StrFormat("%.2f", factor);
   if (s.find('.') != std::string::npos) {

@@ -25,6 +25,23 @@ TEST(FormatTest, HumanBytes) {
   EXPECT_EQ(HumanBytes(1638400), "1.56 MiB");
 }
 
+// Figures of public TPU OOM reports and TensorFlow BFC allocator warnings.
+TEST(FormatTest, CompactBytesAsLogsPrintThem) {
+  EXPECT_EQ(CompactBytes(0), "0B");
+  EXPECT_EQ(CompactBytes(1023), "1023B");
+  EXPECT_EQ(CompactBytes(4096), "4.0K");
+  EXPECT_EQ(CompactBytes(430080), "420.0K");
+  EXPECT_EQ(CompactBytes(2883584), "2.75M");       // 1024·245·64·4 padding.
+  EXPECT_EQ(CompactBytes(64225280), "61.25M");     // f32[1024,245,64].
+  EXPECT_EQ(CompactBytes(33285996544), "31.00G");  // s32[8388608,8,4] pad.
+  EXPECT_EQ(CompactBytes(1048575), "1024.0K");     // Below 1024·1024: K.
+  EXPECT_EQ(CompactBytes(1073741824, true), "1.00GiB");
+  EXPECT_EQ(CompactBytes(32768, true), "32.0KiB");
+  EXPECT_EQ(CompactBytes(-2048), "-2.0K");
+  // Truncated to whole K before the last division: 1 MiB + 1023 B is 1.00M.
+  EXPECT_EQ(CompactBytes(1049599), "1.00M");
+}
+
 // One ratio format everywhere (explain printed "3.2×", size "3.20×").
 TEST(FormatTest, FactorHasOneForm) {
   EXPECT_EQ(FormatFactor(3.2), "3.2×");

@@ -1,4 +1,5 @@
 #include <cstdint>
+#include <limits>
 #include <optional>
 #include <string>
 #include <utility>
@@ -22,6 +23,8 @@
 #include "xlayout/layout_util.h"
 #include "xlayout/mismatch.h"
 #include "xlayout/runtime_messages.h"
+#include "xlayout/sharding.h"
+#include "xlayout/size.h"
 #include "xlayout/status_macros.h"
 
 namespace xlayout {
@@ -101,13 +104,58 @@ MismatchRecord SyntheticRecord(const ProgramSignature& program,
   r.program = program.name;
   r.parameter = c.parameter;
   r.parameter_name = c.parameter_name;
-  r.expected = c.expected;
-  r.actual = c.actual;
-  r.expected_bytes = c.expected_xla_bytes;
-  r.actual_bytes = c.actual_xla_bytes;
+  r.expected = c.expected_per_device;
+  r.actual = c.actual_per_device;
+  r.expected_bytes = c.expected_per_device_bytes;
+  r.actual_bytes = c.actual_per_device_bytes;
   r.expected_memory_kind = c.expected_memory_kind;
   r.actual_memory_kind = c.actual_memory_kind;
   return r;
+}
+
+// The parameter's sharding when the program is cut over more than one
+// partition and the text parses; nullopt otherwise.
+std::optional<HloSharding> ProgramSharding(const ProgramSignature& program,
+                                           const ParameterSignature& p) {
+  if (program.num_partitions <= 1 || !p.sharding.has_value()) {
+    return std::nullopt;
+  }
+  absl::StatusOr<HloSharding> s = ParseHloSharding(*p.sharding);
+  if (!s.ok()) return std::nullopt;
+  return *std::move(s);
+}
+
+// The program's global shape for parameter `p`. Before partitioning (or
+// unknown) it is the shape read. After partitioning the shape is one
+// device's: along a dim cut in t tiles of P, the global extent is one of
+// (P-1)*t+1 .. P*t; the tensor's extent when it is one of them, else P*t.
+Shape ExpectedGlobal(const ProgramSignature& program,
+                     const ParameterSignature& p,
+                     const std::optional<HloSharding>& sharding,
+                     absl::Span<const int64_t> tensor_dims) {
+  if (program.shapes_are_global() || !sharding.has_value() ||
+      !sharding->IsTiled() || !p.shape.IsArray()) {
+    return p.shape;
+  }
+  const std::vector<int64_t> counts = sharding->TileCounts();
+  if (counts.size() != static_cast<size_t>(p.shape.rank())) return p.shape;
+  Shape global = p.shape;
+  for (int d = 0; d < p.shape.rank(); ++d) {
+    const int64_t shard = p.shape.dimensions(d), t = counts[d];
+    if (t <= 1 || shard < 1) continue;
+    if (shard > std::numeric_limits<int64_t>::max() / t) return p.shape;
+    const int64_t lo = (shard - 1) * t + 1, hi = shard * t;
+    const bool fits = tensor_dims.size() == counts.size() &&
+                      tensor_dims[d] >= lo && tensor_dims[d] <= hi;
+    global.set_dimension(d, fits ? tensor_dims[d] : hi,
+                         p.shape.is_dynamic_dimension(d));
+  }
+  return global;
+}
+
+int64_t XlaBytesOr(const Shape& shape, int64_t fallback) {
+  absl::StatusOr<int64_t> b = XlaBytes(shape);
+  return b.ok() ? *b : fallback;
 }
 
 }  // namespace
@@ -180,27 +228,44 @@ absl::StatusOr<CheckReport> CheckCheckpoint(const ProgramSignature& program,
     }
   }
 
-  // --- The runtime guard, on buffers described from the manifest. A
-  // parameter without a tensor gets a buffer of its own shape (its findings,
-  // if any, are ignored: it is reported as missing).
+  // --- The runtime guard, on per-device buffers described from the
+  // manifest: what each device receives of the tensor under the program's
+  // sharding. A parameter without a tensor gets a buffer of its own
+  // per-device shape (its findings, if any, are ignored: it is reported as
+  // missing).
   XLAYOUT_ASSIGN_OR_RETURN(Executable exe,
                            Executable::Create(program, options.memory_kinds));
   const ProgramSignature& sig = exe.signature();
   std::vector<Buffer> buffers;
   buffers.reserve(n);
+  std::vector<std::optional<HloSharding>> shardings(n);
+  std::vector<std::string> cut_note(n);  // Why a tensor was not cut.
   for (int64_t i = 0; i < n; ++i) {
     const ParameterSignature& p = sig.parameters[i];
+    shardings[i] = ProgramSharding(sig, p);
     absl::StatusOr<Buffer> b;
     if (tensor_of[i] >= 0) {
       const TensorRecord& t = tensors[tensor_of[i]];
-      b = Buffer::Describe(t.device_shape, t.memory_kind);
+      Shape per_device = t.device_shape;
+      if (shardings[i].has_value()) {
+        absl::StatusOr<Shape> cut = ShardShape(t.device_shape, *shardings[i]);
+        if (cut.ok()) {
+          per_device = *std::move(cut);
+        } else {
+          cut_note[i] = absl::StrCat("the program's sharding ", *p.sharding,
+                                     " does not apply to the tensor (",
+                                     cut.status().message(),
+                                     "): the guard was given the whole tensor");
+        }
+      }
+      b = Buffer::Describe(per_device, t.memory_kind);
       if (!b.ok()) {
         return absl::InvalidArgumentError(
-            absl::StrCat("tensor \"", t.name, "\" (", t.device_shape.ToString(),
+            absl::StrCat("tensor \"", t.name, "\" (", per_device.ToString(),
                          "): ", b.status().message()));
       }
     } else {
-      b = Buffer::Describe(p.shape, p.memory_kind);
+      b = Buffer::Describe(p.per_device_shape, p.memory_kind);
       if (!b.ok()) b = Buffer::Describe(LogicalShape(PrimitiveType::kF32, {}));
       if (!b.ok()) return b.status();
     }
@@ -225,6 +290,7 @@ absl::StatusOr<CheckReport> CheckCheckpoint(const ProgramSignature& program,
   // --- Verdicts.
   CheckReport report;
   report.program = sig.name;
+  report.dump_stage = sig.dump_stage;
   report.num_parameters = n;
   report.num_tensors = num_tensors;
   report.parameters.reserve(n);
@@ -235,7 +301,11 @@ absl::StatusOr<CheckReport> CheckCheckpoint(const ProgramSignature& program,
     c.parameter_name = p.name;
     c.expected = p.shape;
     c.expected_xla_bytes = p.xla_bytes;
+    c.expected_per_device = p.per_device_shape;
+    c.expected_per_device_bytes = p.per_device_xla_bytes;
     c.expected_memory_kind = p.memory_kind;
+    c.sharding = p.sharding.value_or("");
+    c.num_partitions = sig.num_partitions;
     c.bound_by = source_of[i];
     if (tensor_of[i] < 0) {
       c.verdict = CheckVerdict::kMissing;
@@ -248,20 +318,28 @@ absl::StatusOr<CheckReport> CheckCheckpoint(const ProgramSignature& program,
     const Buffer& b = buffers[i];
     c.tensor = t.name;
     c.actual = t.device_shape;
-    c.actual_xla_bytes = b.on_device_size_in_bytes();
+    c.actual_xla_bytes = XlaBytesOr(t.device_shape, -1);
+    c.actual_per_device = b.on_device_shape();
+    c.actual_per_device_bytes = b.on_device_size_in_bytes();
     c.actual_memory_kind = t.memory_kind;
+    const Shape expected_global = ExpectedGlobal(sig, p, shardings[i], t.dims);
+    if (!(expected_global == p.shape)) {
+      c.expected = expected_global;
+      c.expected_xla_bytes = XlaBytesOr(expected_global, -1);
+    }
     for (const MismatchRecord* r : findings[i]) {
       c.messages.push_back(r->message);
       if (r->reason != MismatchReason::kStrictLayout) c.xla_rejects = true;
     }
     const bool same_logical =
-        p.shape.IsArray() && p.shape.element_type() == t.dtype &&
-        p.shape.dimensions() == absl::MakeConstSpan(t.dims);
+        expected_global.IsArray() &&
+        expected_global.element_type() == t.dtype &&
+        expected_global.dimensions() == absl::MakeConstSpan(t.dims);
     const bool same_kind = p.memory_kind == t.memory_kind;
     MismatchReason reason = MismatchReason::kStrictLayout;
     if (!same_logical) {
       c.verdict = CheckVerdict::kIncompatible;
-    } else if (!SamePhysicalLayout(p.shape, t.device_shape)) {
+    } else if (!SamePhysicalLayout(p.per_device_shape, b.on_device_shape())) {
       c.verdict = CheckVerdict::kNeedsRelayout;
     } else if (!same_kind) {
       c.verdict = CheckVerdict::kMemoryKind;
@@ -302,6 +380,42 @@ absl::StatusOr<CheckReport> CheckCheckpoint(const ProgramSignature& program,
       c.classification = d.classification;
       c.summary = d.summary;
       c.details = d.details;
+      if (!(p.per_device_shape == p.shape) ||
+          !(b.on_device_shape() == t.device_shape)) {
+        c.details.push_back(absl::StrCat(
+            "per device (", p.sharding.value_or("no sharding"), " over ",
+            sig.num_partitions, " partitions): the program expects ",
+            p.per_device_shape.ToString(true), " (", p.per_device_xla_bytes,
+            " bytes), each device would receive ",
+            b.on_device_shape().ToString(true), " (",
+            b.on_device_size_in_bytes(), " bytes)"));
+      }
+      if (c.verdict == CheckVerdict::kIncompatible &&
+          expected_global.IsArray() &&
+          expected_global.element_type() == t.dtype &&
+          expected_global.rank() == static_cast<int64_t>(t.dims.size())) {
+        // Dims that a different partition count explains: the tensor is one
+        // device's piece of an array cut another way.
+        ShardingChangeQuery q;
+        q.expected_dims.assign(p.per_device_shape.dimensions().begin(),
+                               p.per_device_shape.dimensions().end());
+        q.actual_dims = t.dims;
+        q.expected_per_device = shardings[i].has_value();
+        q.expected_sharding = shardings[i];
+        if (sig.shapes_are_global() || !shardings[i].has_value()) {
+          q.global_dims.emplace(expected_global.dimensions().begin(),
+                                expected_global.dimensions().end());
+        }
+        if (std::optional<PartitionCountChange> change =
+                InferPartitionCountChange(q)) {
+          c.sharding_change = change->message;
+          c.details.push_back(absl::StrCat(
+              "sharding: ", change->message,
+              " (the tensor looks like one device's piece, not the global "
+              "array)"));
+        }
+      }
+      if (!cut_note[i].empty()) c.details.push_back(cut_note[i]);
       if (c.verdict != CheckVerdict::kMemoryKind && !same_kind) {
         c.details.push_back(absl::StrCat("memory kind: expected '",
                                          p.memory_kind, "', got '",
@@ -309,7 +423,7 @@ absl::StatusOr<CheckReport> CheckCheckpoint(const ProgramSignature& program,
       }
       if (!c.xla_rejects && c.verdict != CheckVerdict::kMemoryKind) {
         c.note = absl::StrCat(
-            "same xla_bytes (", c.actual_xla_bytes,
+            "same xla_bytes (", c.actual_per_device_bytes,
             "): XLA accepts this buffer without an error and the program "
             "reads its bytes as ",
             c.verdict == CheckVerdict::kIncompatible

@@ -1,9 +1,14 @@
 #include "xlayout/checkpoint_io.h"
 
 #include <algorithm>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <system_error>
 #include <utility>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "xlayout/io/atomic_output_dir.h"
 #include "xlayout/io/input_file.h"
@@ -38,17 +43,62 @@ std::string DescribeTensor(const TensorRecord& tensor) {
 
 // ---------------------------------------------------------------- writer
 
+namespace {
+
+// A tensor placed by ReserveTensors, written through WriteReserved.
+struct ReservedTensor {
+  int64_t written = 0;
+  bool ended = false;
+  bool unhashed = false;  // A piece was written with hash = false.
+  Xxh3 hash;
+};
+
+}  // namespace
+
 struct CheckpointWriter::Impl {
   explicit Impl(io::AtomicOutputDir d) : dir(std::move(d)) {}
   io::AtomicOutputDir dir;
   std::optional<io::DirFileWriter> data;
-  int64_t position = 0;  // Bytes written to the data file.
+  int64_t position = 0;  // End of the last tensor placed in the data file.
   bool in_tensor = false;
   TensorRecord current;
   int64_t written = 0;       // Bytes of the current tensor.
   std::optional<Xxh3> hash;  // Of the current tensor.
+  // tensors_ index -> its state, for reserved tensors only.
+  std::map<int64_t, std::unique_ptr<ReservedTensor>> reserved;
+  bool finished = false;  // Finish() succeeded: the manifest is written.
   bool committed = false;
 };
+
+namespace {
+
+// An existing directory may be replaced by a checkpoint only when it is
+// empty or is itself a checkpoint.
+absl::Status MayReplaceWithCheckpoint(const std::string& dir) {
+  std::error_code ec;
+  if (std::filesystem::is_empty(dir, ec) && !ec) return absl::OkStatus();
+  absl::StatusOr<io::InputFile> manifest =
+      io::InputFile::OpenBeneath(dir, kManifestFileName);
+  if (manifest.ok()) {
+    std::string head(
+        static_cast<size_t>(std::min<int64_t>(manifest->size(), 4096)), '\0');
+    if (manifest
+            ->ReadAt(0, absl::MakeSpan(reinterpret_cast<uint8_t*>(head.data()),
+                                       head.size()))
+            .ok() &&
+        absl::StrContains(head, absl::StrCat("\"", kCheckpointFormat, "\""))) {
+      return absl::OkStatus();
+    }
+  }
+  return absl::FailedPreconditionError(absl::StrCat(
+      "refusing to replace directory '", dir,
+      "': it is not empty and not an xlayout checkpoint (no manifest.json "
+      "naming \"",
+      kCheckpointFormat,
+      "\"); remove it yourself or choose another output name"));
+}
+
+}  // namespace
 
 CheckpointWriter::CheckpointWriter(std::unique_ptr<Impl> impl)
     : impl_(std::move(impl)) {}
@@ -62,8 +112,10 @@ const std::string& CheckpointWriter::target() const {
 
 absl::StatusOr<std::unique_ptr<CheckpointWriter>> CheckpointWriter::Create(
     const std::string& dir) {
-  XLAYOUT_ASSIGN_OR_RETURN(io::AtomicOutputDir out,
-                           io::AtomicOutputDir::Create(dir));
+  XLAYOUT_ASSIGN_OR_RETURN(
+      io::AtomicOutputDir out,
+      io::AtomicOutputDir::Create(dir,
+                                  {.may_replace = &MayReplaceWithCheckpoint}));
   auto impl = std::make_unique<Impl>(std::move(out));
   XLAYOUT_RETURN_IF_ERROR(impl->dir.MakeDirectory("data"));
   XLAYOUT_ASSIGN_OR_RETURN(io::DirFileWriter data,
@@ -75,18 +127,14 @@ absl::StatusOr<std::unique_ptr<CheckpointWriter>> CheckpointWriter::Create(
 
 absl::Status CheckpointWriter::BeginTensor(TensorRecord record) {
   Impl& s = *impl_;
-  if (s.in_tensor || s.committed) {
+  if (s.in_tensor || s.finished || s.committed) {
     return absl::FailedPreconditionError(
         "CheckpointWriter::BeginTensor: a tensor is already open");
   }
   XLAYOUT_ASSIGN_OR_RETURN(int64_t length, ExactBytes(record.device_shape));
+  // The gap up to the aligned offset stays a hole (reads as zeros).
   XLAYOUT_ASSIGN_OR_RETURN(int64_t offset, AlignTensorOffset(s.position));
-  if (offset > s.position) {
-    static const uint8_t kZeros[kTensorAlignment] = {};
-    XLAYOUT_RETURN_IF_ERROR(
-        s.data->Write(kZeros, static_cast<size_t>(offset - s.position)));
-    s.position = offset;
-  }
+  s.position = offset;
   record.file = std::string(kCheckpointDataFile);
   record.offset = offset;
   record.length = length;
@@ -108,7 +156,8 @@ absl::Status CheckpointWriter::Write(absl::Span<const uint8_t> bytes) {
         absl::StrCat("tensor \"", s.current.name, "\": more than its ",
                      s.current.length, " bytes written"));
   }
-  XLAYOUT_RETURN_IF_ERROR(s.data->Write(bytes.data(), bytes.size()));
+  XLAYOUT_RETURN_IF_ERROR(
+      s.data->WriteAt(s.position, bytes.data(), bytes.size()));
   s.hash->Update(bytes);
   s.written += static_cast<int64_t>(bytes.size());
   s.position += static_cast<int64_t>(bytes.size());
@@ -132,13 +181,127 @@ absl::Status CheckpointWriter::EndTensor(uint64_t xxh3_logical) {
   return absl::OkStatus();
 }
 
+absl::StatusOr<int64_t> CheckpointWriter::ReserveTensors(
+    std::vector<TensorRecord> records) {
+  Impl& s = *impl_;
+  if (s.in_tensor || s.finished || s.committed) {
+    return absl::FailedPreconditionError(
+        "CheckpointWriter::ReserveTensors: a tensor is open");
+  }
+  const int64_t first = static_cast<int64_t>(tensors_.size());
+  int64_t position = s.position;
+  for (TensorRecord& record : records) {
+    XLAYOUT_ASSIGN_OR_RETURN(int64_t length, ExactBytes(record.device_shape));
+    XLAYOUT_ASSIGN_OR_RETURN(int64_t offset, AlignTensorOffset(position));
+    if (length > INT64_MAX - offset) {
+      return absl::OutOfRangeError(absl::StrCat(
+          "tensor \"", record.name, "\": the data file would pass 2^63 bytes"));
+    }
+    record.file = std::string(kCheckpointDataFile);
+    record.offset = offset;
+    record.length = length;
+    position = offset + length;
+  }
+  XLAYOUT_RETURN_IF_ERROR(s.data->Allocate(position));
+  s.position = position;
+  for (TensorRecord& record : records) {
+    s.reserved.emplace(static_cast<int64_t>(tensors_.size()),
+                       std::make_unique<ReservedTensor>());
+    tensors_.push_back(std::move(record));
+  }
+  return first;
+}
+
+absl::Status CheckpointWriter::WriteReserved(int64_t index,
+                                             absl::Span<const uint8_t> bytes,
+                                             bool hash) {
+  Impl& s = *impl_;
+  auto it = s.reserved.find(index);
+  if (it == s.reserved.end() || it->second->ended) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "CheckpointWriter::WriteReserved: tensor ", index, " is not open"));
+  }
+  ReservedTensor& r = *it->second;
+  const TensorRecord& t = tensors_[index];
+  if (static_cast<int64_t>(bytes.size()) > t.length - r.written) {
+    return absl::InternalError(absl::StrCat(
+        "tensor \"", t.name, "\": more than its ", t.length, " bytes written"));
+  }
+  XLAYOUT_RETURN_IF_ERROR(
+      s.data->WriteAt(t.offset + r.written, bytes.data(), bytes.size()));
+  if (hash) {
+    r.hash.Update(bytes);
+  } else {
+    r.unhashed = true;
+  }
+  r.written += static_cast<int64_t>(bytes.size());
+  return absl::OkStatus();
+}
+
+absl::Status CheckpointWriter::EndReserved(
+    int64_t index, uint64_t xxh3_logical,
+    std::optional<uint64_t> xxh3_physical) {
+  Impl& s = *impl_;
+  auto it = s.reserved.find(index);
+  if (it == s.reserved.end() || it->second->ended) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "CheckpointWriter::EndReserved: tensor ", index, " is not open"));
+  }
+  ReservedTensor& r = *it->second;
+  TensorRecord& t = tensors_[index];
+  if (r.written != t.length) {
+    return absl::InternalError(
+        absl::StrCat("tensor \"", t.name, "\": ", r.written,
+                     " bytes written, expected ", t.length));
+  }
+  if (r.unhashed && !xxh3_physical.has_value()) {
+    return absl::InternalError(absl::StrCat(
+        "tensor \"", t.name,
+        "\": written without hashing and ended without a physical checksum"));
+  }
+  t.xxh3_physical = xxh3_physical.value_or(r.hash.Digest());
+  t.xxh3_logical = xxh3_logical;
+  r.ended = true;
+  return absl::OkStatus();
+}
+
 absl::Status CheckpointWriter::Commit(std::optional<Environment> environment,
                                       Provenance provenance) {
+  XLAYOUT_RETURN_IF_ERROR(
+      Finish(std::move(environment), std::move(provenance)).status());
+  return Commit();
+}
+
+absl::Status CheckpointWriter::Commit() {
   Impl& s = *impl_;
+  if (!s.finished || s.committed) {
+    return absl::FailedPreconditionError(
+        "CheckpointWriter::Commit: call Finish() first, once");
+  }
+  XLAYOUT_RETURN_IF_ERROR(s.dir.Commit());
+  s.committed = true;
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::string> CheckpointWriter::Finish(
+    std::optional<Environment> environment, Provenance provenance) {
+  Impl& s = *impl_;
+  if (s.finished || s.committed) {
+    return absl::FailedPreconditionError(
+        "CheckpointWriter::Finish: already finished");
+  }
   if (s.in_tensor) {
     return absl::FailedPreconditionError(
         absl::StrCat("tensor \"", s.current.name, "\" was not ended"));
   }
+  for (const auto& [index, r] : s.reserved) {
+    if (!r->ended) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("tensor \"", tensors_[index].name, "\" was not ended"));
+    }
+  }
+  // The file covers every range, even an empty last tensor's.
+  XLAYOUT_RETURN_IF_ERROR(s.data->ExtendTo(s.position));
   CheckpointManifest manifest;
   manifest.environment = std::move(environment);
   manifest.provenance = std::move(provenance);
@@ -151,9 +314,8 @@ absl::Status CheckpointWriter::Commit(std::optional<Environment> environment,
       kManifestFileName,
       absl::MakeConstSpan(reinterpret_cast<const uint8_t*>(text.data()),
                           text.size())));
-  XLAYOUT_RETURN_IF_ERROR(s.dir.Commit());
-  s.committed = true;
-  return absl::OkStatus();
+  s.finished = true;
+  return s.dir.temp_path();
 }
 
 // ---------------------------------------------------------------- reader
@@ -228,8 +390,7 @@ absl::Status CheckpointReader::ReadTensor(const TensorRecord& tensor,
         read);
   }
   if (verify) {
-    const uint64_t h = Xxh3Of(dst);
-    if (h != tensor.xxh3_physical) return ChecksumMismatch(dir_, tensor, h);
+    XLAYOUT_RETURN_IF_ERROR(CheckPhysical(tensor, Xxh3Of(dst)));
   }
   return absl::OkStatus();
 }
@@ -248,10 +409,15 @@ absl::StatusOr<io::MappedRegion> CheckpointReader::Map(
         bytes.status());
   }
   if (verify) {
-    const uint64_t h = Xxh3Of(bytes->span());
-    if (h != tensor.xxh3_physical) return ChecksumMismatch(dir_, tensor, h);
+    XLAYOUT_RETURN_IF_ERROR(CheckPhysical(tensor, Xxh3Of(bytes->span())));
   }
   return bytes;
+}
+
+absl::Status CheckpointReader::CheckPhysical(const TensorRecord& tensor,
+                                             uint64_t computed) const {
+  if (computed == tensor.xxh3_physical) return absl::OkStatus();
+  return ChecksumMismatch(dir_, tensor, computed);
 }
 
 absl::StatusOr<uint64_t> CheckpointReader::HashPhysical(

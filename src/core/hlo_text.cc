@@ -404,26 +404,25 @@ absl::StatusOr<std::optional<ParameterInstruction>> ParseParameterInstruction(
   return instr;
 }
 
-std::optional<std::vector<std::string>> SplitTupleSharding(
-    absl::string_view sharding) {
-  absl::string_view s = absl::StripAsciiWhitespace(sharding);
-  if (s.size() < 2 || s.front() != '{' || s.back() != '}') return std::nullopt;
-  absl::string_view inner =
-      absl::StripAsciiWhitespace(s.substr(1, s.size() - 2));
-  if (inner.empty() || inner.front() != '{') return std::nullopt;
-  std::vector<std::string> parts;
-  size_t pos = 0;
-  while (pos <= inner.size()) {
-    absl::StatusOr<size_t> end = ScanAttributeValue(inner, pos);
-    if (!end.ok()) return std::nullopt;
-    absl::string_view part =
-        absl::StripAsciiWhitespace(inner.substr(pos, *end - pos));
-    if (part.empty() || part.front() != '{') return std::nullopt;
-    parts.emplace_back(part);
-    if (*end >= inner.size()) break;
-    pos = *end + 1;
-  }
-  return parts;
+absl::string_view InstructionOpcode(absl::string_view line) {
+  size_t p = 0;
+  while (p < line.size() && (line[p] == ' ' || line[p] == '\t')) ++p;
+  if (absl::StartsWith(line.substr(p), "ROOT ")) p += 5;
+  while (p < line.size() && line[p] == ' ') ++p;
+  if (p < line.size() && line[p] == '%') ++p;
+  size_t name_end = ReadIdent(line, p);
+  if (name_end == p) return {};
+  p = name_end;
+  while (p < line.size() && IsSpace(line[p])) ++p;
+  if (p >= line.size() || line[p] != '=') return {};
+  ++p;
+  absl::StatusOr<Shape> shape = ShapeAt(line, &p, "shape");
+  if (!shape.ok()) return {};
+  p = SkipSpaceAndComments(line, p);
+  if (p == npos) return {};
+  size_t op_end = ReadIdent(line, p);
+  if (op_end == p || op_end >= line.size() || line[op_end] != '(') return {};
+  return line.substr(p, op_end - p);
 }
 
 }  // namespace xlayout::hlo_text

@@ -62,10 +62,12 @@ absl::StatusOr<std::optional<ParameterInstruction>> ParseParameterInstruction(
 // True if `line` opens the ENTRY computation.
 bool IsEntryLine(absl::string_view line);
 
-// Splits a tuple sharding `{{a}, {b}}` into its elements `{a}`, `{b}`;
-// nullopt if it is not a tuple sharding.
-std::optional<std::vector<std::string>> SplitTupleSharding(
-    absl::string_view sharding);
+// The opcode of an instruction line `[ROOT] [%]name = SHAPE opcode(...)`
+// ("add", "send-done"); empty if the line is not an instruction. Used to
+// tell which instructions carry `sharding=` (the SPMD partitioner keeps it
+// only on entry parameters, infeed, outfeed, send and recv). Tuple shardings
+// are parsed by the sharding module (ParseHloSharding), not here.
+absl::string_view InstructionOpcode(absl::string_view line);
 
 }  // namespace xlayout::hlo_text
 

@@ -72,6 +72,21 @@ TEST(ParameterInstructionTest, HugeParameterNumber) {
               HasSubstr("expected parameter(N)"));
 }
 
+TEST(InstructionOpcodeTest, OpcodeAfterTheShape) {
+  EXPECT_EQ(
+      InstructionOpcode("  %a = f32[2]{0} add(%x, %y), sharding={replicated}"),
+      "add");
+  EXPECT_EQ(InstructionOpcode(
+                "  ROOT %t = (f32[2]{0}, /*index=5*/s32[]) tuple(%a, %b)"),
+            "tuple");
+  EXPECT_EQ(InstructionOpcode("  sd = token[] send-done(s), channel_id=1"),
+            "send-done");
+  EXPECT_EQ(InstructionOpcode("  %p = f32[2]{0} parameter(0)"), "parameter");
+  EXPECT_EQ(InstructionOpcode("ENTRY %main (a: f32[2]) -> f32[2] {"), "");
+  EXPECT_EQ(InstructionOpcode("}"), "");
+  EXPECT_EQ(InstructionOpcode("  %a = f32[2 add(%x)"), "");
+}
+
 TEST(SkipSpaceAndCommentsTest, SharedTrivia) {
   EXPECT_EQ(SkipSpaceAndComments(" /* a */ // b\nx", 0), 14u);
   EXPECT_EQ(SkipSpaceAndComments("  /* open", 0), absl::string_view::npos);

@@ -1,12 +1,15 @@
 // JAX's layout reprs, read into XLA layouts. See jax_layout.h.
 #include "core/jax_layout.h"
 
+#include <algorithm>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "xlayout/jax_layout.h"
+#include "xlayout/primitive_type.h"
 #include "xlayout/status_macros.h"
 #include "xlayout/tile.h"
 
@@ -245,6 +248,90 @@ absl::StatusOr<Layout> ReadJaxLayout(TextCursor& cursor) {
   XLAYOUT_ASSIGN_OR_RETURN(Layout layout, reader.Read());
   cursor.set_pos(reader.pos());
   return layout;
+}
+
+}  // namespace xlayout
+
+// --- JAX code for a layout ---------------------------------------------------
+
+namespace xlayout {
+
+std::string JaxLayoutRepr(const Layout& layout) {
+  if (layout.tail_padding_alignment_in_elements() != 1 ||
+      !layout.split_configs().empty() || layout.IsSparse() ||
+      layout.has_physical_shape() ||
+      layout.dynamic_shape_metadata_prefix_bytes() != 0 ||
+      layout.index_primitive_type() != PrimitiveType::kInvalid ||
+      layout.pointer_primitive_type() != PrimitiveType::kInvalid) {
+    return "";
+  }
+  auto tuple = [](auto begin, auto end) {
+    std::string out = "(";
+    size_t n = 0;
+    for (auto it = begin; it != end; ++it, ++n) {
+      if (n > 0) out += ", ";
+      absl::StrAppend(&out, *it);
+    }
+    if (n == 1) out += ",";
+    return out + ")";
+  };
+  absl::Span<const int64_t> m2m = layout.minor_to_major();
+  std::string out =
+      absl::StrCat("Layout(major_to_minor=", tuple(m2m.rbegin(), m2m.rend()));
+  if (!layout.tiles().empty()) {
+    std::vector<std::string> tiles;
+    for (const Tile& t : layout.tiles()) {
+      for (int64_t d : t.dims()) {
+        if (d == Tile::kCombineDimension) return "";
+      }
+      tiles.push_back(tuple(t.dims().begin(), t.dims().end()));
+    }
+    out += ", tiling=(";
+    for (size_t i = 0; i < tiles.size(); ++i) {
+      if (i > 0) out += ", ";
+      out += tiles[i];
+    }
+    if (tiles.size() == 1) out += ",";
+    out += ")";
+  }
+  if (layout.element_size_in_bits() != 0) {
+    absl::StrAppend(&out, ", sub_byte_element_size_in_bits=",
+                    layout.element_size_in_bits());
+  }
+  return out + ")";
+}
+
+std::string JaxDevicePutCode(const Layout& layout, absl::string_view var,
+                             absl::string_view memory_kind) {
+  std::string repr = JaxLayoutRepr(layout);
+  if (repr.empty()) return "";
+  std::string sharding = absl::StrCat(var, ".sharding");
+  if (layout.memory_space() != 0 && !memory_kind.empty()) {
+    absl::StrAppend(&sharding, ".with_memory_kind('", memory_kind, "')");
+  }
+  return absl::StrCat("jax.device_put(", var, ", Format(", repr, ", ", sharding,
+                      "))");
+}
+
+std::optional<PrimitiveType> PrimitiveTypeFromJaxDtype(absl::string_view name) {
+  if (name == "bool") return PrimitiveType::kPred;
+  if (name == "bfloat16") return PrimitiveType::kBF16;
+  std::string xla;
+  if (absl::StartsWith(name, "uint")) {
+    xla = absl::StrCat("u", name.substr(4));
+  } else if (absl::StartsWith(name, "int")) {
+    xla = absl::StrCat("s", name.substr(3));
+  } else if (absl::StartsWith(name, "complex")) {
+    xla = absl::StrCat("c", name.substr(7));
+  } else if (absl::StartsWith(name, "float")) {
+    // float32 -> f32; float8_e4m3fn -> f8e4m3fn.
+    xla = absl::StrCat("f", name.substr(5));
+    xla.erase(std::remove(xla.begin(), xla.end(), '_'), xla.end());
+  } else {
+    return std::nullopt;
+  }
+  if (xla.size() < 2 || !IsAsciiDigit(xla[1])) return std::nullopt;
+  return PrimitiveTypeFromName(xla);
 }
 
 }  // namespace xlayout

@@ -12,11 +12,16 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
 #include "xlayout/format.h"
+#include "xlayout/jax_layout.h"
 #include "xlayout/layout.h"
 #include "xlayout/memory_kind.h"
 #include "xlayout/primitive_type.h"
 #include "xlayout/shape_parser.h"
+#include "xlayout/shape_proto_text.h"
+#include "xlayout/sharding.h"
 #include "xlayout/size.h"
 #include "xlayout/validate.h"
 
@@ -36,6 +41,10 @@ absl::string_view ClassificationName(Classification c) {
       return "memory_space";
     case Classification::kUnknown:
       return "unknown";
+    case Classification::kInvalidBuffer:
+      return "invalid_buffer";
+    case Classification::kMalformedLayout:
+      return "malformed_layout";
   }
   return "unknown";
 }
@@ -198,15 +207,18 @@ bool FitsDeviceBuffer(const Shape& shape) {
   return xla.ok() && exact.ok() && *xla == *exact;
 }
 
+// Candidates whose xla_bytes lie in [min_bytes, max_bytes] (one printed
+// size: both equal; a rounded one, as OOM reports print: its interval).
 std::vector<std::pair<Shape, std::string>> InferShapes(const Shape& shape,
-                                                       int64_t printed) {
+                                                       int64_t min_bytes,
+                                                       int64_t max_bytes) {
   std::vector<std::pair<Shape, std::string>> out;
   if (!shape.IsArray()) return out;
   for (auto& candidate : Candidates(shape)) {
     Shape& cand = candidate.first;
     std::string& rule = candidate.second;
     absl::StatusOr<int64_t> bytes = XlaBytes(cand);
-    if (!bytes.ok() || *bytes != printed) continue;
+    if (!bytes.ok() || *bytes < min_bytes || *bytes > max_bytes) continue;
     if (!FitsDeviceBuffer(cand)) {
       if (cand.layout().tiles().size() < 2) continue;
       // E.g. bf16 T(1,128)(2,1): the (2,1) sub-tile pads each 1-row tile to
@@ -223,7 +235,7 @@ std::vector<std::pair<Shape, std::string>> InferShapes(const Shape& shape,
       if (!FitsDeviceBuffer(cand)) continue;
       rule = absl::StrCat(
           rule, "; without the sub-tile ", dropped,
-          ", which would pad the first-level tile beyond the ", printed,
+          ", which would pad the first-level tile beyond the ", *bytes,
           " bytes a device buffer of this layout has (XLA sizes buffers by "
           "the first tile level)");
     }
@@ -277,7 +289,7 @@ Side BuildSide(const MismatchSide& in) {
   side.effective = full;
   if (printed.has_value() && side.report.recomputed_bytes.has_value() &&
       *printed != *side.report.recomputed_bytes) {
-    auto inferred = InferShapes(full, *printed);
+    auto inferred = InferShapes(full, *printed, *printed);
     for (const auto& [s, rule] : inferred) {
       side.report.inferred_layouts.push_back({s.ToString(true), rule});
     }
@@ -350,6 +362,14 @@ void DimsFacts(const Shape& e, const Shape& a, Diagnosis* d) {
       absl::StrAppend(&line, ": a smaller batch, e.g. a partial last batch");
     }
     d->details.push_back(std::move(line));
+  }
+  // Partition counts that explain the dims (sharding module, issue 14).
+  ShardingChangeQuery q;
+  q.expected_dims.assign(e.dimensions().begin(), e.dimensions().end());
+  q.actual_dims.assign(a.dimensions().begin(), a.dimensions().end());
+  if (std::optional<PartitionCountChange> c = InferPartitionCountChange(q)) {
+    d->details.push_back(absl::StrCat("sharding: ", c->message));
+    halved = true;
   }
   d->causes.push_back(
       "The input's dims differ from those the program was compiled for: a "
@@ -530,6 +550,7 @@ void LayoutFacts(const Side& e, const Side& a, Diagnosis* d) {
   d->fix_commands.push_back(absl::StrCat("xlayout relayout --shape '",
                                          as.ToString(true), "' --to '",
                                          el.ToString(), "' IN OUT"));
+  d->jax_fix = JaxDevicePutCode(el, "x", MemoryKindName(el.memory_space()));
 }
 
 void SizesOnlyFacts(int64_t e, int64_t a, Diagnosis* d) {
@@ -688,12 +709,186 @@ std::optional<PrimitiveType> TypeFromEnumName(const std::string& name) {
   return PrimitiveTypeFromName(absl::AsciiStrToLower(name));
 }
 
+// One side of a JAX message: the aval (`float32[8,128]`) and, for the layout
+// check, the layout repr, combined into one XLA shape. `AUTO` or `None`
+// leave the layout unknown.
+void JaxSide(const std::string& aval, const std::string& repr,
+             MismatchSide* out) {
+  out->shape_text = aval;
+  absl::string_view a = aval;
+  absl::ConsumePrefix(&a, "~");
+  const size_t bracket = a.find('[');
+  if (bracket == absl::string_view::npos || a.back() != ']') {
+    out->shape_error = absl::StrCat("not a JAX shape: ", aval);
+    return;
+  }
+  std::optional<PrimitiveType> type =
+      PrimitiveTypeFromJaxDtype(a.substr(0, bracket));
+  if (!type.has_value()) {
+    out->shape_error =
+        absl::StrCat("unknown JAX dtype '", a.substr(0, bracket), "'");
+    return;
+  }
+  std::vector<int64_t> dims;
+  absl::string_view inner = a.substr(bracket + 1, a.size() - bracket - 2);
+  if (!inner.empty()) {
+    for (absl::string_view d : absl::StrSplit(inner, ',')) {
+      // Explicit-sharding avals print `8@x`: the axis is not part of the
+      // shape.
+      d = d.substr(0, d.find('@'));
+      int64_t n = 0;
+      if (!absl::SimpleAtoi(d, &n) || n < 0) {
+        out->shape_error = absl::StrCat("bad dimension '", d, "' in ", aval);
+        return;
+      }
+      dims.push_back(n);
+    }
+  }
+  Shape shape(*type, std::move(dims));
+  if (!repr.empty() && repr != "AUTO" && !absl::EndsWith(repr, ".AUTO") &&
+      repr != "None") {
+    absl::StatusOr<Layout> layout = ParseJaxLayout(repr);
+    if (!layout.ok()) {
+      out->shape_error =
+          absl::StrCat("layout ", repr, ": ", layout.status().message());
+      return;
+    }
+    shape.set_layout(*std::move(layout));
+    out->layout_printed = true;
+  }
+  out->shape_text = shape.ToString(true);
+  out->shape = std::move(shape);
+}
+
+// A Pallas TPU kernel's operand: XLA gave it another layout than the kernel
+// was compiled for. It fails at compile time, so there is no buffer to
+// convert; the fix is the layout XLA assigns to the operand.
+void MosaicFacts(Diagnosis* d) {
+  d->fix_commands.clear();
+  d->jax_fix.clear();
+  d->next_steps.clear();
+  d->causes.clear();
+  d->details.push_back(
+      "expected is the layout the Mosaic kernel was compiled for, actual the "
+      "layout XLA assigned to the operand");
+  d->causes.push_back(
+      "The operand reaches the Pallas TPU kernel (Mosaic custom call) in "
+      "another layout than the kernel expects: XLA's layout assignment chose "
+      "a different tiling (e.g. a 1-D tile T(128) against (8,128)) or dim "
+      "order, often for small or rank-1 operands or in a framework that sets "
+      "custom-call operand layouts itself (torch_xla)");
+  d->next_steps.push_back(
+      "Make the operand's layout the kernel's: reshape it to a shape whose "
+      "default TPU tiling matches (e.g. 2-D with the last dim a multiple of "
+      "128), or set the custom call's operand layout to the expected one");
+  d->next_steps.push_back(
+      "Report it to the framework that lowers the kernel (JAX Pallas, "
+      "torch_xla) with the shapes above: the lowering should request the "
+      "layout the kernel was compiled for");
+}
+
+// A deleted or donated buffer: not a layout problem.
+void InvalidBufferFacts(const MismatchFact& m, Diagnosis* d) {
+  d->classification = Classification::kInvalidBuffer;
+  d->summary = "deleted or donated buffer";
+  if (m.actual.shape.has_value()) {
+    d->details.push_back(absl::StrCat(
+        "the array ", m.actual.shape->ToString(false),
+        " was deleted (explicitly, or by donating it to an earlier call) and "
+        "then passed to a computation"));
+  } else {
+    d->details.push_back(absl::StrCat(
+        "the buffer passed as argument ",
+        m.parameter ? absl::StrCat(*m.parameter) : std::string("?"),
+        m.replica ? absl::StrCat(" on replica ", *m.replica) : std::string(),
+        m.actual.value.empty() ? std::string(" could not be used")
+                               : absl::StrCat(" has been ", m.actual.value),
+        "; its shape and layout are not the problem"));
+  }
+  d->causes.push_back(
+      "Reuse after donation: the array was donated to an earlier call "
+      "(jax.jit(..., donate_argnums=...) or donate_argnames, TF's buffer "
+      "reuse) and its buffer now belongs to that call's output");
+  d->causes.push_back(
+      "The array was deleted explicitly (x.delete(), jax.clear_caches() or "
+      "a framework that frees inputs) while still referenced");
+  d->next_steps.push_back(
+      "Use the output of the donating call in place of its donated input "
+      "(state = step(state), never step(state) twice on the same state)");
+  d->next_steps.push_back(
+      "If the input is needed again, do not donate it (drop it from "
+      "donate_argnums) or pass a copy (jnp.copy(x))");
+}
+
+// XLA's layout validation: a minor_to_major that does not fit the shape.
+void MalformedLayoutFacts(const MismatchFact& m, Diagnosis* d) {
+  d->classification = Classification::kMalformedLayout;
+  d->summary = "malformed layout";
+  const std::string& m2m = m.actual.value;
+  int64_t entries = 0;
+  if (m2m.size() > 2) {
+    entries = 1 + std::count(m2m.begin(), m2m.end(), ',');
+  }
+  std::string rank = m.expected.value;
+  if (m.actual.shape.has_value() && m.actual.shape->IsArray()) {
+    const Shape& shape = *m.actual.shape;
+    rank = absl::StrCat(shape.rank());
+    std::string dims;
+    for (int i = 0; i < shape.rank(); ++i) {
+      absl::StrAppend(&dims, i == 0 ? "" : ", ", "dim ", i, " (",
+                      shape.dimensions(i), ")");
+    }
+    d->details.push_back(absl::StrCat(
+        "the shape ", shape.ToString(false), " has rank ", shape.rank(),
+        shape.rank() > 0 ? absl::StrCat(": ", dims) : std::string()));
+  }
+  int64_t r = 0;
+  const bool has_rank = absl::SimpleAtoi(rank, &r) && r >= 0;
+  d->details.push_back(absl::StrCat(
+      "its layout lists ", entries, entries == 1 ? " dim" : " dims",
+      " in minor_to_major ", m2m.empty() ? "{}" : m2m, ", not ", rank,
+      ": a layout needs one entry per dim, ",
+      has_rank && r > 0 ? absl::StrCat("a permutation of 0..", r - 1)
+                        : std::string("none for a scalar")));
+  if (has_rank && r > 0 && r <= 64) {
+    std::vector<int64_t> def;
+    for (int64_t i = r - 1; i >= 0; --i) def.push_back(i);
+    d->details.push_back(absl::StrCat("the default (row-major) layout is {",
+                                      absl::StrJoin(def, ","), "}"));
+  }
+  if (entries == 0) {
+    d->details.push_back(
+        "an empty minor_to_major usually means the layout was never set: a "
+        "ShapeProto written with `layout { }` (or only tiles) by a tool or an "
+        "older serialiser, or a layout built for a scalar");
+  }
+  d->causes.push_back(
+      "The shape's layout was built for another rank: a reshape that kept "
+      "the old layout, or a hand-written or converted ShapeProto / layout "
+      "string");
+  d->causes.push_back(
+      "A serialized program or checkpoint written by another XLA or "
+      "framework version whose layout fields are missing or differ");
+  d->next_steps.push_back(
+      "Fix the layout at its source (the tool or code that wrote this "
+      "shape), or drop the layout so XLA chooses the default one");
+}
+
 }  // namespace
 
 std::vector<InferredLayout> InferLayouts(const Shape& shape,
                                          int64_t printed_bytes) {
   std::vector<InferredLayout> out;
-  for (auto& [s, rule] : InferShapes(shape, printed_bytes)) {
+  for (auto& [s, rule] : InferShapes(shape, printed_bytes, printed_bytes)) {
+    out.push_back({s.ToString(true), rule});
+  }
+  return out;
+}
+
+std::vector<InferredLayout> InferLayouts(const Shape& shape, int64_t min_bytes,
+                                         int64_t max_bytes) {
+  std::vector<InferredLayout> out;
+  for (auto& [s, rule] : InferShapes(shape, min_bytes, max_bytes)) {
     out.push_back({s.ToString(true), rule});
   }
   return out;
@@ -705,6 +900,7 @@ MismatchFact FactFromMessage(const ScannedMessage& m,
   f.kind = m.kind;
   f.program = m.program;
   f.parameter = m.parameter;
+  f.parameter_name = m.parameter_name;
   f.dimension = m.dimension;
   f.replica = m.replica;
   f.partition = m.partition;
@@ -718,6 +914,43 @@ MismatchFact FactFromMessage(const ScannedMessage& m,
     out->shape_text = text;
     out->bytes = bytes;
     out->value = value;
+    if (m.kind == MessageKind::kJaxLayout ||
+        (m.kind == MessageKind::kInvalidBuffer && !text.empty())) {
+      JaxSide(text, m.kind == MessageKind::kJaxLayout ? value : "", out);
+      return;
+    }
+    if (m.kind == MessageKind::kMosaicLayout && !text.empty()) {
+      // The shape is printed without a layout and the layout on its own.
+      ShapeParseOptions options;
+      options.fill_missing_layouts = false;
+      absl::StatusOr<Shape> parsed = ParseShape(text, options);
+      absl::StatusOr<Layout> layout = ParseLayout(value);
+      if (!parsed.ok()) {
+        out->shape_error = std::string(parsed.status().message());
+      } else if (!layout.ok()) {
+        out->shape_error =
+            absl::StrCat("layout ", value, ": ", layout.status().message());
+      } else {
+        parsed->set_layout(*layout);
+        out->layout = *std::move(layout);
+        out->layout_printed = true;
+        out->shape_text = parsed->ToString(true);
+        out->shape = *std::move(parsed);
+      }
+      return;
+    }
+    if (absl::StartsWith(text, "element_type")) {
+      // TPUExecute and XLA's layout validation print ShapeProto text.
+      absl::StatusOr<Shape> parsed = ParseShapeProtoText(text);
+      if (parsed.ok()) {
+        out->layout_printed = parsed->has_layout();
+        out->shape = *std::move(parsed);
+        out->shape_text = out->shape->ToString(true);
+      } else {
+        out->shape_error = std::string(parsed.status().message());
+      }
+      return;
+    }
     if (!text.empty()) {
       ShapeParseOptions options;
       options.fill_missing_layouts = false;
@@ -772,6 +1005,7 @@ Diagnosis Diagnose(const MismatchFact& m) {
   d.kind = m.kind;
   d.program = m.program;
   d.parameter = m.parameter;
+  d.parameter_name = m.parameter_name;
   d.replica = m.replica;
   d.partition = m.partition;
   d.expected_value = m.expected.value;
@@ -879,6 +1113,49 @@ Diagnosis Diagnose(const MismatchFact& m) {
         SizesOnlyFacts(*m.expected.bytes, *m.actual.bytes, &d);
       }
       return d;
+    case MessageKind::kInvalidBuffer:
+      InvalidBufferFacts(m, &d);
+      return d;
+    case MessageKind::kMalformedLayout:
+      MalformedLayoutFacts(m, &d);
+      return d;
+    case MessageKind::kTpuExecute:
+      if (!m.actual.value.empty()) {
+        d.classification = Classification::kDims;
+        d.summary = "empty tensor";
+        d.details.push_back(absl::StrCat(
+            "argument ", m.parameter.value_or(-1),
+            " is an empty tensor (no elements); the program expects ",
+            e.report.shape.empty() ? std::string("a non-empty array")
+                                   : e.report.shape));
+        d.causes.push_back(
+            "A partial last batch: the input pipeline produced a batch with "
+            "no elements (or fewer than the compiled static shape)");
+        d.next_steps.push_back(
+            "With TF2 on TPU, batch with drop_remainder=False so that the "
+            "program handles a dynamic batch size (TensorFlow's advice), or "
+            "drop or pad the last partial batch so every batch has the "
+            "compiled shape");
+        return d;
+      }
+      break;
+    case MessageKind::kJaxLayout:
+      if (!m.expected.layout_printed || !m.actual.layout_printed) {
+        d.classification = Classification::kUnknown;
+        d.summary = "layout not concrete";
+        d.details.push_back(absl::StrCat(
+            "required layout ", m.expected.value, ", passed layout ",
+            m.actual.value,
+            ": AUTO (or None) is not a concrete layout, so the two cannot be "
+            "compared"));
+        d.next_steps.push_back(
+            "Compile with the concrete layouts of the arguments "
+            "(compiled.input_formats), or pass arrays placed with "
+            "jax.device_put(x, compiled.input_formats[0][i])");
+        return d;
+      }
+      break;
+    case MessageKind::kMosaicLayout:
     case MessageKind::kSize:
     case MessageKind::kIncompatibleShape:
     case MessageKind::kHostShape:
@@ -905,6 +1182,7 @@ Diagnosis Diagnose(const MismatchFact& m) {
     return d;
   }
   ShapeFacts(e, a, &d);
+  if (m.kind == MessageKind::kMosaicLayout) MosaicFacts(&d);
   return d;
 }
 
@@ -928,9 +1206,9 @@ std::string GroupKey(const Diagnosis& d) {
   };
   return absl::StrJoin(
       {std::string(MessageKindName(d.kind)), d.program, opt(d.parameter),
-       d.expected.shape, d.actual.shape, opt(d.expected.printed_bytes),
-       opt(d.actual.printed_bytes), d.expected_value, d.actual_value,
-       opt(d.dimension)},
+       d.parameter_name, d.expected.shape, d.actual.shape,
+       opt(d.expected.printed_bytes), opt(d.actual.printed_bytes),
+       d.expected_value, d.actual_value, opt(d.dimension)},
       "\x1f");
 }
 
@@ -967,11 +1245,12 @@ void FindingGrouper::Add(const ScannedMessage& m, absl::string_view source) {
   auto opt = [](const std::optional<int64_t>& x) {
     return x ? absl::StrCat(*x) : std::string("-");
   };
-  std::string key = absl::StrJoin(
-      {std::string(MessageKindName(m.kind)), m.program, opt(m.parameter),
-       m.expected_shape, m.actual_shape, opt(m.expected_bytes),
-       opt(m.actual_bytes), m.expected_value, m.actual_value, opt(m.dimension)},
-      "\x1f");
+  std::string key =
+      absl::StrJoin({std::string(MessageKindName(m.kind)), m.program,
+                     opt(m.parameter), m.parameter_name, m.expected_shape,
+                     m.actual_shape, opt(m.expected_bytes), opt(m.actual_bytes),
+                     m.expected_value, m.actual_value, opt(m.dimension)},
+                    "\x1f");
   auto it = message_index_.find(key);
   if (it != message_index_.end()) {
     ++messages_;
@@ -1085,6 +1364,9 @@ nlohmann::ordered_json FindingToJson(const Finding& f) {
       d.program.empty() ? nlohmann::ordered_json(nullptr) : Str(d.program);
   j["parameter"] = d.parameter ? nlohmann::ordered_json(*d.parameter)
                                : nlohmann::ordered_json(nullptr);
+  j["parameter_name"] = d.parameter_name.empty()
+                            ? nlohmann::ordered_json(nullptr)
+                            : Str(d.parameter_name);
   j["replicas"] = f.replicas;
   j["partitions"] = f.partitions;
   j["expected"] = SideJson(d.expected);
@@ -1093,6 +1375,8 @@ nlohmann::ordered_json FindingToJson(const Finding& f) {
   j["consistent"] = d.consistent;
   j["causes"] = Strings(d.causes);
   j["fix_commands"] = Strings(d.fix_commands);
+  j["jax_fix"] =
+      d.jax_fix.empty() ? nlohmann::ordered_json(nullptr) : Str(d.jax_fix);
   j["count"] = f.count;
   j["source"] =
       f.source.empty() ? nlohmann::ordered_json(nullptr) : Str(f.source);

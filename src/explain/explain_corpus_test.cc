@@ -24,8 +24,8 @@ struct Case {
   std::vector<std::pair<std::string, std::string>> expect;
 };
 
-std::vector<Case> LoadCorpus() {
-  std::ifstream in(XLAYOUT_TESTDATA_DIR "/explain/corpus.txt");
+std::vector<Case> LoadCorpus(const char* name = "corpus.txt") {
+  std::ifstream in(absl::StrCat(XLAYOUT_TESTDATA_DIR "/explain/", name));
   std::vector<Case> cases;
   std::string line;
   enum { kNone, kComment, kInput, kExpect } state = kNone;
@@ -66,7 +66,7 @@ std::string Fingerprint(const ScannedMessage& m) {
       m.expected_shape, "|", m.actual_shape, "|", Opt(m.expected_bytes), "|",
       Opt(m.actual_bytes), "|", m.expected_value, "|", m.actual_value, "|",
       Opt(m.dimension), "|", Opt(m.replica), "|", Opt(m.partition), "|",
-      m.error_code, "|", m.text);
+      m.error_code, "|", m.parameter_name, "|", m.text);
 }
 
 class CorpusTest : public testing::TestWithParam<Case> {};
@@ -140,6 +140,13 @@ TEST_P(CorpusTest, ScansAndDiagnoses) {
       EXPECT_EQ(m.program, value);
     } else if (key == "parameter") {
       EXPECT_EQ(Opt(m.parameter), value);
+    } else if (key == "parameter_name") {
+      EXPECT_EQ(m.parameter_name, value);
+      EXPECT_EQ(d.parameter_name, value);
+    } else if (key == "actual_display") {
+      EXPECT_EQ(d.actual.shape, value);
+    } else if (key == "jax_fix") {
+      EXPECT_EQ(d.jax_fix, value);
     } else if (key == "expected_shape") {
       EXPECT_EQ(m.expected_shape, value);
     } else if (key == "actual_shape") {
@@ -201,6 +208,41 @@ std::string CaseName(const testing::TestParamInfo<Case>& info) {
 
 INSTANTIATE_TEST_SUITE_P(Corpus, CorpusTest, testing::ValuesIn(LoadCorpus()),
                          CaseName);
+INSTANTIATE_TEST_SUITE_P(Families, CorpusTest,
+                         testing::ValuesIn(LoadCorpus("families.txt")),
+                         CaseName);
+
+// Every case of the families corpus fed in two pieces, split at every byte
+// position, with the smallest windows: the same messages as a whole feed.
+TEST(FamiliesCorpus, SplitAtEveryByte) {
+  ScanOptions options;
+  options.chunk_bytes = 4096;
+  options.max_back_bytes = 256;
+  options.max_forward_bytes = 4096;
+  auto scan = [&](absl::string_view a, absl::string_view b) {
+    std::vector<std::string> out;
+    LogScanner scanner(
+        [&](ScannedMessage m) {
+          out.push_back(
+              absl::StrCat(Fingerprint(m), "|", m.line, "|", m.offset));
+        },
+        nullptr, options);
+    scanner.Feed(a);
+    scanner.Feed(b);
+    scanner.Finish();
+    return out;
+  };
+  const std::vector<Case> cases = LoadCorpus("families.txt");
+  ASSERT_GE(cases.size(), 15u);
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.name);
+    const absl::string_view in = c.input;
+    const std::vector<std::string> whole = scan(in, "");
+    for (size_t k = 1; k < in.size(); ++k) {
+      ASSERT_EQ(scan(in.substr(0, k), in.substr(k)), whole) << "split at " << k;
+    }
+  }
+}
 
 TEST(CorpusSize, AtLeastFortyMessages) {
   size_t total = 0;

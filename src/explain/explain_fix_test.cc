@@ -78,6 +78,36 @@ TEST(ExplainFixTest, CorpusFixesRunOnPrintedSizes) {
   EXPECT_GE(fixes, 5);
 }
 
+// The families of issue 13 (TPUExecute, PJRT, JAX): every relayout command
+// runs, and the JAX statement next to it asks for the same layout as its
+// --to (read back through the JAX repr reader).
+TEST(ExplainFixTest, FamiliesFixesRunAndJaxFixesAgree) {
+  const std::string corpus =
+      ReadFile(XLAYOUT_TESTDATA_DIR "/explain/families.txt");
+  ASSERT_FALSE(corpus.empty());
+  int fixes = 0, jax_fixes = 0;
+  for (const ScannedMessage& m : ScanText(corpus)) {
+    Diagnosis d = Diagnose(m);
+    fixes += static_cast<int>(d.fix_commands.size());
+    EXPECT_THAT(RunFixes(d), testing::IsEmpty()) << m.text;
+    if (d.jax_fix.empty()) continue;
+    ++jax_fixes;
+    ASSERT_EQ(d.fix_commands.size(), 1u) << m.text;
+    const std::string prefix = "jax.device_put(x, Format(";
+    const size_t end = d.jax_fix.rfind(", x.sharding");
+    ASSERT_TRUE(absl::StartsWith(d.jax_fix, prefix) && end != std::string::npos)
+        << d.jax_fix;
+    absl::StatusOr<Layout> jax =
+        ParseJaxLayout(d.jax_fix.substr(prefix.size(), end - prefix.size()));
+    ASSERT_TRUE(jax.ok()) << d.jax_fix << ": " << jax.status();
+    absl::StatusOr<Layout> to = ParseLayout(Arg(d.fix_commands[0], "--to"));
+    ASSERT_TRUE(to.ok());
+    EXPECT_EQ(*jax, *to) << d.jax_fix << " vs " << d.fix_commands[0];
+  }
+  EXPECT_GE(fixes, 8);
+  EXPECT_EQ(jax_fixes, fixes);
+}
+
 TEST(ExplainFixTest, SubTileThatPadsIsNotInferred) {
   // docs/explain.md's example: the actual side printed 12,288 bytes fits
   // bf16 T(1,128) by XLA's size, but with the (2,1) sub-tile the layout

@@ -423,11 +423,15 @@ TEST(FindingToJsonTest, StableSchema) {
   nlohmann::ordered_json j = FindingToJson(g.findings()[0]);
   std::vector<std::string> keys;
   for (auto it = j.begin(); it != j.end(); ++it) keys.push_back(it.key());
-  EXPECT_THAT(keys,
-              testing::ElementsAre("kind", "program", "parameter", "replicas",
-                                   "partitions", "expected", "actual",
-                                   "classification", "consistent", "causes",
-                                   "fix_commands", "count", "source", "line"));
+  EXPECT_THAT(keys, testing::ElementsAre(
+                        "kind", "program", "parameter", "parameter_name",
+                        "replicas", "partitions", "expected", "actual",
+                        "classification", "consistent", "causes",
+                        "fix_commands", "jax_fix", "count", "source", "line"));
+  EXPECT_EQ(j["parameter_name"], nullptr);
+  EXPECT_EQ(j["jax_fix"],
+            "jax.device_put(x, Format(Layout(major_to_minor=(0, 1, 2), "
+            "tiling=((8, 128), (2, 1))), x.sharding))");
   EXPECT_EQ(j["kind"], "size");
   EXPECT_EQ(j["parameter"], 2482);
   EXPECT_EQ(j["replicas"], nlohmann::ordered_json::array({0}));
@@ -542,6 +546,28 @@ TEST(ExplainTest, UnparseableShapeFallsBackToSizes) {
   EXPECT_EQ(d.classification, Classification::kUnknown);
   EXPECT_FALSE(d.expected.error.empty());
   EXPECT_THAT(d.details, testing::Contains(HasSubstr("expected shape")));
+}
+
+// Issue 14: dims that differ by a whole factor are named as a partition
+// count change (InferPartitionCountChange in the sharding module); a
+// partial batch is not.
+TEST(ExplainTest, DimsNameAPartitionCountChange) {
+  Diagnosis d = DiagnoseText(
+      "Executable(pjit_f) expected parameter 3 of size 4194304 "
+      "(bf16[1024,2048]{1,0:T(8,128)(2,1)}) but got buffer with incompatible "
+      "size 8388608 (bf16[1024,4096]{1,0:T(8,128)(2,1)})");
+  EXPECT_THAT(d.details,
+              testing::Contains(
+                  "sharding: dim 1 is 2048 on the expected side and 4096 on "
+                  "the actual one: this matches devices=[1,2] against [1,1] "
+                  "(or other counts in that ratio), a different partition "
+                  "count"));
+  d = DiagnoseText(
+      "Executable(pjit_f) expected parameter 0 of size 65536 "
+      "(f32[16,1024]{1,0}) but got buffer with incompatible size 49152 "
+      "(f32[12,1024]{1,0})");
+  EXPECT_THAT(d.details, testing::Not(testing::Contains(
+                             HasSubstr("a different partition count"))));
 }
 
 }  // namespace

@@ -21,6 +21,7 @@
 #include "base/text_cursor.h"
 #include "xlayout/io/block_reader.h"
 #include "xlayout/io/input_file.h"
+#include "xlayout/shape_proto_text.h"
 #include "xlayout/status_macros.h"
 
 namespace xlayout {
@@ -32,11 +33,33 @@ namespace {
 
 // Phrases of which every message form contains at least one. Several per form
 // so that a message is still found when a wrap splits one of them.
-constexpr std::array<absl::string_view, 7> kAnchors = {
-    "expected parameter",          "incompatible size",
-    "incompatible shape",          "unexpected memory space",
-    "does not match host shape",   "compiled program expected",
+// Every anchor is at least 17 bytes long: the shortest anchor bounds the
+// search's skip distance, and so its speed on logs without messages.
+constexpr std::array<absl::string_view, 19> kAnchors = {
+    "expected parameter",
+    "incompatible size",
+    "incompatible shape",
+    "unexpected memory space",
+    "does not match host shape",
+    "compiled program expected",
     "RuntimeProgramInputMismatch",
+    // TensorFlow's TPUExecute shape check.
+    "Run-time shape mismatch",
+    "TPUExecute argument",
+    // JAX's layout check: current and older wording.
+    "compiled for input",
+    "of arguments passed to it",
+    "compiled object was called with",
+    // Invalid (deleted or donated) buffers.
+    "Invalid buffer passed",
+    "passed to Execute()",
+    "Array has been deleted with",
+    // XLA's layout validation.
+    "minor_to_major field contains",
+    // Mosaic (Pallas TPU) operand layouts, newer and older wording.
+    "Mosaic kernel operand",
+    "does not match Mosaic layout",
+    "does not match MLIR layout",
 };
 constexpr size_t kAnchorRuntimeProgramInputMismatch = 6;
 constexpr size_t kBlock = 4;
@@ -53,6 +76,9 @@ class AnchorMatcher {
     shift_.fill(static_cast<uint8_t>(min_len_ - kBlock + 1));
     for (size_t k = 0; k < kAnchors.size(); ++k) {
       const char* a = kAnchors[k].data();
+      // The hash of the block that ends the search window: only anchors
+      // with that hash are compared where the shift is 0.
+      last_hash_[k] = Hash(a + min_len_ - kBlock);
       for (size_t q = 0; q + kBlock <= min_len_; ++q) {
         uint32_t h = Hash(a + q);
         size_t s = min_len_ - kBlock - q;
@@ -65,26 +91,92 @@ class AnchorMatcher {
 
   // First position >= begin where an anchor lies entirely in [begin, end);
   // `end` if none. `*which` gets the anchor index.
+  //
+  // Each step of the search waits for the table load of the step before,
+  // so one cursor is bound by latency. Long ranges are searched by two
+  // independent cursors at once, one per half, which the CPU overlaps: the
+  // first half's first match is the answer; the second half's counts only
+  // when the first half has none.
   size_t Find(const char* data, size_t begin, size_t end, size_t* which) const {
     if (end < begin || end - begin < min_len_) return end;
-    size_t pos =
-        begin + min_len_ - kBlock;  // Start of the window's last block.
-    while (pos + kBlock <= end) {
-      uint8_t s = shift_[Hash(data + pos)];
-      if (s != 0) {
-        pos += s;
-        continue;
-      }
-      size_t start = pos - (min_len_ - kBlock);
-      for (size_t k = 0; k < kAnchors.size(); ++k) {
-        const absl::string_view a = kAnchors[k];
-        if (start + a.size() <= end &&
-            std::memcmp(data + start, a.data(), a.size()) == 0) {
-          *which = k;
-          return start;
+    const size_t back = min_len_ - kBlock;
+    // One cursor over the first 16 KiB: where messages are dense (every
+    // line), the next anchor is near and the other cursors would work for
+    // nothing. Several cursors only over long stretches without one.
+    constexpr size_t kHead = size_t{16} << 10;
+    const size_t head = std::min(end, begin + kHead);
+    const size_t r = FindFrom(data, begin + back, head + back, end, which);
+    if (r != end || head == end) return r;
+    begin = head;
+    if (end - begin < 4 * kHead) {
+      return FindFrom(data, begin + back, end, end, which);
+    }
+    // Cursor i covers match starts in [first[i], first[i + 1]); a match may
+    // run past its part (the data is there up to `end`). Each cursor stops
+    // at its first match.
+    constexpr int kCursors = 4;  // The fast loop below is written for 4.
+    const size_t part = (end - begin) / kCursors;
+    size_t pos[kCursors], stop[kCursors], found[kCursors],
+        found_which[kCursors];
+    bool active[kCursors];
+    for (int i = 0; i < kCursors; ++i) {
+      pos[i] = begin + i * part + back;
+      stop[i] =
+          i + 1 < kCursors ? begin + (i + 1) * part + back : end - kBlock + 1;
+      found[i] = end;
+      found_which[i] = 0;
+      active[i] = true;
+    }
+    int running = kCursors;
+    while (running > 0) {
+      // While every cursor is far from its stop and no block needs a
+      // check, advance all four without the per-cursor bookkeeping.
+      if (running == kCursors) {
+        const size_t margin = 32;  // More than the largest shift.
+        while (pos[0] + margin < stop[0] && pos[1] + margin < stop[1] &&
+               pos[2] + margin < stop[2] && pos[3] + margin < stop[3]) {
+          const uint8_t s0 = shift_[Hash(data + pos[0])];
+          const uint8_t s1 = shift_[Hash(data + pos[1])];
+          const uint8_t s2 = shift_[Hash(data + pos[2])];
+          const uint8_t s3 = shift_[Hash(data + pos[3])];
+          if ((s0 == 0) | (s1 == 0) | (s2 == 0) | (s3 == 0)) break;
+          pos[0] += s0;
+          pos[1] += s1;
+          pos[2] += s2;
+          pos[3] += s3;
         }
       }
-      ++pos;
+      for (int i = 0; i < kCursors; ++i) {
+        if (!active[i]) continue;
+        if (pos[i] >= stop[i]) {
+          active[i] = false;
+          --running;
+          continue;
+        }
+        const uint32_t h = Hash(data + pos[i]);
+        uint8_t s = shift_[h];
+        if (s == 0) {
+          if (Verify(data, pos[i] - back, end, h, &found_which[i])) {
+            found[i] = pos[i] - back;
+            // The first part's first match is the answer.
+            if (i == 0) {
+              *which = found_which[0];
+              return found[0];
+            }
+            active[i] = false;
+            --running;
+            continue;
+          }
+          s = 1;
+        }
+        pos[i] += s;
+      }
+    }
+    for (int i = 0; i < kCursors; ++i) {
+      if (found[i] != end) {
+        *which = found_which[i];
+        return found[i];
+      }
     }
     return end;
   }
@@ -95,7 +187,41 @@ class AnchorMatcher {
     std::memcpy(&x, p, 4);
     return (x * 2654435761u) >> 16;
   }
+
+  // Whether an anchor starts at `start` (its window's last block hashes to
+  // `h`); *which gets the first such anchor.
+  bool Verify(const char* data, size_t start, size_t end, uint32_t h,
+              size_t* which) const {
+    for (size_t k = 0; k < kAnchors.size(); ++k) {
+      const absl::string_view a = kAnchors[k];
+      if (last_hash_[k] == h && start + a.size() <= end &&
+          std::memcmp(data + start, a.data(), a.size()) == 0) {
+        *which = k;
+        return true;
+      }
+    }
+    return false;
+  }
+
+  // One cursor from window end-block `pos` while pos < stop (match starts
+  // before stop - back); the data ends at `end`. Returns `end` if no match.
+  size_t FindFrom(const char* data, size_t pos, size_t stop, size_t end,
+                  size_t* which) const {
+    const size_t back = min_len_ - kBlock;
+    while (pos < stop && pos + kBlock <= end) {
+      const uint32_t h = Hash(data + pos);
+      const uint8_t s = shift_[h];
+      if (s != 0) {
+        pos += s;
+        continue;
+      }
+      if (Verify(data, pos - back, end, h, which)) return pos - back;
+      ++pos;
+    }
+    return end;
+  }
   std::array<uint8_t, 1 << 16> shift_;
+  std::array<uint32_t, kAnchors.size()> last_hash_;
   size_t min_len_;
   size_t max_len_;
 };
@@ -308,6 +434,10 @@ struct NormText {
   std::vector<uint32_t> raw;  // Buffer offset of each char of s.
   std::vector<uint8_t> brk;   // 1: a line break lies between s[i-1] and s[i].
 
+  // Messages quoted inside another language's string (a JSON log record, a
+  // Python repr) carry escapes: `\n`, `\t`, `\r` count as whitespace (a
+  // line break), and the backslash of `\"`, `\'` and `\\` is dropped, so
+  // nested quoting unwraps too.
   void AppendLine(const char* buf, size_t begin, size_t end) {
     absl::string_view line(buf + begin, end - begin);
     size_t skip = LogPrefixLength(line);
@@ -315,6 +445,15 @@ struct NormText {
     for (size_t i = skip; i < line.size(); ++i) {
       char c = line[i];
       if (IsSpace(c)) continue;
+      if (c == '\\' && i + 1 < line.size()) {
+        const char n = line[i + 1];
+        if (n == 'n' || n == 't' || n == 'r') {
+          ++i;
+          first = true;
+          continue;
+        }
+        if (n == '"' || n == '\'' || n == '\\') continue;
+      }
       s.push_back(c);
       raw.push_back(static_cast<uint32_t>(begin + i));
       brk.push_back(first && !s.empty() && s.size() > 1 ? 1 : 0);
@@ -493,6 +632,78 @@ class MessageParser {
       }
     }
     out->assign(s, start, pos_ - start);
+    return Step::kOk;
+  }
+
+  // A ShapeProto in text format (TensorFlow's TPUExecute message, XLA's
+  // layout validation), up to the first token that is none of its fields.
+  Step ProtoShape(std::string* out) {
+    const std::string& s = t_.s;
+    if (pos_ >= s.size()) return More("text ends before a ShapeProto");
+    ShapeProtoRead r = ReadShapeProtoText(absl::string_view(s).substr(pos_));
+    if (r.at_end && !final_) return More("text ends in a ShapeProto");
+    if (!r.status.ok()) {
+      return Fail(
+          absl::StrCat("expected a ShapeProto (", r.status.message(), ")"));
+    }
+    out->assign(s, pos_, r.end);
+    pos_ += r.end;
+    return Step::kOk;
+  }
+
+  // A Python repr as JAX prints layouts and shardings: `AUTO`, `None`, or a
+  // name such as `Layout`, `DeviceLocalLayout.AUTO` or `NamedSharding`
+  // followed by its balanced argument list.
+  Step PyRepr(std::string* out) {
+    const std::string& s = t_.s;
+    for (absl::string_view word :
+         {"Layout.AUTO", "DeviceLocalLayout.AUTO", "AUTO", "None"}) {
+      size_t end = 0;
+      Match m = MatchAt(pos_, word, &end);
+      if (m == Match::kPartial) return More("text ends in a repr");
+      if (m == Match::kFull && (end == s.size() || s[end] != '(')) {
+        out->assign(word.data(), word.size());
+        pos_ = end;
+        return Step::kOk;
+      }
+    }
+    size_t e = pos_;
+    while (e < s.size() && e - pos_ < 128 &&
+           (absl::ascii_isalnum(static_cast<unsigned char>(s[e])) ||
+            s[e] == '_' || s[e] == '.')) {
+      ++e;
+    }
+    if (e == s.size()) return More("text ends in a repr");
+    if (e == pos_ || s[e] != '(') return Fail("expected a layout or sharding");
+    const size_t start = pos_;
+    pos_ = e;
+    std::string args;
+    Step r = Balanced(&args);
+    if (r != Step::kOk) {
+      pos_ = start;
+      return r;
+    }
+    out->assign(s, start, pos_ - start);
+    return Step::kOk;
+  }
+
+  // A JAX aval as str_short() prints it: `float32[8,128]`, `bfloat16[]`.
+  Step JaxAval(std::string* out) {
+    const std::string& s = t_.s;
+    size_t e = pos_;
+    if (e < s.size() && s[e] == '~') ++e;  // Weakly typed.
+    while (e < s.size() && e - pos_ < 32 &&
+           (absl::ascii_islower(static_cast<unsigned char>(s[e])) ||
+            IsDigit(s[e]) || s[e] == '_')) {
+      ++e;
+    }
+    if (e == s.size()) return More("text ends in a shape");
+    if (e == pos_ || s[e] != '[') return Fail("expected a JAX shape");
+    size_t close = s.find(']', e);
+    if (close == std::string::npos) return More("text ends in a shape");
+    if (close - e > 1024) return Fail("shape dimensions too long");
+    out->assign(s, pos_, close + 1 - pos_);
+    pos_ = close + 1;
     return Step::kOk;
   }
 
@@ -699,6 +910,228 @@ Step ParseHostShape(MessageParser& p, ScannedMessage* m) {
   return Step::kOk;
 }
 
+// TensorFlow: "Run-time shape mismatch for TPUExecute argument[N] (NAME).
+// Expected <ShapeProto>; got <ShapeProto>" (or "; got empty tensor. ...").
+Step ParseTpuExecute(MessageParser& p, ScannedMessage* m) {
+  STEP(p.Lit("Run-time shape mismatch for TPUExecute argument["));
+  m->kind = MessageKind::kTpuExecute;
+  int64_t n = 0;
+  STEP(p.Int(&n, "]"));
+  m->parameter = n;
+  STEP(p.Lit("] ("));
+  STEP(p.Until("). Expected", 4096, &m->parameter_name));
+  STEP(p.ProtoShape(&m->expected_shape));
+  STEP(p.Lit("; got"));
+  bool empty = false;
+  STEP(p.Optional([&] { return p.Lit("empty tensor"); }, &empty));
+  if (!empty) return p.ProtoShape(&m->actual_shape);
+  m->actual_value = "empty tensor";
+  bool hint = false;
+  std::string unused;
+  return p.Optional(
+      [&] {
+        STEP(p.Lit(". If you are running with TF2 TPU"));
+        return p.Until("size can be handled", 512, &unused);
+      },
+      &hint);
+}
+
+// One argument of JAX's layout check: "Argument NAME with shape AVAL:"
+// then "Passed layout: L" / "Required layout: L" (or the sharding pair,
+// which is not a layout mismatch and is skipped). *is_layout tells which.
+Step ParseJaxArgument(MessageParser& p, ScannedMessage* m, bool* is_layout) {
+  STEP(p.Lit("Argument"));
+  STEP(p.Until("with shape", 4096, &m->parameter_name));
+  STEP(p.JaxAval(&m->expected_shape));
+  m->actual_shape = m->expected_shape;
+  STEP(p.Lit(":"));
+  STEP(p.Optional([&] { return p.Lit("Passed layout:"); }, is_layout));
+  if (*is_layout) {
+    m->kind = MessageKind::kJaxLayout;
+    STEP(p.PyRepr(&m->actual_value));
+    STEP(p.Lit("Required layout:"));
+    return p.PyRepr(&m->expected_value);
+  }
+  std::string sharding;
+  STEP(p.Lit("Passed sharding:"));
+  STEP(p.PyRepr(&sharding));
+  STEP(p.Lit("Required sharding:"));
+  return p.PyRepr(&sharding);
+}
+
+// JAX's pre-dispatch check: "Computation was compiled for input layouts
+// that disagree with the layouts of arguments passed to it. Here are the N
+// mismatches:" then one block per argument. Each layout block is a message.
+Step ParseJaxCheck(MessageParser& p, std::vector<ScannedMessage>* out,
+                   std::vector<std::pair<size_t, size_t>>* spans) {
+  STEP(p.Lit("Computation was compiled for input"));
+  std::string unused;
+  STEP(p.Until("that disagree with the", 64, &unused));
+  STEP(p.Until("of arguments passed to it", 64, &unused));
+  bool matched = false;
+  STEP(p.Optional(
+      [&] {
+        STEP(p.Lit(". Here are"));
+        return p.Until(":", 64, &unused);
+      },
+      &matched));
+  for (int blocks = 0; blocks < 1024; ++blocks) {
+    const size_t start = p.pos();
+    ScannedMessage m;
+    bool is_layout = false;
+    STEP(p.Optional([&] { return ParseJaxArgument(p, &m, &is_layout); },
+                    &matched));
+    if (!matched) break;
+    if (is_layout) {
+      out->push_back(std::move(m));
+      spans->emplace_back(start, p.pos());
+    }
+  }
+  return Step::kOk;
+}
+
+// Older JAX, one line per argument: "Got input layout(s) that compiled
+// object was called with: L and layout(s) the computation was compiled
+// with: L for arg NAME with shape: AVAL".
+Step ParseJaxOld(MessageParser& p, ScannedMessage* m) {
+  STEP(p.Lit("Got input layout(s) that compiled object was called with:"));
+  m->kind = MessageKind::kJaxLayout;
+  STEP(p.PyRepr(&m->actual_value));
+  STEP(p.Lit("and layout(s) the computation was compiled with:"));
+  STEP(p.PyRepr(&m->expected_value));
+  STEP(p.Lit("for arg"));
+  STEP(p.Until("with shape:", 4096, &m->parameter_name));
+  STEP(p.JaxAval(&m->expected_shape));
+  m->actual_shape = m->expected_shape;
+  return Step::kOk;
+}
+
+// PJRT: "Invalid buffer passed to Execute() as argument N to replica R:
+// INVALID_ARGUMENT: Buffer has been deleted or donated."; the TFRT CPU
+// client's "Invalid buffer passed: buffer has been deleted or donated.".
+Step ParseInvalidBuffer(MessageParser& p, ScannedMessage* m) {
+  STEP(p.Lit("Invalid buffer passed"));
+  m->kind = MessageKind::kInvalidBuffer;
+  bool matched = false;
+  int64_t n = 0;
+  STEP(p.Optional([&] { return p.Lit("to Execute()"); }, &matched));
+  STEP(p.Optional(
+      [&] {
+        STEP(p.Lit("as argument"));
+        return p.Int(&n, "");
+      },
+      &matched));
+  if (matched) m->parameter = n;
+  STEP(p.Optional(
+      [&] {
+        STEP(p.Lit("to replica"));
+        return p.Int(&n, ":");
+      },
+      &matched));
+  if (matched) m->replica = n;
+  STEP(p.Lit(":"));
+  std::string before;
+  STEP(p.Optional([&] { return p.Until("deleted or donated", 200, &before); },
+                  &matched));
+  if (matched) {
+    m->actual_value = "deleted or donated";
+    STEP(p.Optional([&] { return p.Lit("."); }, &matched));
+  }
+  return Step::kOk;
+}
+
+// JAX: "Array has been deleted with shape=float32[10]."
+Step ParseDeletedArray(MessageParser& p, ScannedMessage* m) {
+  STEP(p.Lit("Array has been deleted with shape="));
+  m->kind = MessageKind::kInvalidBuffer;
+  m->actual_value = "deleted";
+  STEP(p.JaxAval(&m->actual_shape));
+  bool dot = false;
+  return p.Optional([&] { return p.Lit("."); }, &dot);
+}
+
+// XLA's layout validation: "layout minor_to_major field contains N
+// elements, but shape is rank R: {...}; shape: <ShapeProto>" (newer XLA:
+// "but shape has R dimensions: {...}; shape: <shape>").
+Step ParseMalformedLayout(MessageParser& p, ScannedMessage* m) {
+  STEP(p.Lit("layout minor_to_major field contains"));
+  m->kind = MessageKind::kMalformedLayout;
+  int64_t count = 0, rank = 0;
+  STEP(p.Int(&count, "elements"));
+  STEP(p.Lit("elements, but shape"));
+  bool is_rank = false;
+  STEP(p.Optional([&] { return p.Lit("is rank"); }, &is_rank));
+  if (!is_rank) STEP(p.Lit("has"));
+  STEP(p.Int(&rank, is_rank ? ":" : "dimensions"));
+  if (!is_rank) STEP(p.Lit("dimensions"));
+  m->expected_value = absl::StrCat(rank);
+  STEP(p.Lit(":"));
+  STEP(p.Balanced(&m->actual_value));
+  STEP(p.Lit("; shape:"));
+  bool proto = false;
+  std::string shape;
+  STEP(p.Optional([&] { return p.ProtoShape(&shape); }, &proto));
+  if (proto) {
+    m->actual_shape = std::move(shape);
+    return Step::kOk;
+  }
+  return p.ShapeText(&m->actual_shape);
+}
+
+// A layout printed on its own, `{1,0:T(8,128)S(1)}`, possibly in
+// parentheses: `({0:T(128)S(1)})`.
+Step StandaloneLayout(MessageParser& p, const NormText& t, std::string* out) {
+  if (p.pos() >= t.s.size()) return p.Lit("{");  // kMore or kFail.
+  if (t.s[p.pos()] == '(') {
+    std::string paren;
+    STEP(p.Balanced(&paren));
+    if (paren.size() < 4 || paren[1] != '{' || paren[paren.size() - 2] != '}') {
+      return p.Lit("{");  // Fails with "expected '{'".
+    }
+    out->assign(paren, 1, paren.size() - 2);
+    return Step::kOk;
+  }
+  if (t.s[p.pos()] != '{') return p.Lit("{");
+  return p.Balanced(out);
+}
+
+// Mosaic (Pallas TPU): "Failed to verify layout for Mosaic kernel operand
+// N: XLA layout ({0:S(1)}) does not match Mosaic layout ({0:T(128)S(1)})
+// for an operand of shape s32[0]." Older: "...operand N: XLA layout does
+// not match MLIR layout for an operand of shape f32[16,3072]: expected
+// {1,0:T(128)S(1)}, got {1,0:T(8,128)S(1)}". The kernel's layout is the
+// expected side, XLA's the actual one.
+Step ParseMosaic(MessageParser& p, const NormText& t, ScannedMessage* m) {
+  STEP(p.Lit("Failed to verify layout for Mosaic kernel operand"));
+  m->kind = MessageKind::kMosaicLayout;
+  int64_t n = 0;
+  STEP(p.Int(&n, ":"));
+  m->parameter = n;
+  STEP(p.Lit(": XLA layout"));
+  bool old = false;
+  STEP(p.Optional(
+      [&] {
+        return p.Lit("does not match MLIR layout for an operand of shape");
+      },
+      &old));
+  if (old) {
+    STEP(p.ShapeText(&m->expected_shape));
+    m->actual_shape = m->expected_shape;
+    STEP(p.Lit(": expected"));
+    STEP(StandaloneLayout(p, t, &m->expected_value));
+    STEP(p.Lit(", got"));
+    return StandaloneLayout(p, t, &m->actual_value);
+  }
+  STEP(StandaloneLayout(p, t, &m->actual_value));
+  STEP(p.Lit("does not match Mosaic layout"));
+  STEP(StandaloneLayout(p, t, &m->expected_value));
+  STEP(p.Lit("for an operand of shape"));
+  STEP(p.ShapeText(&m->expected_shape));
+  m->actual_shape = m->expected_shape;
+  bool dot = false;
+  return p.Optional([&] { return p.Lit("."); }, &dot);
+}
+
 Step ParseBufferCount(MessageParser& p, ScannedMessage* m) {
   STEP(p.Lit("Execution supplied"));
   m->kind = MessageKind::kBufferCount;
@@ -756,26 +1189,99 @@ Step ParseTrailer(MessageParser& p, ScannedMessage* m) {
 #undef STEP
 
 // Message-start keywords in normalised text.
-constexpr std::array<absl::string_view, 3> kStarts = {
-    "Executable", "Argumentdoesnotmatchhostshape", "Executionsupplied"};
+constexpr std::array<absl::string_view, 10> kStarts = {
+    "Executable",
+    "Argumentdoesnotmatchhostshape",
+    "Executionsupplied",
+    "Run-timeshapemismatchforTPUExecuteargument[",
+    "Computationwascompiledforinput",
+    "Gotinputlayout(s)thatcompiledobjectwascalledwith",
+    "Invalidbufferpassed",
+    "Arrayhasbeendeletedwithshape=",
+    "layoutminor_to_majorfieldcontains",
+    "FailedtoverifylayoutforMosaickerneloperand",
+};
 
-Step ParseAt(const NormText& t, size_t start, bool final, ScannedMessage* m,
-             size_t* end, std::string* reason) {
+// The nearest message-start keyword at or before `from` (forward: the first
+// at or after it) in normalised text; npos if none. One pass, checking the
+// keywords only where one of their first characters stands.
+size_t FindStartKeyword(const std::string& s, size_t from, bool forward) {
+  static const std::array<bool, 256> first = [] {
+    std::array<bool, 256> f{};
+    for (absl::string_view kw : kStarts) {
+      f[static_cast<unsigned char>(kw[0])] = true;
+    }
+    return f;
+  }();
+  auto at = [&](size_t i) {
+    if (!first[static_cast<unsigned char>(s[i])]) return false;
+    for (absl::string_view kw : kStarts) {
+      if (s.compare(i, kw.size(), kw.data(), kw.size()) == 0) return true;
+    }
+    return false;
+  };
+  if (s.empty()) return std::string::npos;
+  if (forward) {
+    for (size_t i = from; i < s.size(); ++i) {
+      if (at(i)) return i;
+    }
+    return std::string::npos;
+  }
+  for (size_t i = std::min(from, s.size() - 1) + 1; i-- > 0;) {
+    if (at(i)) return i;
+  }
+  return std::string::npos;
+}
+
+// Parses the message at `start`: usually one message, but JAX's layout check
+// lists several arguments (one message each, `spans` their normalised
+// [begin, end)); it may also list none that is a layout mismatch.
+Step ParseAt(const NormText& t, size_t start, bool final,
+             std::vector<ScannedMessage>* out,
+             std::vector<std::pair<size_t, size_t>>* spans, size_t* end,
+             std::string* reason) {
   MessageParser p(t, final);
   p.set_pos(start);
-  *m = ScannedMessage();
+  out->clear();
+  spans->clear();
   Step r;
   absl::string_view rest(t.s.data() + start, t.s.size() - start);
-  if (absl::StartsWith(rest, "Executable(")) {
-    r = ParseNamed(p, t, m);
-  } else if (absl::StartsWith(rest, "Executable")) {
-    r = ParseShortOrOld(p, m);
-  } else if (absl::StartsWith(rest, "Argument")) {
-    r = ParseHostShape(p, m);
-  } else {
-    r = ParseBufferCount(p, m);
+  if (absl::StartsWith(rest, "Computation")) {
+    r = ParseJaxCheck(p, out, spans);
+    if (r != Step::kOk) {
+      *reason = p.reason();
+      return r;
+    }
+    *end = p.pos();
+    return Step::kOk;
   }
-  if (r == Step::kOk) r = ParseTrailer(p, m);
+  ScannedMessage m;
+  if (absl::StartsWith(rest, "Executable(")) {
+    r = ParseNamed(p, t, &m);
+  } else if (absl::StartsWith(rest, "Executable")) {
+    r = ParseShortOrOld(p, &m);
+  } else if (absl::StartsWith(rest, "Argument")) {
+    r = ParseHostShape(p, &m);
+  } else if (absl::StartsWith(rest, "Run-time")) {
+    r = ParseTpuExecute(p, &m);
+  } else if (absl::StartsWith(rest, "Got")) {
+    r = ParseJaxOld(p, &m);
+  } else if (absl::StartsWith(rest, "Invalid")) {
+    r = ParseInvalidBuffer(p, &m);
+  } else if (absl::StartsWith(rest, "Array")) {
+    r = ParseDeletedArray(p, &m);
+  } else if (absl::StartsWith(rest, "layout")) {
+    r = ParseMalformedLayout(p, &m);
+  } else if (absl::StartsWith(rest, "Failed")) {
+    r = ParseMosaic(p, t, &m);
+  } else {
+    r = ParseBufferCount(p, &m);
+  }
+  if (r == Step::kOk) {
+    const std::optional<int64_t> replica = m.replica;
+    r = ParseTrailer(p, &m);
+    if (!m.replica) m.replica = replica;
+  }
   if (r != Step::kOk) {
     *reason = p.reason();
     return r;
@@ -783,8 +1289,10 @@ Step ParseAt(const NormText& t, size_t start, bool final, ScannedMessage* m,
   *end = p.pos();
   absl::string_view before(t.s.data(), start);
   if (absl::EndsWith(before, "RuntimeProgramInputMismatch:")) {
-    m->error_code = true;
+    m.error_code = true;
   }
+  out->push_back(std::move(m));
+  spans->emplace_back(start, *end);
   return Step::kOk;
 }
 
@@ -945,36 +1453,22 @@ struct LogScanner::Impl {
         t.raw.begin();
     // The message start: the nearest start keyword before the anchor (or,
     // for the E0102 header line, the first one after it).
-    size_t start = std::string::npos;
-    for (absl::string_view kw : kStarts) {
-      size_t f;
-      if (which == kAnchorRuntimeProgramInputMismatch) {
-        f = t.s.find(kw.data(), anchor_norm, kw.size());
-        if (f != std::string::npos &&
-            (start == std::string::npos || f < start)) {
-          start = f;
-        }
-      } else {
-        f = t.s.rfind(kw.data(), anchor_norm, kw.size());
-        if (f != std::string::npos &&
-            (start == std::string::npos || f > start)) {
-          start = f;
-        }
-      }
-    }
+    const size_t start = FindStartKeyword(
+        t.s, anchor_norm, which == kAnchorRuntimeProgramInputMismatch);
     size_t anchor_line_end = LineEnd(p, limit);
     if (start == std::string::npos) {
       // Prose that happens to contain an anchor phrase.
       consumed = std::max<int64_t>(consumed, base + anchor_line_end);
       return true;
     }
-    ScannedMessage m;
+    std::vector<ScannedMessage> messages;
+    std::vector<std::pair<size_t, size_t>> spans;
     size_t end = 0;
     std::string reason;
     int lines_more = 4;
     while (true) {
       bool final = next >= limit;
-      Step r = ParseAt(t, start, final, &m, &end, &reason);
+      Step r = ParseAt(t, start, final, &messages, &spans, &end, &reason);
       if (r == Step::kOk) break;
       if (r == Step::kMore && next < limit && lines_more <= kMaxLinesForward) {
         add_lines(lines_more);
@@ -994,15 +1488,19 @@ struct LogScanner::Impl {
       consumed = std::max<int64_t>(consumed, base + anchor_line_end);
       return true;
     }
-    size_t raw_start = t.raw[start];
-    size_t raw_end = t.raw[end - 1] + 1;
-    m.offset = base + static_cast<int64_t>(raw_start);
-    m.line = LineOf(m.offset);
-    m.text = MessageText(raw_start, raw_end);
+    const size_t raw_end = end > start ? t.raw[end - 1] + 1 : t.raw[start];
     consumed =
         std::max<int64_t>(consumed, base + static_cast<int64_t>(raw_end));
-    ++found;
-    on_message(std::move(m));
+    for (size_t i = 0; i < messages.size(); ++i) {
+      ScannedMessage& m = messages[i];
+      const size_t span_start = t.raw[spans[i].first];
+      const size_t span_end = t.raw[spans[i].second - 1] + 1;
+      m.offset = base + static_cast<int64_t>(span_start);
+      m.line = LineOf(m.offset);
+      m.text = MessageText(span_start, span_end);
+      ++found;
+      on_message(std::move(m));
+    }
     return true;
   }
 
@@ -1043,10 +1541,58 @@ struct LogScanner::Impl {
     base = keep_abs;
   }
 
+  // The common case of a large piece without any anchor phrase: searched
+  // where it is, and only its last bytes (the back context and where an
+  // anchor could still start) are copied into the buffer. Returns false,
+  // having copied nothing but possibly the first max_len - 1 bytes (then
+  // `*copied` says how many), when the piece must take the normal path.
+  bool FeedWithoutAnchor(absl::string_view piece, size_t* copied) {
+    const AnchorMatcher& anchors = Anchors();
+    const size_t keep = anchors.max_len() - 1;
+    *copied = 0;
+    const size_t tail = options.max_back_bytes + keep;
+    if (piece.size() < std::max(size_t{64} << 10, 2 * tail)) return false;
+    // A deferred anchor waits for more text: the normal path handles it.
+    if (search_pos + keep < len) return false;
+    // Anchors that start in the buffer and end in the piece.
+    const size_t j = keep;
+    Reserve(j);
+    std::memcpy(buf.get() + len, piece.data(), j);
+    len += j;
+    total += j;
+    *copied = j;
+    size_t which = 0;
+    if (anchors.Find(buf.get(), search_pos, len, &which) < len) return false;
+    // Anchors inside the piece.
+    if (anchors.Find(piece.data(), 0, piece.size(), &which) < piece.size()) {
+      return false;
+    }
+    // Nothing to handle: count the lines, keep the tail.
+    const absl::string_view rest = piece.substr(j);
+    LineOf(base + static_cast<int64_t>(len));
+    lines_before += CountNewlines(rest.data(), rest.size());
+    const int64_t stream_end =
+        base + static_cast<int64_t>(len) + static_cast<int64_t>(rest.size());
+    line_pos = stream_end;
+    std::memcpy(buf.get(), rest.data() + rest.size() - tail, tail);
+    len = tail;
+    base = stream_end - static_cast<int64_t>(tail);
+    search_pos = tail - keep;
+    total += rest.size();
+    return true;
+  }
+
   void Feed(absl::string_view data) {
     const size_t chunk = std::max<size_t>(options.chunk_bytes, 4096);
     while (!data.empty()) {
       size_t n = std::min(data.size(), chunk);
+      size_t copied = 0;
+      if (FeedWithoutAnchor(data.substr(0, n), &copied)) {
+        data.remove_prefix(n);
+        continue;
+      }
+      data.remove_prefix(copied);
+      n -= copied;
       Reserve(n);
       std::memcpy(buf.get() + len, data.data(), n);
       len += n;

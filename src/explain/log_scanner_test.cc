@@ -171,3 +171,128 @@ RC_GTEST_PROP(LogScannerProp, SplitInvariant, ()) {
 
 }  // namespace
 }  // namespace xlayout
+
+namespace xlayout {
+namespace {
+
+// Long chunks are searched by several cursors at once (one per part of the
+// chunk). Messages at every distance from the part boundaries, and anchors
+// of every family, must be found exactly as a feed in 4 KiB pieces (one
+// cursor) finds them.
+TEST(LogScannerTest, MultiCursorSearchFindsWhatOneCursorFinds) {
+  const std::vector<std::string> messages = {
+      "Executable(jit_f) expected parameter 1 of size 16 (f32[4]{0}) but got "
+      "buffer with incompatible size 20 (f32[5]{0})",
+      "Invalid buffer passed to Execute() as argument 2 to replica 0: "
+      "INVALID_ARGUMENT: Buffer has been deleted or donated.",
+      "Array has been deleted with shape=float32[8].",
+      "Executable expected shape f32[4]{0} for argument 3 but got "
+      "incompatible shape f32[5]{0}",
+      "layout minor_to_major field contains 0 elements, but shape is rank 2: "
+      "{}; shape: f32[2,3]",
+  };
+  std::string text;
+  size_t k = 0;
+  int expected = 0;
+  while (text.size() < (600 << 10)) {
+    // Filler of varying length puts messages at every offset modulo the
+    // part size and near the boundaries.
+    const size_t filler = 37 + (k * 7919) % 30011;
+    for (size_t n = 0; n < filler; n += 64) {
+      absl::StrAppend(&text, "I0125 15:22:55.000001 1 main.py:10] step ", k,
+                      " loss 0.25 ok ok ok\n");
+    }
+    absl::StrAppend(&text, messages[k % messages.size()], "\n");
+    ++expected;
+    ++k;
+  }
+  auto fingerprints = [](std::vector<ScannedMessage> v) {
+    std::vector<std::string> out;
+    for (const ScannedMessage& m : v) {
+      out.push_back(absl::StrCat(MessageKindName(m.kind), "|", m.offset, "|",
+                                 m.line, "|", m.text));
+    }
+    return out;
+  };
+  const std::vector<std::string> whole = fingerprints(ScanText(text));
+  EXPECT_EQ(whole.size(), static_cast<size_t>(expected));
+  std::vector<ScannedMessage> pieces;
+  ScanOptions options;
+  options.chunk_bytes = 4096;
+  LogScanner scanner([&](ScannedMessage m) { pieces.push_back(m); }, nullptr,
+                     options);
+  for (size_t i = 0; i < text.size(); i += 4096) {
+    scanner.Feed(absl::string_view(text).substr(i, 4096));
+  }
+  scanner.Finish();
+  EXPECT_EQ(fingerprints(pieces), whole);
+}
+
+}  // namespace
+}  // namespace xlayout
+
+namespace xlayout {
+namespace {
+
+// Pieces of 64 KiB and more without an anchor are searched where they are
+// and only their tail is kept. Messages far apart, and messages whose start
+// is in one piece and whose anchor is in the next, must come out with the
+// same offsets and lines as a feed in small pieces.
+TEST(LogScannerTest, AnchorFreePiecesKeepTheirTail) {
+  const std::string message =
+      "E0125 15:22:55.460935 1 c.cc:1] XlaRuntimeError: INVALID_ARGUMENT: "
+      "Executable(jit_a_program_name_long_enough_that_the_anchor_lies_"
+      "well_after_the_start_keyword_of_the_message_when_it_straddles) "
+      "expected parameter 1 of size 16 (f32[4]{0}) but got "
+      "buffer with incompatible size 20 (f32[5]{0})\n";
+  // Message starts: far apart (several anchor-free 64 KiB pieces between
+  // them), close together, and 150 bytes before a 64 KiB boundary (the start
+  // keyword in one piece, the anchor in the next).
+  const size_t kPiece = 64 << 10;
+  const std::vector<size_t> starts = {100,
+                                      5000,
+                                      kPiece - 150,
+                                      3 * kPiece + 10,
+                                      500000,
+                                      500400,
+                                      8 * kPiece - 150,
+                                      1200000,
+                                      24 * kPiece - 150,
+                                      24 * kPiece + 300,
+                                      2900000};
+  std::string text;
+  int step = 0;
+  for (size_t at : starts) {
+    while (text.size() + 64 < at) {
+      absl::StrAppend(&text, "I0125 15:22:55.000001 1 main.py:10] step ",
+                      step++, " loss 0.25\n");
+    }
+    if (text.size() + 1 < at) text += std::string(at - text.size() - 1, 'x');
+    text += "\n";
+    text += message;
+  }
+  const int expected = static_cast<int>(starts.size());
+  auto scan = [&](size_t piece, size_t chunk) {
+    std::vector<std::string> out;
+    ScanOptions options;
+    options.chunk_bytes = chunk;
+    LogScanner scanner(
+        [&](ScannedMessage m) {
+          out.push_back(absl::StrCat(m.offset, "|", m.line, "|", m.text));
+        },
+        nullptr, options);
+    for (size_t i = 0; i < text.size(); i += piece) {
+      scanner.Feed(absl::string_view(text).substr(i, piece));
+    }
+    scanner.Finish();
+    return out;
+  };
+  const std::vector<std::string> small = scan(4096, 4096);
+  EXPECT_EQ(small.size(), static_cast<size_t>(expected));
+  EXPECT_EQ(scan(64 << 10, 64 << 10), small);
+  EXPECT_EQ(scan(100000, 1 << 20), small);
+  EXPECT_EQ(scan(text.size(), 1 << 20), small);
+}
+
+}  // namespace
+}  // namespace xlayout

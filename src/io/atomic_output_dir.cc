@@ -7,6 +7,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <filesystem>
 #include <utility>
@@ -42,7 +43,8 @@ int ExchangePaths(const std::string& a, const std::string& b) {
 DirFileWriter::DirFileWriter(DirFileWriter&& other) noexcept
     : fd_(std::exchange(other.fd_, -1)),
       path_(std::move(other.path_)),
-      open_count_(std::exchange(other.open_count_, nullptr)) {}
+      open_count_(std::exchange(other.open_count_, nullptr)),
+      reserved_(std::exchange(other.reserved_, 0)) {}
 
 DirFileWriter::~DirFileWriter() {
   if (fd_ >= 0) {
@@ -67,6 +69,57 @@ absl::Status DirFileWriter::Write(const void* data, size_t size) {
   return absl::OkStatus();
 }
 
+absl::Status DirFileWriter::WriteAt(int64_t offset, const void* data,
+                                    size_t size) {
+  if (fd_ < 0) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("cannot write '", path_, "': already closed"));
+  }
+  const char* p = static_cast<const char*>(data);
+  while (size > 0) {
+    ssize_t n = pwrite(fd_, p, std::min<size_t>(size, size_t{1} << 30),
+                       static_cast<off_t>(offset));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return IoError(n < 0 ? errno : ENOSPC, "write", path_);
+    p += n;
+    offset += n;
+    size -= static_cast<size_t>(n);
+  }
+  return absl::OkStatus();
+}
+
+absl::Status DirFileWriter::Allocate(int64_t size) {
+  if (fd_ < 0) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("cannot write '", path_, "': already closed"));
+  }
+  // Already reserved (e.g. again at the end): nothing to do. tmpfs would
+  // walk every page of the range again.
+  if (size <= reserved_) return absl::OkStatus();
+  while (fallocate(fd_, 0, 0, static_cast<off_t>(size)) != 0) {
+    if (errno == EINTR) continue;
+    if (errno != EOPNOTSUPP && errno != ENOSYS) {
+      return IoError(errno, "reserve space for", path_);
+    }
+    return ExtendTo(size);  // No fallocate here.
+  }
+  reserved_ = std::max(reserved_, size);
+  return absl::OkStatus();
+}
+
+absl::Status DirFileWriter::ExtendTo(int64_t size) {
+  if (fd_ < 0) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("cannot write '", path_, "': already closed"));
+  }
+  struct stat st;
+  if (fstat(fd_, &st) != 0) return IoError(errno, "stat", path_);
+  if (st.st_size < size && ftruncate(fd_, static_cast<off_t>(size)) != 0) {
+    return IoError(errno, "extend", path_);
+  }
+  return absl::OkStatus();
+}
+
 absl::Status DirFileWriter::Close() {
   if (fd_ < 0) {
     return absl::FailedPreconditionError(
@@ -82,9 +135,10 @@ absl::Status DirFileWriter::Close() {
 }
 
 absl::StatusOr<AtomicOutputDir> AtomicOutputDir::Create(
-    const std::string& path) {
+    const std::string& path, const AtomicOutputDirOptions& options) {
   AtomicOutputDir d;
   d.path_ = path;
+  d.options_ = options;
   std::string trimmed = path;
   while (trimmed.size() > 1 && trimmed.back() == '/') trimmed.pop_back();
   if (trimmed.empty() || trimmed == "/" || trimmed == "." || trimmed == "..") {
@@ -102,6 +156,11 @@ absl::StatusOr<AtomicOutputDir> AtomicOutputDir::Create(
       return absl::InvalidArgumentError(
           absl::StrCat("refusing to replace '", path, "': it is ",
                        FileTypeName(st.st_mode), ", not a directory"));
+    }
+    if (d.options_.may_replace) {
+      if (absl::Status s = d.options_.may_replace(d.target_); !s.ok()) {
+        return s;
+      }
     }
   } else if (errno != ENOENT) {
     return IoError(errno, "stat", d.target_);
@@ -126,6 +185,7 @@ AtomicOutputDir::AtomicOutputDir(AtomicOutputDir&& other) noexcept
       target_(std::move(other.target_)),
       parent_(std::move(other.parent_)),
       temp_(std::exchange(other.temp_, {})),
+      options_(std::move(other.options_)),
       subdirs_(std::move(other.subdirs_)),
       slots_(std::move(other.slots_)),
       open_files_(std::move(other.open_files_)),
@@ -223,6 +283,11 @@ absl::Status AtomicOutputDir::Commit() {
     return fail(absl::InvalidArgumentError(
         absl::StrCat("refusing to replace '", path_, "': it is ",
                      FileTypeName(st.st_mode), ", not a directory")));
+  }
+  if (exists && options_.may_replace) {
+    if (absl::Status s = options_.may_replace(target_); !s.ok()) {
+      return fail(s);
+    }
   }
   if (exists) {
     // Swap new and old in one step; the old tree then sits at temp_.

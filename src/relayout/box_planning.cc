@@ -146,6 +146,16 @@ Box MakeByteBox(int64_t src, int64_t dst, int64_t unit, std::vector<Loop> loops,
       if (static_cast<int>(i) != a && loops[i].ss == lb.ss * lb.n)
         c = static_cast<int>(i);
     }
+#if defined(__SSE2__)
+    if (box.shuffle) {
+      // Shuffles prefer a C that continues A's destination rows: the plane
+      // then writes whole rows (ShuffleRows) instead of 32-byte pieces.
+      for (size_t i = 0; i < loops.size(); ++i) {
+        const int ii = static_cast<int>(i);
+        if (ii != a && ii != b && ShuffleRowsApply(la, loops[i])) c = ii;
+      }
+    }
+#endif
     std::vector<Loop> rest;
     for (size_t i = 0; i < loops.size(); ++i) {
       const int ii = static_cast<int>(i);

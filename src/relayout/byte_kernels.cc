@@ -188,6 +188,48 @@ inline void BlocksOne(const uint8_t* s, uint8_t* d, const Loop& lb,
   const int64_t b_full = b_lo + (b_hi - b_lo) / LB * LB;
   const int64_t a_full = la.n / LA * LA;
 #if defined(__SSE2__)
+  if constexpr (LB == 2 && U <= 4) {
+    // One contiguous run of pairs split into two rows (e.g. untiling bf16
+    // (8,128)(2,1)): 32 source bytes become 16 bytes of each row.
+    if (b_hi - b_lo == 2 && la.ss == 2 * U && lb.ss == U) {
+      const uint8_t* src = s + b_lo * U;
+      uint8_t* d0 = d + b_lo * lb.ds;
+      uint8_t* d1 = d0 + lb.ds;
+      constexpr int kPer = 16 / U;
+      int64_t a = 0;
+      for (; a + kPer <= la.n; a += kPer) {
+        const __m128i x =
+            _mm_loadu_si128(reinterpret_cast<const __m128i*>(src + a * 2 * U));
+        const __m128i y = _mm_loadu_si128(
+            reinterpret_cast<const __m128i*>(src + a * 2 * U + 16));
+        __m128i even, odd;
+        if constexpr (U == 1) {
+          const __m128i low = _mm_set1_epi16(0x00FF);
+          even = _mm_packus_epi16(_mm_and_si128(x, low), _mm_and_si128(y, low));
+          odd = _mm_packus_epi16(_mm_srli_epi16(x, 8), _mm_srli_epi16(y, 8));
+        } else if constexpr (U == 2) {
+          // Sign-extended 16-bit values pack back exactly.
+          even = _mm_packs_epi32(_mm_srai_epi32(_mm_slli_epi32(x, 16), 16),
+                                 _mm_srai_epi32(_mm_slli_epi32(y, 16), 16));
+          odd = _mm_packs_epi32(_mm_srai_epi32(x, 16), _mm_srai_epi32(y, 16));
+        } else {
+          // Float shuffles move bits unchanged (NaN payloads included).
+          const __m128 fx = _mm_castsi128_ps(x), fy = _mm_castsi128_ps(y);
+          even =
+              _mm_castps_si128(_mm_shuffle_ps(fx, fy, _MM_SHUFFLE(2, 0, 2, 0)));
+          odd =
+              _mm_castps_si128(_mm_shuffle_ps(fx, fy, _MM_SHUFFLE(3, 1, 3, 1)));
+        }
+        _mm_storeu_si128(reinterpret_cast<__m128i*>(d0 + a * U), even);
+        _mm_storeu_si128(reinterpret_cast<__m128i*>(d1 + a * U), odd);
+      }
+      if (a < la.n) {
+        TransposeEdge<U>(src + a * 2 * U, la.ss, d0 + a * U, lb.ds, la.n - a,
+                         2);
+      }
+      return;
+    }
+  }
   if constexpr (LA == 2 && U <= 8 && LB * U >= 16) {
     // Two source rows interleaved into one contiguous run (e.g. bf16
     // (8,128)(2,1) packing): SSE unpacks, 16 bytes of each row at a time.

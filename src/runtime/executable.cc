@@ -28,15 +28,21 @@ absl::StatusOr<Executable> Executable::Create(ProgramSignature signature,
   exe.num_devices_ = signature.replica_count * signature.num_partitions;
   exe.expected_.reserve(signature.parameters.size());
   exe.dynamic_prefix_.reserve(signature.parameters.size());
+  // Every check is on the per-device buffer, as the runtime's: for a
+  // program read before SPMD partitioning that is the global shape cut by
+  // the sharding (FillDerivedFields), otherwise the shape itself.
   for (const ParameterSignature& p : signature.parameters) {
+    const Shape& want = p.per_device_shape;
     const bool dynamic_prefix =
-        p.shape.IsArray() && !p.shape.is_static() &&
-        kinds.dynamic_shape_metadata(MemorySpaceOf(p.shape)) ==
+        want.IsArray() && !want.is_static() &&
+        kinds.dynamic_shape_metadata(MemorySpaceOf(want)) ==
             DynamicShapeMetadata::kPrefix;
     Expected e;
-    e.fast_bytes = dynamic_prefix || p.xla_bytes < 0 ? -2 : p.xla_bytes;
+    e.fast_bytes = dynamic_prefix || p.per_device_xla_bytes < 0
+                       ? -2
+                       : p.per_device_xla_bytes;
     e.kind_key = MemoryKindKey(p.memory_kind);
-    e.layout_key = LayoutKey(p.shape);
+    e.layout_key = LayoutKey(want);
     exe.expected_.push_back(e);
     exe.dynamic_prefix_.push_back(dynamic_prefix);
   }
@@ -91,9 +97,9 @@ bool Executable::CheckParameter(int64_t i, const Buffer& buffer,
     r.parameter_name = p.name;
     r.replica = device.replica;
     r.partition = device.partition;
-    r.expected = p.shape;
+    r.expected = p.per_device_shape;
     r.actual = buffer.on_device_shape();
-    r.expected_bytes = p.xla_bytes;
+    r.expected_bytes = p.per_device_xla_bytes;
     r.actual_bytes = buffer.on_device_size_in_bytes();
     r.expected_memory_kind = p.memory_kind;
     r.actual_memory_kind = buffer.memory_kind();
@@ -101,7 +107,7 @@ bool Executable::CheckParameter(int64_t i, const Buffer& buffer,
     return r;
   };
   const std::string& name = signature_.name;
-  const Shape& want = p.shape;
+  const Shape& want = p.per_device_shape;
   const Shape& got = buffer.on_device_shape();
   if (dynamic_prefix_[i] && buffer.is_dynamic()) {
     // XLA replaces the size check by these when the runtime sizes travel in
@@ -142,11 +148,11 @@ bool Executable::CheckParameter(int64_t i, const Buffer& buffer,
         }
       }
     }
-  } else if (p.xla_bytes >= 0 &&
-             buffer.on_device_size_in_bytes() != p.xla_bytes) {
+  } else if (p.per_device_xla_bytes >= 0 &&
+             buffer.on_device_size_in_bytes() != p.per_device_xla_bytes) {
     if (!AddFinding(
             record(MismatchReason::kSize,
-                   SizeMismatchMessage(name, i, p.xla_bytes, want,
+                   SizeMismatchMessage(name, i, p.per_device_xla_bytes, want,
                                        buffer.on_device_size_in_bytes(), got)),
             options, multi_device, result)) {
       return false;

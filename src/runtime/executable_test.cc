@@ -105,6 +105,56 @@ TEST(ExecutableTest, SizeMessageWithoutSuffixOnOneDevice) {
   EXPECT_EQ(m.message, r.status.message());
 }
 
+// A dump before SPMD partitioning (the ROOT still carries a sharding): the
+// guard compares each device's buffer with the global shape cut by the
+// sharding, as the runtime does. f32[10,7] over devices=[4,2] is f32[3,4]
+// on every device (ceil(10/4) = 3, ceil(7/2) = 4); with T(8,128) that is
+// 8*128*4 = 4,096 bytes against 16*128*4 = 8,192 for the global array.
+constexpr char kShardedBefore[] =
+    "HloModule jit_f, entry_computation_layout={(f32[10,7]{1,0:T(8,128)}, "
+    "f32[6]{0})->f32[]}, num_partitions=8\n"
+    "ENTRY %main {\n"
+    "  %a = f32[10,7]{1,0:T(8,128)} parameter(0), "
+    "sharding={devices=[4,2]<=[8]}\n"
+    "  %b = f32[6]{0} parameter(1), sharding={replicated}\n"
+    "  ROOT %c = f32[] constant(0), sharding={replicated}\n"
+    "}\n";
+
+TEST(ExecutableTest, ComparesPerDeviceBuffersOfAShardedProgram) {
+  Executable exe = Exe(kShardedBefore);
+  EXPECT_EQ(exe.signature().dump_stage, DumpStage::kBeforePartitioning);
+  Buffer shard = B("f32[3,4]{1,0:T(8,128)}"),
+         global = B("f32[10,7]{1,0:T(8,128)}");
+  Buffer b = B("f32[6]{0}");
+  ValidationResult ok = exe.Validate({Dev({&shard, &b})});
+  EXPECT_TRUE(ok.ok()) << ok.status;
+  ValidationResult r = exe.Validate({Dev({&global, &b})});
+  EXPECT_EQ(r.status.message(),
+            "Executable(jit_f) expected parameter 0 of size 4096 "
+            "(f32[3,4]{1,0:T(8,128)}) but got buffer with incompatible size "
+            "8192 (f32[10,7]{1,0:T(8,128)})");
+  ASSERT_EQ(r.findings.size(), 1u);
+  EXPECT_EQ(r.findings[0].expected->ToString(true), "f32[3,4]{1,0:T(8,128)}");
+  EXPECT_EQ(r.findings[0].expected_bytes, 4096);
+  // Strict mode compares the per-device layout too.
+  Buffer transposed = B("f32[3,4]{0,1:T(8,128)}");
+  ValidationOptions strict;
+  strict.strict_layout = true;
+  r = exe.Validate({Dev({&transposed, &b})}, strict);
+  EXPECT_EQ(r.status.message(),
+            "Executable(jit_f) expected parameter 0 as f32[3,4]{1,0:T(8,128)} "
+            "but got buffer f32[3,4]{0,1:T(8,128)} with the same size 4096 and "
+            "a different shape or physical layout (strict layout check)");
+  // After partitioning (no sharding but on entry parameters) the shapes are
+  // per-device already: nothing is cut again.
+  std::string after = kShardedBefore;
+  after.replace(after.find(", sharding={replicated}\n}"), 22, "");
+  Executable exe_after = Exe(after);
+  EXPECT_EQ(exe_after.signature().dump_stage, DumpStage::kAfterPartitioning);
+  EXPECT_TRUE(exe_after.Validate({Dev({&global, &b})}).ok());
+  EXPECT_FALSE(exe_after.Validate({Dev({&shard, &b})}).ok());
+}
+
 TEST(ExecutableTest, BufferCountMessage) {
   Executable exe = Exe(Program({"f32[2]{0}", "f32[2]{0}"}, "p", 2, 1));
   Buffer a = B("f32[2]{0}");

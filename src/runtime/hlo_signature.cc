@@ -6,6 +6,7 @@
 #include <map>
 #include <utility>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -200,10 +201,23 @@ void AddParameter(int64_t number, Shape shape, const EntryParameter* entry,
   std::vector<std::pair<std::vector<int64_t>, Shape>> leaves;
   std::vector<int64_t> index;
   Flatten(shape, &index, &leaves);
+  // A tuple sharding gives each leaf its element (read by the sharding
+  // module's parser, the one parser of sharding text); one that does not
+  // parse or fit is kept whole on every leaf.
   std::optional<std::vector<std::string>> split;
   if (shape.IsTuple() && entry != nullptr && entry->instr.sharding) {
-    split = hlo_text::SplitTupleSharding(*entry->instr.sharding);
-    if (split && split->size() != leaves.size()) split.reset();
+    absl::StatusOr<HloSharding> parsed =
+        ParseHloSharding(*entry->instr.sharding);
+    if (parsed.ok() && parsed->IsTuple()) {
+      absl::StatusOr<std::vector<HloSharding>> per_leaf =
+          LeafShardings(shape, *parsed);
+      if (per_leaf.ok() && per_leaf->size() == leaves.size()) {
+        split.emplace();
+        for (const HloSharding& leaf : *per_leaf) {
+          split->push_back(leaf.ToString());
+        }
+      }
+    }
   }
   for (size_t k = 0; k < leaves.size(); ++k) {
     ParameterSignature p;
@@ -228,9 +242,17 @@ void AddParameter(int64_t number, Shape shape, const EntryParameter* entry,
 
 absl::StatusOr<ProgramSignature> Assemble(
     const hlo_text::ModuleHeader& header, bool saw_entry,
-    const std::map<int64_t, EntryParameter>& entry,
-    const MemoryKindMap& kinds) {
+    const std::map<int64_t, EntryParameter>& entry, const MemoryKindMap& kinds,
+    DumpStageFacts facts) {
   ProgramSignature sig;
+  facts.num_partitions = header.num_partitions;
+  for (const auto& [number, e] : entry) {
+    if (e.instr.sharding.has_value()) facts.entry_parameter_shardings = true;
+  }
+  DumpStageVerdict stage = ClassifyDumpStage(facts);
+  sig.dump_stage = stage.stage;
+  sig.dump_stage_certain = stage.certain;
+  sig.dump_stage_reason = std::move(stage.reason);
   sig.name = header.name;
   sig.replica_count = header.replica_count;
   sig.num_partitions = header.num_partitions;
@@ -337,7 +359,24 @@ absl::StatusOr<ProgramSignature> ReadImpl(const ReadFn& read,
   reader.Shrink();
 
   // 2. Skip to the ENTRY computation, then 3. collect its parameters until
-  // the closing '}' at column 0. Nothing else is kept.
+  // the closing '}' at column 0. Nothing else is kept but one fact for the
+  // SPMD stage: whether an instruction the partitioner clears the sharding
+  // of (anything but entry parameters, infeed, outfeed, send and recv)
+  // carries `sharding=`.
+  DumpStageFacts facts;
+  facts.file_name = options.file_name;
+  auto note_sharding = [&](absl::string_view text) {
+    if (facts.sharding_outside_entry_parameters ||
+        !absl::StrContains(text, "sharding=")) {
+      return;
+    }
+    absl::string_view op = hlo_text::InstructionOpcode(text);
+    if (op.empty() || op == "infeed" || op == "outfeed" || op == "send" ||
+        op == "recv" || op == "send-done" || op == "recv-done") {
+      return;
+    }
+    facts.sharding_outside_entry_parameters = true;
+  };
   bool saw_entry = false;
   bool in_entry = false;
   bool entry_closed = false;
@@ -347,6 +386,7 @@ absl::StatusOr<ProgramSignature> ReadImpl(const ReadFn& read,
         bool more, reader.Next(options.max_line_bytes, &line, &truncated));
     if (!more) break;
     if (!in_entry) {
+      note_sharding(line);
       if (hlo_text::IsEntryLine(line)) {
         if (saw_entry) {
           return at_line(
@@ -361,7 +401,9 @@ absl::StatusOr<ProgramSignature> ReadImpl(const ReadFn& read,
       in_entry = false;
       entry_closed = true;
       break;  // The rest of the file cannot change the signature.
-    } else if (hlo_text::MayBeParameterInstruction(line)) {
+    } else if (!hlo_text::MayBeParameterInstruction(line)) {
+      note_sharding(line);
+    } else {
       if (truncated) {
         return at_line(absl::ResourceExhaustedError(
             absl::StrCat("a parameter instruction longer than ",
@@ -370,7 +412,9 @@ absl::StatusOr<ProgramSignature> ReadImpl(const ReadFn& read,
       absl::StatusOr<std::optional<hlo_text::ParameterInstruction>> instr =
           hlo_text::ParseParameterInstruction(line);
       if (!instr.ok()) return at_line(instr.status());
-      if (instr->has_value()) {
+      if (!instr->has_value()) {
+        note_sharding(line);
+      } else {
         int64_t number = (*instr)->number;
         auto [it, inserted] = params.try_emplace(number);
         if (!inserted) {
@@ -387,7 +431,7 @@ absl::StatusOr<ProgramSignature> ReadImpl(const ReadFn& read,
   }
   XLAYOUT_ASSIGN_OR_RETURN(
       ProgramSignature sig,
-      Assemble(*header, saw_entry, params, options.memory_kinds));
+      Assemble(*header, saw_entry, params, options.memory_kinds, facts));
   if (saw_entry && !entry_closed) {
     AddWarning(&sig,
                "the ENTRY computation is not closed by '}': the dump looks "
@@ -459,6 +503,36 @@ absl::StatusOr<ProgramSignature> FromJsonImpl(const nlohmann::json& j,
       return JsonError("layout_source",
                        "expected \"entry_computation_layout\", "
                        "\"entry_parameters\" or \"json\"");
+    }
+  }
+  // The SPMD stage: as recorded, else (an older file) unknown, whose shapes
+  // count as global.
+  sig.dump_stage = DumpStage::kUnknown;
+  sig.dump_stage_reason = "the JSON signature does not record it";
+  if (j.contains("dump_stage")) {
+    std::optional<DumpStage> stage =
+        j["dump_stage"].is_string()
+            ? DumpStageFromKey(j["dump_stage"].get<std::string>())
+            : std::nullopt;
+    if (!stage.has_value()) {
+      return JsonError("dump_stage",
+                       "expected \"unknown\", \"single_partition\", "
+                       "\"before_spmd_partitioning\" or "
+                       "\"after_spmd_partitioning\"");
+    }
+    sig.dump_stage = *stage;
+    sig.dump_stage_reason.clear();
+    if (j.contains("dump_stage_certain")) {
+      if (!j["dump_stage_certain"].is_boolean()) {
+        return JsonError("dump_stage_certain", "not a boolean");
+      }
+      sig.dump_stage_certain = j["dump_stage_certain"].get<bool>();
+    }
+    if (j.contains("dump_stage_reason")) {
+      if (!j["dump_stage_reason"].is_string()) {
+        return JsonError("dump_stage_reason", "not a string");
+      }
+      sig.dump_stage_reason = j["dump_stage_reason"].get<std::string>();
     }
   }
   if (j.contains("result") && !j["result"].is_null()) {
@@ -540,14 +614,30 @@ absl::StatusOr<ProgramSignature> FromJsonImpl(const nlohmann::json& j,
     const auto& pj = params[i];
     const ParameterSignature& p = sig.parameters[i];
     std::string where = absl::StrCat("parameters[", i, "]");
-    for (const char* key : {"xla_bytes", "exact_bytes"}) {
+    for (const char* key : {"xla_bytes", "exact_bytes", "per_device_xla_bytes",
+                            "per_device_exact_bytes"}) {
       if (!pj.contains(key)) continue;
-      int64_t want =
-          std::string(key) == "xla_bytes" ? p.xla_bytes : p.exact_bytes;
+      const std::string k = key;
+      int64_t want = k == "xla_bytes"              ? p.xla_bytes
+                     : k == "exact_bytes"          ? p.exact_bytes
+                     : k == "per_device_xla_bytes" ? p.per_device_xla_bytes
+                                                   : p.per_device_exact_bytes;
       if (!pj[key].is_number_integer() || pj[key].get<int64_t>() != want) {
         return JsonError(where,
                          absl::StrCat(key, " is ", pj[key].dump(), " but ",
                                       p.shape.ToString(true), " has ", want));
+      }
+    }
+    if (pj.contains("per_device_shape")) {
+      const std::string want = p.per_device_shape.ToString(true);
+      if (!pj["per_device_shape"].is_string() ||
+          pj["per_device_shape"].get<std::string>() != want) {
+        return JsonError(
+            where,
+            absl::StrCat("per_device_shape is ", pj["per_device_shape"].dump(),
+                         " but ", p.shape.ToString(true), " under sharding ",
+                         p.sharding.value_or("(none)"), " gives ", want,
+                         " (dump_stage ", DumpStageKey(sig.dump_stage), ")"));
       }
     }
     if (pj.contains("memory_kind") && (!pj["memory_kind"].is_string() ||
@@ -578,9 +668,13 @@ absl::string_view LayoutSourceName(LayoutSource source) {
 void FillDerivedFields(ProgramSignature* signature,
                        const MemoryKindMap& kinds) {
   signature->memory_kinds = kinds.ToString();
+  // Shardings repeat (10,000 parameters, a handful of distinct texts).
+  absl::flat_hash_map<std::string, absl::StatusOr<HloSharding>> parsed;
   for (ParameterSignature& p : signature->parameters) {
     p.memory_kind = MemoryKindOf(p.shape, kinds);
     p.xla_bytes = p.exact_bytes = 0;
+    p.per_device_xla_bytes = p.per_device_exact_bytes = 0;
+    p.per_device_shape = p.shape;
     if (!p.shape.IsArray()) {
       AddWarning(signature,
                  absl::StrCat("parameter ", p.index, " (", p.name, ") is ",
@@ -590,6 +684,7 @@ void FillDerivedFields(ProgramSignature* signature,
     }
     if (!p.shape.has_layout())
       p.shape.set_layout(DefaultLayout(p.shape.rank()));
+    p.per_device_shape = p.shape;
     absl::StatusOr<int64_t> xla = XlaBytes(p.shape);
     absl::StatusOr<int64_t> exact = ExactBytes(p.shape);
     p.xla_bytes = xla.ok() ? *xla : -1;
@@ -602,6 +697,31 @@ void FillDerivedFields(ProgramSignature* signature,
                        (!xla.ok() ? xla.status() : exact.status()).message(),
                        "); its size check is skipped"));
     }
+    p.per_device_xla_bytes = p.xla_bytes;
+    p.per_device_exact_bytes = p.exact_bytes;
+    if (!signature->shapes_are_global() || !p.sharding.has_value()) continue;
+    auto it = parsed.find(*p.sharding);
+    if (it == parsed.end()) {
+      it = parsed.emplace(*p.sharding, ParseHloSharding(*p.sharding)).first;
+    }
+    absl::StatusOr<Shape> shard = it->second.ok()
+                                      ? ShardShape(p.shape, *it->second)
+                                      : it->second.status();
+    if (!shard.ok()) {
+      AddWarning(
+          signature,
+          absl::StrCat("parameter ", p.index, " (", p.name, "): sharding ",
+                       *p.sharding, " not applied (", shard.status().message(),
+                       "); its per-device shape is taken to be its "
+                       "global shape"));
+      continue;
+    }
+    if (*shard == p.shape) continue;
+    p.per_device_shape = *std::move(shard);
+    absl::StatusOr<int64_t> pd_xla = XlaBytes(p.per_device_shape);
+    absl::StatusOr<int64_t> pd_exact = ExactBytes(p.per_device_shape);
+    p.per_device_xla_bytes = pd_xla.ok() ? *pd_xla : -1;
+    p.per_device_exact_bytes = pd_exact.ok() ? *pd_exact : -1;
   }
 }
 
@@ -655,6 +775,17 @@ bool LooksLikeText(absl::string_view head) {
   return true;
 }
 
+// `options` with file_name set to the base name of `path` unless given.
+SignatureReadOptions WithFileName(const SignatureReadOptions& options,
+                                  const std::string& path) {
+  SignatureReadOptions o = options;
+  if (o.file_name.empty() && path != "-") {
+    const size_t slash = path.rfind('/');
+    o.file_name = slash == std::string::npos ? path : path.substr(slash + 1);
+  }
+  return o;
+}
+
 // Reads an HLO dump from `file`, serving `prefix` (bytes already read) first.
 absl::StatusOr<ProgramSignature> ReadHloFrom(
     io::InputFile& file, absl::string_view prefix,
@@ -681,7 +812,7 @@ absl::StatusOr<ProgramSignature> ReadHloFrom(
 absl::StatusOr<ProgramSignature> ReadHloSignatureFile(
     const std::string& path, const SignatureReadOptions& options) {
   XLAYOUT_ASSIGN_OR_RETURN(io::InputFile file, OpenInput(path));
-  return ReadHloFrom(file, "", options);
+  return ReadHloFrom(file, "", WithFileName(options, path));
 }
 
 std::string SignatureToJson(const ProgramSignature& signature, int indent) {
@@ -691,6 +822,9 @@ std::string SignatureToJson(const ProgramSignature& signature, int indent) {
   j["replica_count"] = signature.replica_count;
   j["num_partitions"] = signature.num_partitions;
   j["layout_source"] = std::string(LayoutSourceName(signature.layout_source));
+  j["dump_stage"] = std::string(DumpStageKey(signature.dump_stage));
+  j["dump_stage_certain"] = signature.dump_stage_certain;
+  j["dump_stage_reason"] = signature.dump_stage_reason;
   nlohmann::ordered_json params = nlohmann::ordered_json::array();
   for (const ParameterSignature& p : signature.parameters) {
     nlohmann::ordered_json pj;
@@ -704,6 +838,9 @@ std::string SignatureToJson(const ProgramSignature& signature, int indent) {
     pj["memory_kind"] = p.memory_kind;
     pj["sharding"] = p.sharding ? nlohmann::ordered_json(*p.sharding)
                                 : nlohmann::ordered_json(nullptr);
+    pj["per_device_shape"] = p.per_device_shape.ToString(true);
+    pj["per_device_xla_bytes"] = p.per_device_xla_bytes;
+    pj["per_device_exact_bytes"] = p.per_device_exact_bytes;
     params.push_back(std::move(pj));
   }
   j["parameters"] = std::move(params);
@@ -748,7 +885,9 @@ absl::StatusOr<ProgramSignature> ReadSignatureFile(
         EscapeAndTruncate(absl::string_view(head).substr(0, 64), 48), ")"));
   }
   absl::string_view start = absl::StripLeadingAsciiWhitespace(head);
-  if (start.empty() || start[0] != '{') return ReadHloFrom(file, head, options);
+  if (start.empty() || start[0] != '{') {
+    return ReadHloFrom(file, head, WithFileName(options, path));
+  }
   // JSON signatures are small: read it whole.
   while (true) {
     XLAYOUT_ASSIGN_OR_RETURN(size_t n, file.Read(buf, sizeof(buf)));

@@ -518,12 +518,129 @@ RC_GTEST_PROP(HloSignatureJsonProperty, RoundTrips, ()) {
   RC_ASSERT(*back == sig);
 }
 
-TEST(HloTextTest, SplitTupleSharding) {
-  auto parts = hlo_text::SplitTupleSharding("{{replicated}, {devices=[2]0,1}}");
-  ASSERT_TRUE(parts.has_value());
-  EXPECT_THAT(*parts, ElementsAre("{replicated}", "{devices=[2]0,1}"));
-  EXPECT_FALSE(hlo_text::SplitTupleSharding("{replicated}").has_value());
-  EXPECT_FALSE(hlo_text::SplitTupleSharding("{{a}, b}").has_value());
+// Regression: tuple shardings of 6 or more elements (XLA prints
+// /*index=5*/ before the sixth) were kept whole on every leaf by a separate
+// splitter; the sharding module's parser now splits them.
+TEST(HloSignatureTest, TupleShardingOfSixOrMoreElementsIsSplit) {
+  ProgramSignature sig = MustParse(
+      "HloModule t, entry_computation_layout={((f32[8]{0}, f32[8]{0}, "
+      "f32[8]{0}, f32[8]{0}, f32[8]{0}, /*index=5*/f32[8]{0}, f32[6]{0}))"
+      "->f32[]}, num_partitions=2\n"
+      "ENTRY e {\n  p = (f32[8]{0}, f32[8]{0}, f32[8]{0}, f32[8]{0}, "
+      "f32[8]{0}, /*index=5*/f32[8]{0}, f32[6]{0}) parameter(0), "
+      "sharding={{replicated}, {replicated}, {replicated}, {replicated}, "
+      "{maximal device=1}, /*index=5*/{devices=[2]<=[2]}, "
+      "{devices=[2]0,1 metadata={op_name=\"x\"}}}\n"
+      "  ROOT c = f32[] constant(0), sharding={replicated}\n}\n");
+  ASSERT_EQ(sig.parameters.size(), 7u);
+  EXPECT_EQ(sig.parameters[0].sharding, "{replicated}");
+  EXPECT_EQ(sig.parameters[4].sharding, "{maximal device=1}");
+  EXPECT_EQ(sig.parameters[5].sharding, "{devices=[2]<=[2]}");
+  EXPECT_EQ(sig.parameters[6].sharding,
+            "{devices=[2]0,1 metadata={op_name=\"x\"}}");
+  // Before partitioning (the ROOT carries a sharding): leaf 5 is cut in
+  // two, leaf 6 unevenly (f32[6] over 2 is 3 each).
+  EXPECT_EQ(sig.dump_stage, DumpStage::kBeforePartitioning);
+  EXPECT_EQ(sig.parameters[5].per_device_shape.ToString(true), "f32[4]{0}");
+  EXPECT_EQ(sig.parameters[6].per_device_shape.ToString(true), "f32[3]{0}");
+  EXPECT_EQ(sig.parameters[4].per_device_shape.ToString(true), "f32[8]{0}");
+}
+
+constexpr char kUnevenProgram[] =
+    "HloModule m, entry_computation_layout={(f32[10,7]{1,0:T(8,128)}, "
+    "bf16[4096,1024]{1,0:T(8,128)(2,1)}, s32[]{:T(128)})->f32[]}, "
+    "num_partitions=8\n"
+    "ENTRY %main {\n"
+    "  %a = f32[10,7]{1,0:T(8,128)} parameter(0), "
+    "sharding={devices=[4,2]<=[8]}\n"
+    "  %w = bf16[4096,1024]{1,0:T(8,128)(2,1)} parameter(1), "
+    "sharding={devices=[8,1]<=[8]}\n"
+    "  %s = s32[]{:T(128)} parameter(2), sharding={replicated}\n"
+    "  ROOT %c = f32[] constant(0)\n"
+    "}\n";
+
+TEST(HloSignatureTest, DumpStageFromTheFileNameAndPerDeviceShapes) {
+  // Only entry parameters are annotated: after partitioning, not certain.
+  ProgramSignature after = MustParse(kUnevenProgram);
+  EXPECT_EQ(after.dump_stage, DumpStage::kAfterPartitioning);
+  EXPECT_FALSE(after.dump_stage_certain);
+  EXPECT_EQ(after.parameters[0].per_device_shape, after.parameters[0].shape);
+  EXPECT_EQ(after.parameters[0].per_device_xla_bytes, 8192);
+  // XLA's name for the dump taken before any pass: global shapes.
+  SignatureReadOptions options;
+  options.file_name = "module_0001.jit_m.before_optimizations.txt";
+  ProgramSignature before = MustParse(kUnevenProgram, options);
+  EXPECT_EQ(before.dump_stage, DumpStage::kBeforePartitioning);
+  EXPECT_TRUE(before.dump_stage_certain);
+  EXPECT_THAT(before.dump_stage_reason, HasSubstr("before_optimizations"));
+  // f32[10,7] over [4,2]: ceil(10/4) = 3, ceil(7/2) = 4, padded by the
+  // (8,128) tile to 8*128*4 = 4,096 bytes (the global 16*128*4 = 8,192).
+  const ParameterSignature& a = before.parameters[0];
+  EXPECT_EQ(a.per_device_shape.ToString(true), "f32[3,4]{1,0:T(8,128)}");
+  EXPECT_EQ(a.xla_bytes, 8192);
+  EXPECT_EQ(a.per_device_xla_bytes, 4096);
+  EXPECT_EQ(a.per_device_exact_bytes, 4096);
+  // bf16[4096,1024] over 8 rows: [512,1024], 1 MiB per device.
+  const ParameterSignature& w = before.parameters[1];
+  EXPECT_EQ(w.per_device_shape.ToString(true),
+            "bf16[512,1024]{1,0:T(8,128)(2,1)}");
+  EXPECT_EQ(w.per_device_xla_bytes, 1048576);
+  EXPECT_EQ(before.parameters[2].per_device_xla_bytes, 512);
+  // A sharded non-parameter instruction says "before" too.
+  std::string text = kUnevenProgram;
+  text.replace(text.find("constant(0)"), 11,
+               "constant(0), sharding={replicated}");
+  EXPECT_EQ(MustParse(text).dump_stage, DumpStage::kBeforePartitioning);
+  // ... but not on an infeed, which the partitioner keeps.
+  text = kUnevenProgram;
+  text.replace(text.find("  ROOT %c"), 0,
+               "  %in = (f32[2]{0}, token[]) infeed(%tok), "
+               "sharding={{replicated}, {replicated}}\n");
+  EXPECT_EQ(MustParse(text).dump_stage, DumpStage::kAfterPartitioning);
+  // One partition: every device holds the global shape.
+  text = kUnevenProgram;
+  text.replace(text.find("num_partitions=8"), 16, "num_partitions=1");
+  ProgramSignature single = MustParse(text, options);
+  EXPECT_EQ(single.dump_stage, DumpStage::kSinglePartition);
+  EXPECT_EQ(single.parameters[0].per_device_xla_bytes, 8192);
+}
+
+TEST(HloSignatureTest, JsonRecordsTheStageAndPerDeviceFields) {
+  SignatureReadOptions options;
+  options.file_name = "x.before_optimizations.txt";
+  ProgramSignature sig = MustParse(kUnevenProgram, options);
+  std::string json = SignatureToJson(sig);
+  EXPECT_THAT(json, HasSubstr("\"dump_stage\": \"before_spmd_partitioning\""));
+  EXPECT_THAT(json,
+              HasSubstr("\"per_device_shape\": \"f32[3,4]{1,0:T(8,128)}\""));
+  EXPECT_THAT(json, HasSubstr("\"per_device_xla_bytes\": 4096"));
+  absl::StatusOr<ProgramSignature> back = SignatureFromJson(json);
+  ASSERT_TRUE(back.ok()) << back.status();
+  EXPECT_EQ(*back, sig);
+  // A per-device shape that the sharding does not give is refused.
+  std::string edited = json;
+  edited.replace(edited.find("f32[3,4]"), 8, "f32[5,4]");
+  absl::Status bad = SignatureFromJson(edited).status();
+  EXPECT_THAT(bad.message(), HasSubstr("per_device_shape is \"f32[5,4]"));
+  EXPECT_THAT(bad.message(), HasSubstr("gives f32[3,4]{1,0:T(8,128)}"));
+  // An older file without dump_stage: unknown, shapes taken as global.
+  edited = json;
+  edited.replace(edited.find("\"dump_stage\": \"before_spmd_partitioning\","),
+                 44, "");
+  back = SignatureFromJson(edited);
+  ASSERT_TRUE(back.ok()) << back.status();
+  EXPECT_EQ(back->dump_stage, DumpStage::kUnknown);
+  EXPECT_EQ(back->parameters[0].per_device_xla_bytes, 4096);
+  // After partitioning: per-device == shape, and it round-trips.
+  ProgramSignature after = MustParse(kUnevenProgram);
+  back = SignatureFromJson(SignatureToJson(after));
+  ASSERT_TRUE(back.ok()) << back.status();
+  EXPECT_EQ(*back, after);
+  EXPECT_EQ(back->parameters[0].per_device_xla_bytes, 8192);
+  EXPECT_FALSE(
+      SignatureFromJson("{\"name\": \"m\", \"dump_stage\": \"before\", "
+                        "\"parameters\": []}")
+          .ok());
 }
 
 TEST(HloTextTest, MayBeParameterInstruction) {

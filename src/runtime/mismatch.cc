@@ -29,6 +29,16 @@ absl::string_view MessageKindName(MessageKind kind) {
       return "host_shape";
     case MessageKind::kStrictLayout:
       return "strict_layout";
+    case MessageKind::kTpuExecute:
+      return "tpu_execute";
+    case MessageKind::kJaxLayout:
+      return "jax_layout";
+    case MessageKind::kInvalidBuffer:
+      return "invalid_buffer";
+    case MessageKind::kMalformedLayout:
+      return "malformed_layout";
+    case MessageKind::kMosaicLayout:
+      return "mosaic_layout";
   }
   return "unknown";
 }

@@ -47,7 +47,9 @@ Facts Gather(const ParameterSignature& p, const ProgramSignature& program,
     }
   }
   if (!p.shape.IsArray()) return f;
-  if (program.num_partitions > 1 && f.sharding.has_value()) {
+  // The shapes of a dump taken after SPMD partitioning are per-device
+  // already (FillDerivedFields): they are not cut again.
+  if (program.shapes_are_global() && f.sharding.has_value()) {
     absl::StatusOr<Shape> shard = ShardShape(p.shape, *f.sharding);
     if (shard.ok()) {
       f.per_device = *std::move(shard);
@@ -56,10 +58,10 @@ Facts Gather(const ParameterSignature& p, const ProgramSignature& program,
                                        ": no per-device shape (",
                                        shard.status().message(), ")"));
     }
-  } else if (program.num_partitions <= 1 || !p.sharding.has_value() ||
+  } else if (!program.shapes_are_global() || !p.sharding.has_value() ||
              f.sharding.has_value()) {
     // One partition: every device holds the global shape, whatever the
-    // annotation says.
+    // annotation says; after partitioning the shape is the device's.
     f.per_device = p.shape;
   }
   if (f.per_device.has_value()) {

@@ -185,6 +185,27 @@ TEST(SignatureDiffTest, OnePartitionKeepsGlobalShapesWhateverTheSharding) {
   EXPECT_EQ(d.device_bytes_b, 32);
 }
 
+TEST(SignatureDiffTest, AfterPartitioningShapesAreNotDividedAgain) {
+  // A dump after SPMD partitioning holds per-device shapes already: 4 rows
+  // per device of an 8-way split stay 4 rows (16 bytes), where a program
+  // of global shapes gives each device 8/4 = 2 rows (8 bytes).
+  ProgramSignature after =
+      Program({{"w", "f32[4]{0}", "{devices=[4]<=[4]}"}}, 4);
+  after.dump_stage = DumpStage::kAfterPartitioning;
+  FillDerivedFields(&after, MemoryKindMap());
+  ProgramSignature global =
+      Program({{"w", "f32[8]{0}", "{devices=[4]<=[4]}"}}, 4);
+  EXPECT_EQ(after.parameters[0].per_device_xla_bytes, 16);
+  EXPECT_EQ(global.parameters[0].per_device_xla_bytes, 8);
+  SignatureDiff d = Diff(after, after);
+  EXPECT_TRUE(d.identical());
+  EXPECT_EQ(d.device_bytes_a, 16);
+  d = Diff(global, after);
+  ASSERT_EQ(d.changed.size(), 1u);
+  EXPECT_THAT(Changes(d.changed[0]),
+              testing::Contains("per-device shape: f32[2]{0}→f32[4]{0}"));
+}
+
 TEST(SignatureDiffTest, ByIndexReportsAddedAndRemoved) {
   ProgramSignature a = Program({{"x", "f32[4]{0}"}, {"y", "f32[4]{0}"}});
   ProgramSignature b =

@@ -1009,3 +1009,192 @@ DumpStageVerdict ClassifyDumpStage(const DumpStageFacts& facts) {
 }
 
 }  // namespace xlayout
+
+namespace xlayout {
+
+absl::string_view DumpStageKey(DumpStage stage) {
+  switch (stage) {
+    case DumpStage::kUnknown:
+      return "unknown";
+    case DumpStage::kSinglePartition:
+      return "single_partition";
+    case DumpStage::kBeforePartitioning:
+      return "before_spmd_partitioning";
+    case DumpStage::kAfterPartitioning:
+      return "after_spmd_partitioning";
+  }
+  return "unknown";
+}
+
+std::optional<DumpStage> DumpStageFromKey(absl::string_view key) {
+  for (DumpStage s :
+       {DumpStage::kUnknown, DumpStage::kSinglePartition,
+        DumpStage::kBeforePartitioning, DumpStage::kAfterPartitioning}) {
+    if (DumpStageKey(s) == key) return s;
+  }
+  return std::nullopt;
+}
+
+// ---------------------------------------------------------------------------
+// Partition-count changes
+
+namespace {
+
+constexpr int64_t kNoLimit = std::numeric_limits<int64_t>::max();
+
+// The tile counts one side may have along each dim.
+struct TileBounds {
+  int64_t lo = 1;
+  int64_t hi = kNoLimit;
+  bool pinned() const { return lo == hi; }
+};
+
+std::optional<std::vector<TileBounds>> SideBounds(
+    bool per_device, const std::optional<HloSharding>& sharding, size_t rank) {
+  if (!per_device) return std::vector<TileBounds>(rank, TileBounds{1, 1});
+  if (!sharding.has_value()) return std::vector<TileBounds>(rank);
+  if (sharding->IsTuple()) return std::nullopt;
+  if (!sharding->IsTiled()) {
+    return std::vector<TileBounds>(rank, TileBounds{1, 1});
+  }
+  const std::vector<int64_t> counts = sharding->TileCounts();
+  if (counts.size() != rank) return std::nullopt;
+  std::vector<TileBounds> out;
+  for (int64_t c : counts) out.push_back(TileBounds{c, c});
+  return out;
+}
+
+// Global extents G with ceil(G / t) == e: [(e-1)t + 1, e*t].
+std::optional<TileCountRange> GlobalsFor(int64_t e, int64_t t) {
+  std::optional<int64_t> hi = CheckedMul(e, t);
+  std::optional<int64_t> lo = CheckedMul(e - 1, t);
+  if (!hi.has_value() || !lo.has_value()) return std::nullopt;
+  return TileCountRange{*lo + 1, *hi};
+}
+
+// Tile counts t in `bounds` for which some G in `globals` has
+// ceil(G / t) == e: e*t >= globals.min and (e-1)*t + 1 <= globals.max.
+std::optional<TileBounds> TilesFor(int64_t e, const TileCountRange& globals,
+                                   const TileBounds& bounds) {
+  TileBounds r;
+  r.lo = std::max(bounds.lo, CeilDiv(globals.min, e));
+  r.hi = bounds.hi;
+  if (e > 1) r.hi = std::min(r.hi, (globals.max - 1) / (e - 1));
+  if (r.lo > r.hi) return std::nullopt;
+  return r;
+}
+
+std::optional<TileCountRange> Intersect(const TileCountRange& a,
+                                        const TileCountRange& b) {
+  TileCountRange r{std::max(a.min, b.min), std::min(a.max, b.max)};
+  if (r.min > r.max) return std::nullopt;
+  return r;
+}
+
+std::string BoundsText(const TileBounds& b) {
+  if (b.pinned()) return absl::StrCat(b.lo);
+  if (b.hi == kNoLimit) return absl::StrCat("≥", b.lo);
+  return absl::StrCat(b.lo, "–", b.hi);
+}
+
+}  // namespace
+
+std::optional<PartitionCountChange> InferPartitionCountChange(
+    const ShardingChangeQuery& q) {
+  const size_t rank = q.expected_dims.size();
+  if (q.actual_dims.size() != rank) return std::nullopt;
+  if (q.global_dims.has_value() && q.global_dims->size() != rank) {
+    return std::nullopt;
+  }
+  std::optional<std::vector<TileBounds>> eb =
+      SideBounds(q.expected_per_device, q.expected_sharding, rank);
+  std::optional<std::vector<TileBounds>> ab =
+      SideBounds(q.actual_per_device, q.actual_sharding, rank);
+  if (!eb.has_value() || !ab.has_value()) return std::nullopt;
+  PartitionCountChange change;
+  std::vector<TileBounds> e_tiles = *eb, a_tiles = *ab;
+  for (size_t d = 0; d < rank; ++d) {
+    const int64_t e = q.expected_dims[d], a = q.actual_dims[d];
+    if (e == a) continue;
+    if (e <= 0 || a <= 0) return std::nullopt;
+    PartitionCountDim dim;
+    dim.dim = static_cast<int64_t>(d);
+    dim.expected_extent = e;
+    dim.actual_extent = a;
+    std::optional<TileCountRange> globals;
+    if (q.global_dims.has_value()) {
+      const int64_t g = (*q.global_dims)[d];
+      if (g <= 0) return std::nullopt;
+      globals = TileCountRange{g, g};
+    } else if ((*eb)[d].pinned() || (*ab)[d].pinned()) {
+      // One side's count is known: it bounds the global extent.
+      if ((*eb)[d].pinned()) globals = GlobalsFor(e, (*eb)[d].lo);
+      if ((*ab)[d].pinned()) {
+        std::optional<TileCountRange> ga = GlobalsFor(a, (*ab)[d].lo);
+        if (!ga.has_value()) return std::nullopt;
+        globals = globals.has_value() ? Intersect(*globals, *ga) : ga;
+      }
+    } else {
+      // Nothing known: only a whole ratio k (one side's extent k times the
+      // other's, as 8 against 4 partitions give) is taken for a partition
+      // change; its smallest counts, k against 1, are named as an example.
+      // Any two extents fit some pair of counts, so a looser rule would
+      // call every dims change a sharding change.
+      std::optional<std::pair<int64_t, int64_t>> best;
+      if (e < a && a % e == 0) best = {a / e, 1};
+      if (a < e && e % a == 0) best = {1, e / a};
+      if (!best.has_value()) return std::nullopt;
+      globals =
+          Intersect(*GlobalsFor(e, best->first), *GlobalsFor(a, best->second));
+      e_tiles[d] = TileBounds{best->first, best->first};
+      a_tiles[d] = TileBounds{best->second, best->second};
+      change.example_only = true;
+    }
+    if (!globals.has_value()) return std::nullopt;
+    std::optional<TileBounds> te = TilesFor(e, *globals, e_tiles[d]);
+    std::optional<TileBounds> ta = TilesFor(a, *globals, a_tiles[d]);
+    if (!te.has_value() || !ta.has_value()) return std::nullopt;
+    if (te->pinned() && ta->pinned() && te->lo == ta->lo) return std::nullopt;
+    e_tiles[d] = *te;
+    a_tiles[d] = *ta;
+    dim.expected_tiles = TileCountRange{te->lo, te->hi};
+    dim.actual_tiles = TileCountRange{ta->lo, ta->hi};
+    dim.global = *globals;
+    change.dims.push_back(dim);
+  }
+  if (change.dims.empty()) return std::nullopt;
+  // Dims that do not differ: the known count of either side, else 1.
+  std::vector<std::string> et, at;
+  for (size_t d = 0; d < rank; ++d) {
+    if (q.expected_dims[d] == q.actual_dims[d]) {
+      TileBounds known{1, 1};
+      if ((*eb)[d].pinned()) {
+        known = (*eb)[d];
+      } else if ((*ab)[d].pinned()) {
+        known = (*ab)[d];
+      }
+      et.push_back(BoundsText((*eb)[d].pinned() ? (*eb)[d] : known));
+      at.push_back(BoundsText((*ab)[d].pinned() ? (*ab)[d] : known));
+    } else {
+      et.push_back(BoundsText(e_tiles[d]));
+      at.push_back(BoundsText(a_tiles[d]));
+    }
+  }
+  change.expected_tiles_text =
+      absl::StrCat("devices=[", absl::StrJoin(et, ","), "]");
+  change.actual_tiles_text = absl::StrCat("[", absl::StrJoin(at, ","), "]");
+  std::vector<std::string> clauses;
+  for (const PartitionCountDim& d : change.dims) {
+    clauses.push_back(absl::StrCat("dim ", d.dim, " is ", d.expected_extent,
+                                   " on the expected side and ",
+                                   d.actual_extent, " on the actual one"));
+  }
+  change.message = absl::StrCat(
+      absl::StrJoin(clauses, ", "), ": this matches ",
+      change.expected_tiles_text, " against ", change.actual_tiles_text,
+      change.example_only ? " (or other counts in that ratio)" : "",
+      ", a different partition count");
+  return change;
+}
+
+}  // namespace xlayout

@@ -477,5 +477,129 @@ TEST(DumpStageTest, Classification) {
             "after SPMD partitioning");
 }
 
+TEST(DumpStageTest, JsonKeysRoundTrip) {
+  for (DumpStage stage :
+       {DumpStage::kUnknown, DumpStage::kSinglePartition,
+        DumpStage::kBeforePartitioning, DumpStage::kAfterPartitioning}) {
+    EXPECT_EQ(DumpStageFromKey(DumpStageKey(stage)), stage);
+  }
+  EXPECT_EQ(DumpStageKey(DumpStage::kBeforePartitioning),
+            "before_spmd_partitioning");
+  EXPECT_EQ(DumpStageFromKey("before SPMD partitioning"), std::nullopt);
+}
+
+ShardingChangeQuery Query(std::vector<int64_t> expected,
+                          std::vector<int64_t> actual) {
+  ShardingChangeQuery q;
+  q.expected_dims = std::move(expected);
+  q.actual_dims = std::move(actual);
+  return q;
+}
+
+// The example: a global f32[1024,16384] is [1024,2048] per device
+// under devices=[1,8] and [1024,4096] under [1,4].
+TEST(InferPartitionCountChangeTest, BothShardingsKnown) {
+  ShardingChangeQuery q = Query({1024, 2048}, {1024, 4096});
+  q.expected_sharding = H("{devices=[1,8]<=[8]}");
+  q.actual_sharding = H("{devices=[1,4]<=[4]}");
+  std::optional<PartitionCountChange> c = InferPartitionCountChange(q);
+  ASSERT_TRUE(c.has_value());
+  EXPECT_EQ(c->message,
+            "dim 1 is 2048 on the expected side and 4096 on the actual one: "
+            "this matches devices=[1,8] against [1,4], a different partition "
+            "count");
+  ASSERT_EQ(c->dims.size(), 1u);
+  EXPECT_EQ(c->dims[0].dim, 1);
+  EXPECT_EQ(c->dims[0].expected_tiles, (TileCountRange{8, 8}));
+  EXPECT_EQ(c->dims[0].actual_tiles, (TileCountRange{4, 4}));
+  // ceil(G/8) == 2048 for G in [16377, 16384]; ceil(G/4) == 4096 for G in
+  // [16381, 16384].
+  EXPECT_EQ(c->dims[0].global, (TileCountRange{16381, 16384}));
+  EXPECT_FALSE(c->example_only);
+}
+
+TEST(InferPartitionCountChangeTest, OneShardingKnownPinsTheOther) {
+  // G in [16377, 16384] (from 8 tiles of 2048); 4096 = ceil(G/t) only for
+  // t = 4 there.
+  ShardingChangeQuery q = Query({1024, 2048}, {1024, 4096});
+  q.expected_sharding = H("{devices=[1,8]<=[8]}");
+  std::optional<PartitionCountChange> c = InferPartitionCountChange(q);
+  ASSERT_TRUE(c.has_value());
+  EXPECT_EQ(c->expected_tiles_text, "devices=[1,8]");
+  EXPECT_EQ(c->actual_tiles_text, "[1,4]");
+  EXPECT_EQ(c->dims[0].actual_tiles, (TileCountRange{4, 4}));
+}
+
+TEST(InferPartitionCountChangeTest, UnevenShardsWithAKnownGlobal) {
+  // f32[10,7] over devices=[4,2]: every device holds [3,4]. A device of a
+  // 2-way split along dim 0 holds 5 rows: ceil(10/2) = 5.
+  ShardingChangeQuery q = Query({3, 4}, {5, 4});
+  q.expected_sharding = H("{devices=[4,2]<=[8]}");
+  q.global_dims = std::vector<int64_t>{10, 7};
+  std::optional<PartitionCountChange> c = InferPartitionCountChange(q);
+  ASSERT_TRUE(c.has_value());
+  EXPECT_EQ(c->message,
+            "dim 0 is 3 on the expected side and 5 on the actual one: this "
+            "matches devices=[4,2] against [2,2], a different partition "
+            "count");
+  EXPECT_EQ(c->dims[0].global, (TileCountRange{10, 10}));
+}
+
+TEST(InferPartitionCountChangeTest, RangeOfCountsAgainstAGlobalArray) {
+  // Global 7 and per-device 2: ceil(7/t) == 2 for t = 4, 5, 6.
+  ShardingChangeQuery q = Query({2}, {7});
+  q.actual_per_device = false;
+  q.global_dims = std::vector<int64_t>{7};
+  std::optional<PartitionCountChange> c = InferPartitionCountChange(q);
+  ASSERT_TRUE(c.has_value());
+  EXPECT_EQ(c->dims[0].expected_tiles, (TileCountRange{4, 6}));
+  EXPECT_EQ(c->message,
+            "dim 0 is 2 on the expected side and 7 on the actual one: this "
+            "matches devices=[4–6] against [1], a different partition count");
+}
+
+TEST(InferPartitionCountChangeTest, NothingKnownGivesTheSmallestExample) {
+  std::optional<PartitionCountChange> c =
+      InferPartitionCountChange(Query({1024, 2048}, {1024, 4096}));
+  ASSERT_TRUE(c.has_value());
+  EXPECT_TRUE(c->example_only);
+  EXPECT_EQ(c->message,
+            "dim 1 is 2048 on the expected side and 4096 on the actual one: "
+            "this matches devices=[1,2] against [1,1] (or other counts in "
+            "that ratio), a different partition count");
+  // 1000 against 250: 4 times as many partitions on the actual side.
+  c = InferPartitionCountChange(Query({1000}, {250}));
+  ASSERT_TRUE(c.has_value());
+  EXPECT_EQ(c->expected_tiles_text, "devices=[1]");
+  EXPECT_EQ(c->actual_tiles_text, "[4]");
+  EXPECT_EQ(c->dims[0].global, (TileCountRange{1000, 1000}));
+  // 16 against 12 is no whole ratio: a partial batch, not a sharding.
+  EXPECT_FALSE(InferPartitionCountChange(Query({16}, {12})).has_value());
+}
+
+TEST(InferPartitionCountChangeTest, NotAPartitionCountChange) {
+  // The same count on both sides cannot give two extents of one global.
+  ShardingChangeQuery q = Query({10}, {20});
+  q.expected_sharding = H("{devices=[2]<=[2]}");
+  q.actual_sharding = H("{devices=[2]<=[2]}");
+  EXPECT_FALSE(InferPartitionCountChange(q).has_value());
+  // A shard larger than the global array.
+  q = Query({50}, {200});
+  q.expected_sharding = H("{devices=[2]<=[2]}");
+  q.global_dims = std::vector<int64_t>{100};
+  EXPECT_FALSE(InferPartitionCountChange(q).has_value());
+  // Both global: the arrays themselves differ.
+  q = Query({100}, {200});
+  q.expected_per_device = q.actual_per_device = false;
+  EXPECT_FALSE(InferPartitionCountChange(q).has_value());
+  // Rank change, no change, a zero extent, a sharding of another rank.
+  EXPECT_FALSE(InferPartitionCountChange(Query({4, 4}, {4})).has_value());
+  EXPECT_FALSE(InferPartitionCountChange(Query({4, 4}, {4, 4})).has_value());
+  EXPECT_FALSE(InferPartitionCountChange(Query({0}, {4})).has_value());
+  q = Query({4, 4}, {4, 8});
+  q.expected_sharding = H("{devices=[2]<=[2]}");
+  EXPECT_FALSE(InferPartitionCountChange(q).has_value());
+}
+
 }  // namespace
 }  // namespace xlayout

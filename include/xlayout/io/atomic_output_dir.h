@@ -10,6 +10,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <utility>
@@ -35,6 +36,16 @@ class DirFileWriter {
   ~DirFileWriter();  // Closes without fsync if Close() was not called.
 
   absl::Status Write(const void* data, size_t size);
+  // Writes at `offset` without moving the file position (pwrite): calls on
+  // distinct ranges may run concurrently from several threads.
+  absl::Status WriteAt(int64_t offset, const void* data, size_t size);
+  // Makes the file at least `size` bytes long and reserves the disk space
+  // now (fallocate), so a disk too small fails here, before anything is
+  // written (RESOURCE_EXHAUSTED naming the path). Where the file system has
+  // no fallocate the file is only extended (sparse).
+  absl::Status Allocate(int64_t size);
+  // Makes the file at least `size` bytes long (a sparse extension).
+  absl::Status ExtendTo(int64_t size);
   absl::Status Close();
   const std::string& path() const { return path_; }
 
@@ -45,14 +56,23 @@ class DirFileWriter {
   int fd_ = -1;
   std::string path_;
   int* open_count_ = nullptr;
+  int64_t reserved_ = 0;  // Bytes [0, reserved_) are allocated on disk.
+};
+
+struct AtomicOutputDirOptions {
+  // Called with the resolved target when it exists (at Create and again at
+  // Commit): an error refuses to replace it, e.g. a directory that is not
+  // what the caller writes. Unset: any directory may be replaced.
+  std::function<absl::Status(const std::string& target)> may_replace;
 };
 
 class AtomicOutputDir {
  public:
-  // `path` may name an existing directory (replaced on Commit) or nothing; a
-  // symlink is resolved and its target replaced. Anything else is refused
-  // (INVALID_ARGUMENT).
-  static absl::StatusOr<AtomicOutputDir> Create(const std::string& path);
+  // `path` may name an existing directory (replaced on Commit, if
+  // options.may_replace allows) or nothing; a symlink is resolved and its
+  // target replaced. Anything else is refused (INVALID_ARGUMENT).
+  static absl::StatusOr<AtomicOutputDir> Create(
+      const std::string& path, const AtomicOutputDirOptions& options = {});
 
   AtomicOutputDir(AtomicOutputDir&& other) noexcept;
   AtomicOutputDir& operator=(AtomicOutputDir&&) = delete;
@@ -79,6 +99,7 @@ class AtomicOutputDir {
   AtomicOutputDir() = default;
   absl::StatusOr<std::string> Child(absl::string_view name) const;
   std::string path_, target_, parent_, temp_;
+  AtomicOutputDirOptions options_;
   std::vector<std::string> subdirs_;  // Relative, in creation order.
   std::vector<int> slots_;            // Signal-cleanup registry slots.
   std::unique_ptr<int> open_files_ = std::make_unique<int>(0);

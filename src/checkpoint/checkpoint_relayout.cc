@@ -1,0 +1,340 @@
+// RelayoutCheckpoint: a checkpoint -> the same tensors in a program's
+// layouts (see checkpoint_relayout.h).
+#include "xlayout/checkpoint_relayout.h"
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <filesystem>
+#include <memory>
+#include <mutex>
+#include <numeric>
+#include <string>
+#include <system_error>
+#include <utility>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "xlayout/io/mapped_region.h"
+#include "xlayout/layout_util.h"
+#include "xlayout/relayout_stream.h"
+#include "xlayout/status_macros.h"
+#include "xlayout/xxh3.h"
+
+namespace xlayout {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr int64_t kWindowBytes = int64_t{4} << 20;
+// Copies are hashed and written in pieces of this size: small enough to
+// stay in cache between the two.
+constexpr size_t kCopyPieceBytes = size_t{4} << 20;
+
+// The path with symlinks resolved as far as it exists, made absolute.
+fs::path Resolved(const std::string& path) {
+  std::error_code ec;
+  fs::path p = fs::weakly_canonical(fs::absolute(path, ec), ec);
+  if (ec) return fs::absolute(path).lexically_normal();
+  return p;
+}
+
+// True when `inner` is `outer` or lies below it.
+bool IsWithin(const fs::path& inner, const fs::path& outer) {
+  auto i = inner.begin();
+  for (auto o = outer.begin(); o != outer.end(); ++o, ++i) {
+    if (o->empty()) continue;  // A trailing separator.
+    if (i == inner.end() || *i != *o) return false;
+  }
+  return true;
+}
+
+absl::Status CheckOutputPath(const std::string& source,
+                             const std::string& output) {
+  const fs::path src = Resolved(source);
+  const fs::path out = Resolved(output);
+  if (IsWithin(out, src)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "-o '", output, "' is ",
+        out == src ? "the source checkpoint itself" : "inside the source", " '",
+        source,
+        "': write the relayout to a new directory (the source is never "
+        "modified)"));
+  }
+  if (IsWithin(src, out)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("-o '", output, "' contains the source checkpoint '",
+                     source, "': replacing it would delete the source"));
+  }
+  return absl::OkStatus();
+}
+
+// Reused streaming windows: one per tensor job in flight.
+class StreamerPool {
+ public:
+  std::unique_ptr<RelayoutStreamer> Acquire() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (!free_.empty()) {
+        std::unique_ptr<RelayoutStreamer> s = std::move(free_.back());
+        free_.pop_back();
+        return s;
+      }
+    }
+    return std::make_unique<RelayoutStreamer>(1, kWindowBytes);
+  }
+  void Release(std::unique_ptr<RelayoutStreamer> s) {
+    std::lock_guard<std::mutex> lock(mu_);
+    free_.push_back(std::move(s));
+  }
+
+ private:
+  std::mutex mu_;
+  std::vector<std::unique_ptr<RelayoutStreamer>> free_;
+};
+
+// The shared state of the tensor jobs.
+struct Jobs {
+  std::mutex mu;
+  std::condition_variable cv;
+  int64_t pending = 0;
+  absl::Status first_error;  // Guarded by mu.
+  std::atomic<bool> failed{false};
+  std::atomic<int64_t> bytes_done{0};
+
+  void Fail(absl::Status s) {
+    std::lock_guard<std::mutex> lock(mu);
+    if (first_error.ok()) first_error = std::move(s);
+    failed.store(true);
+  }
+  void Done() {
+    std::lock_guard<std::mutex> lock(mu);
+    --pending;
+    cv.notify_all();
+  }
+};
+
+}  // namespace
+
+absl::StatusOr<CheckpointRelayoutResult> RelayoutCheckpoint(
+    const ProgramSignature& program, const CheckpointReader& source,
+    const std::string& output_dir, const CheckpointRelayoutOptions& options) {
+  const auto start = std::chrono::steady_clock::now();
+  const CheckpointManifest& manifest = source.manifest();
+  CheckpointRelayoutResult result;
+  XLAYOUT_ASSIGN_OR_RETURN(result.report,
+                           CheckCheckpoint(program, manifest, options.check));
+  const CheckReport& report = result.report;
+  if (!report.ok() && !report.fixable_by_relayout()) return result;
+  if (options.threads < 1) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("threads must be at least 1, not ", options.threads));
+  }
+  XLAYOUT_RETURN_IF_ERROR(CheckOutputPath(source.dir(), output_dir));
+
+  // --- What becomes of each tensor.
+  absl::flat_hash_map<std::string, const ParameterCheck*> check_of;
+  for (const ParameterCheck& c : report.parameters) {
+    if (!c.tensor.empty() && c.parameter >= 0) check_of[c.tensor] = &c;
+  }
+  const int64_t n = static_cast<int64_t>(manifest.tensors.size());
+  std::vector<TensorRecord> records;
+  records.reserve(n);
+  result.tensors.reserve(n);
+  Provenance provenance;
+  provenance.source_files = manifest.provenance.source_files;
+  provenance.source_checkpoint =
+      options.source_name.empty() ? source.dir() : options.source_name;
+  provenance.source_environment = manifest.environment;
+  for (const TensorRecord& t : manifest.tensors) {
+    TensorRecord out = t;
+    TensorRelayoutAction action;
+    action.tensor = t.name;
+    action.from = t.device_shape;
+    action.from_memory_kind = t.memory_kind;
+    action.bytes_in = t.length;
+    auto it = check_of.find(t.name);
+    if (it != check_of.end()) {
+      const ParameterCheck& c = *it->second;
+      const ParameterSignature& p = program.parameters[c.parameter];
+      out.binding = TensorBinding{p.parameter_number, p.tuple_index};
+      if ((c.verdict == CheckVerdict::kNeedsRelayout ||
+           c.verdict == CheckVerdict::kMemoryKind) &&
+          c.expected.has_value()) {
+        out.device_shape = *c.expected;
+        out.memory_kind = c.expected_memory_kind;
+      }
+    }
+    action.to = out.device_shape;
+    action.to_memory_kind = out.memory_kind;
+    action.converted = !SamePhysicalLayout(action.from, action.to);
+    if (action.converted) {
+      provenance.conversions.push_back({t.name, t.device_shape});
+      ++result.converted;
+    } else {
+      ++result.copied;
+    }
+    result.tensors.push_back(std::move(action));
+    records.push_back(std::move(out));
+  }
+
+  // The new fingerprint: the current environment if known; else the
+  // source's, unless layouts change (they are then the program's).
+  std::optional<Environment> environment;
+  if (options.check.current_environment.has_value()) {
+    environment = options.check.current_environment;
+    result.environment_note = "the current environment (--env)";
+  } else if (result.converted == 0 && manifest.environment.has_value()) {
+    environment = manifest.environment;
+    result.environment_note = "the source's (no layout changed)";
+  } else if (manifest.environment.has_value()) {
+    result.environment_note =
+        "none: layouts changed and the program's environment was not given "
+        "(--env)";
+  } else {
+    result.environment_note = "none (the source records none)";
+  }
+
+  // --- Write.
+  XLAYOUT_ASSIGN_OR_RETURN(std::unique_ptr<CheckpointWriter> writer,
+                           CheckpointWriter::Create(output_dir));
+  result.target = writer->target();
+  XLAYOUT_ASSIGN_OR_RETURN(int64_t first,
+                           writer->ReserveTensors(std::move(records)));
+  const std::vector<TensorRecord>& written = writer->tensors();
+  int64_t total = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    result.bytes_read += manifest.tensors[i].length;
+    result.tensors[i].bytes_out = written[first + i].length;
+    total += written[first + i].length;
+  }
+  result.bytes_written = total;
+
+  RelayoutPlanCache plans(64);
+  const RelayoutOptions plan_options =
+      RelayoutStreamer::PlanOptionsFor({}, 1, kWindowBytes);
+  StreamerPool streamers;
+  Jobs jobs;
+  auto run_tensor = [&](int64_t i) -> absl::Status {
+    const TensorRecord& src = manifest.tensors[i];
+    const TensorRecord& dst = written[first + i];
+    const int64_t index = first + i;
+    const bool copy = !result.tensors[i].converted;
+    // A copy is hashed piece by piece as it is written (each piece still in
+    // cache), and checked before the tensor is ended; a conversion reads
+    // its input in another order, so that is verified first.
+    XLAYOUT_ASSIGN_OR_RETURN(io::MappedRegion mapped,
+                             source.Map(src, /*verify=*/!copy));
+    if (copy) {
+      absl::Span<const uint8_t> bytes = mapped.span();
+      Xxh3 hash;
+      for (size_t at = 0; at < bytes.size(); at += kCopyPieceBytes) {
+        if (jobs.failed.load()) return absl::OkStatus();
+        absl::Span<const uint8_t> piece = bytes.subspan(at, kCopyPieceBytes);
+        hash.Update(piece);
+        XLAYOUT_RETURN_IF_ERROR(
+            writer->WriteReserved(index, piece, /*hash=*/false));
+        jobs.bytes_done += static_cast<int64_t>(piece.size());
+      }
+      XLAYOUT_RETURN_IF_ERROR(source.CheckPhysical(src, hash.Digest()));
+    } else if (dst.length > 0) {
+      XLAYOUT_ASSIGN_OR_RETURN(
+          std::shared_ptr<const RelayoutPlan> plan,
+          plans.Get(WithoutMemorySpace(src.device_shape),
+                    WithoutMemorySpace(dst.device_shape), plan_options));
+      std::unique_ptr<RelayoutStreamer> streamer = streamers.Acquire();
+      absl::Status s = streamer->Run(
+          *plan, mapped.span().data(), [&](absl::Span<const uint8_t> piece) {
+            if (jobs.failed.load()) {
+              return absl::CancelledError("another tensor failed");
+            }
+            XLAYOUT_RETURN_IF_ERROR(writer->WriteReserved(index, piece));
+            jobs.bytes_done += static_cast<int64_t>(piece.size());
+            return absl::OkStatus();
+          });
+      streamers.Release(std::move(streamer));
+      if (!s.ok()) {
+        if (jobs.failed.load()) return absl::OkStatus();
+        return s;
+      }
+    }
+    if (jobs.failed.load()) return absl::OkStatus();
+    return writer->EndReserved(
+        index, src.xxh3_logical,
+        copy ? std::optional<uint64_t>(src.xxh3_physical) : std::nullopt);
+  };
+
+  // Largest first, so a big tensor does not start last and run alone.
+  std::vector<int64_t> order(n);
+  std::iota(order.begin(), order.end(), 0);
+  std::stable_sort(order.begin(), order.end(), [&](int64_t a, int64_t b) {
+    return std::max(written[first + a].length, manifest.tensors[a].length) >
+           std::max(written[first + b].length, manifest.tensors[b].length);
+  });
+  std::unique_ptr<RelayoutThreadPool> pool;
+  ScheduleWork schedule = options.schedule;
+  if (!schedule) {
+    pool = std::make_unique<RelayoutThreadPool>(options.threads);
+    schedule = pool->Scheduler();
+  }
+  jobs.pending = n;
+  for (int64_t i : order) {
+    schedule([&jobs, &run_tensor, i] {
+      if (!jobs.failed.load()) {
+        if (absl::Status s = run_tensor(i); !s.ok()) jobs.Fail(std::move(s));
+      }
+      jobs.Done();
+    });
+  }
+  {
+    std::unique_lock<std::mutex> lock(jobs.mu);
+    while (jobs.pending > 0) {
+      jobs.cv.wait_for(lock, std::chrono::milliseconds(100));
+      if (options.progress && jobs.pending > 0) {
+        lock.unlock();
+        options.progress(jobs.bytes_done.load(), total);
+        lock.lock();
+      }
+    }
+  }
+  pool.reset();
+  if (jobs.failed.load()) return jobs.first_error;
+  if (options.progress) options.progress(total, total);
+
+  XLAYOUT_ASSIGN_OR_RETURN(
+      std::string temp,
+      writer->Finish(std::move(environment), std::move(provenance)));
+  if (options.verify) {
+    XLAYOUT_ASSIGN_OR_RETURN(std::unique_ptr<CheckpointReader> check,
+                             CheckpointReader::Open(temp));
+    XLAYOUT_ASSIGN_OR_RETURN(std::vector<TensorVerification> verification,
+                             VerifyCheckpoint(*check, options.threads));
+    for (size_t i = 0; i < verification.size(); ++i) {
+      const TensorVerification& v = verification[i];
+      if (v.physical_ok && v.logical_ok) continue;
+      const TensorRecord& t = check->manifest().tensors[i];
+      return absl::DataLossError(absl::StrCat(
+          "verification of the output failed: ", DescribeTensor(t), ": ",
+          !v.physical_ok
+              ? absl::StrCat("the stored bytes hash to ",
+                             FormatChecksum(v.physical), ", not ",
+                             FormatChecksum(t.xxh3_physical))
+              : absl::StrCat("its logical bytes hash to ",
+                             FormatChecksum(v.logical), ", the source's to ",
+                             FormatChecksum(t.xxh3_logical)),
+          "; nothing was written to '", output_dir, "'"));
+    }
+    result.verified = true;
+  }
+  XLAYOUT_RETURN_IF_ERROR(writer->Commit());
+  result.written = true;
+  result.seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
+          .count();
+  return result;
+}
+
+}  // namespace xlayout

@@ -1,0 +1,126 @@
+#!/usr/bin/env bash
+# End-to-end tests of `xlayout relayout --program DUMP --checkpoint DIR -o
+# OUT`: a checkpoint imported (from .npy files written by numpy) under
+# program A is rewritten for program B (a transposed tile order with another
+# size, a same-size transpose, a changed tile, a memory kind); B's check then
+# passes and export gives back numpy's arrays bit for bit. Also: --verify,
+# --threads, --json, provenance, refusal with check's report, outputs that
+# would touch the source or unrelated files, a corrupt source, usage errors.
+set -euo pipefail
+
+: "${XLAYOUT:?set XLAYOUT to the xlayout binary}"
+: "${TESTDATA:?set TESTDATA to the testdata directory}"
+source "$(dirname "${BASH_SOURCE[0]}")/cli_test_lib.sh"
+
+ENV_A="$TESTDATA/checkpoint/env/env_v4.json"
+ENV_B="$TESTDATA/checkpoint/env/env_v5e.json"
+
+checkpoint_fixture "$ENV_A"
+# C: k has other dims; no relayout can fix that.
+program C.hlo 'act:f32[16,256,40]{1,2,0:T(8,128)}' 'w:f32[256,256]{0,1:T(8,128)}' \
+  'k:f32[40,41]{1,0:T(8,128)}' 'ids:s32[16]{0}' 'host:f32[4]{0:T(256)}'
+
+"$XLAYOUT" inspect ck --verify > /dev/null || fail "source does not verify"
+cp -r ck ck.orig
+
+# --- the fix: exit 0, then check passes and export is numpy's bytes --------
+run 0 "$XLAYOUT" relayout --program B.hlo --checkpoint ck --env "$ENV_B" -o ck.b
+has 'Summary 3 tensors converted, 2 copied (1 to another memory kind); wrote ck.b'
+has 'f32[16,256,40]{2,1,0:T(8,128)}'
+has 'environment recorded: the current environment (--env)'
+has "every source tensor's physical checksum verified"
+[ ! -s err.txt ] || fail "stderr (no TTY: no progress bar): $(cat err.txt)"
+diff -r ck ck.orig > /dev/null || fail "the source changed"
+run 0 "$XLAYOUT" check --program B.hlo --checkpoint ck.b --env "$ENV_B"
+has 'The checkpoint matches the program.'
+has 'no changes'
+run 0 "$XLAYOUT" inspect ck.b --verify
+"$XLAYOUT" export --checkpoint ck.b -o exported/ > /dev/null 2> err.txt || fail "export: $(cat err.txt)"
+for t in act w k ids host; do
+  cmp "$t.npy" "exported/$t.npy" || fail "export of $t differs from numpy's file"
+done
+# Provenance and environment in the manifest.
+$PY - <<'PY' || fail "manifest: $(cat ck.b/manifest.json)"
+import json
+m = json.load(open("ck.b/manifest.json"))
+p = m["provenance"]
+assert p["source_checkpoint"] == "ck", p
+assert p["source_environment"]["device_kind"] == "TPU v4", p
+assert m["environment"]["device_kind"] == "TPU v5 lite", m["environment"]
+conv = {c["tensor"]: c["from"] for c in p["conversions"]}
+assert conv == {"act": "f32[16,256,40]{2,1,0:T(8,128)}",
+                "w": "f32[256,256]{1,0:T(8,128)}",
+                "k": "f32[40,40]{1,0:T(8,128)}"}, conv
+t = {t["name"]: t for t in m["tensors"]}
+assert t["host"]["memory_kind"] == "pinned_host", t["host"]
+assert t["act"]["binding"] == {"parameter": 0}, t["act"]
+PY
+
+# --- --threads 2 and --verify: the same bytes -------------------------------
+run 0 "$XLAYOUT" relayout --program B.hlo --checkpoint ck --env "$ENV_B" -o ck.b2 --threads 2 --verify
+has 'the output re-read and every physical and logical checksum verified'
+cmp ck.b/data/tensors.bin ck.b2/data/tensors.bin || fail "--threads 2 wrote other bytes"
+cmp ck.b/manifest.json ck.b2/manifest.json || fail "--threads 2 wrote another manifest"
+# Rerun over an existing output: replaced.
+run 0 "$XLAYOUT" relayout --program B.hlo --checkpoint ck --env "$ENV_B" -o ck.b2
+ls -a | grep -q 'xlayout-tmp' && fail "temporary directory left: $(ls -a)"
+
+# --- --json ------------------------------------------------------------------
+run 0 "$XLAYOUT" relayout --program B.hlo --checkpoint ck --env "$ENV_B" -o ck.b3 --json
+$PY - <<'PY' || fail "json: $(cat out.txt)"
+import json
+j = json.load(open("out.txt"))
+assert j["schema"] == "xlayout.v1" and j["command"] == "relayout", j
+assert list(j)[:5] == ["schema", "command", "input", "program_input", "env_input"], list(j)
+assert list(j)[-1] == "errors" and j["errors"] == []
+assert j["written"] is True and j["output"]["file"] == "ck.b3"
+assert j["counts"] == {"tensors": 5, "converted": 3, "copied": 2}, j["counts"]
+act = j["tensors"][0]
+assert act["tensor"] == "act" and act["action"] == "converted", act
+assert act["from"] == {"shape": "f32[16,256,40]{2,1,0:T(8,128)}", "exact_bytes": 2097152, "memory_kind": "device"}, act
+assert act["to"]["exact_bytes"] == 655360, act
+assert j["check"]["counts"]["needs_relayout"] == 3 and j["check"]["ok"] is False
+assert j["bytes_written"] == sum(t["to"]["exact_bytes"] for t in j["tensors"])
+PY
+
+# --- refused: an incompatible parameter; check's report, nothing written ----
+run 1 "$XLAYOUT" relayout --program C.hlo --checkpoint ck -o ck.c
+has 'parameter 2 (k) ← tensor "k" (by manifest): incompatible'
+has 'Summary 5 parameters:'
+grep -q 'Fix:' out.txt && fail "a refused relayout prints a fix"
+grep -q 'nothing written' err.txt || fail "stderr: $(cat err.txt)"
+[ ! -e ck.c ] || fail "ck.c written"
+run 1 "$XLAYOUT" relayout --program C.hlo --checkpoint ck -o ck.c --json
+$PY -c 'import json; j = json.load(open("out.txt")); assert j["written"] is False and j["output"] is None and j["check"]["counts"]["incompatible"] == 1, j'
+
+# --- outputs that would touch the source or unrelated files: exit 2 --------
+expect_fail 2 'the source checkpoint itself' "$XLAYOUT" relayout --program B.hlo --checkpoint ck -o ck/
+expect_fail 2 'inside the source' "$XLAYOUT" relayout --program B.hlo --checkpoint ck -o ck/sub
+expect_fail 2 'contains the source' "$XLAYOUT" relayout --program B.hlo --checkpoint ck -o .
+mkdir notes && echo precious > notes/todo.txt
+expect_fail 2 'not an xlayout checkpoint' "$XLAYOUT" relayout --program B.hlo --checkpoint ck -o notes
+[ "$(cat notes/todo.txt)" = precious ] || fail "notes/ touched"
+diff -r ck ck.orig > /dev/null || fail "the source changed"
+
+# --- a corrupt source tensor: DATA_LOSS naming it, no output ---------------
+cp -r ck bad
+$PY - <<'PY'
+import json
+m = json.load(open("bad/manifest.json"))
+w = [t for t in m["tensors"] if t["name"] == "w"][0]
+with open("bad/data/tensors.bin", "r+b") as f:
+    f.seek(w["offset"] + 10)
+    b = f.read(1)
+    f.seek(w["offset"] + 10)
+    f.write(bytes([b[0] ^ 1]))
+PY
+expect_fail 2 'tensor "w".*checksum mismatch' "$XLAYOUT" relayout --program B.hlo --checkpoint bad -o bad.b
+[ ! -e bad.b ] || fail "bad.b written"
+
+# --- usage ---------------------------------------------------------------
+expect_fail 2 'output' "$XLAYOUT" relayout --program B.hlo --checkpoint ck
+expect_fail 2 'checkpoint' "$XLAYOUT" relayout --program B.hlo -o x
+expect_fail 2 'excludes' "$XLAYOUT" relayout --program B.hlo --checkpoint ck -o x --shape 'f32[2]{0}'
+expect_fail 2 'give --shape' "$XLAYOUT" relayout
+expect_fail 2 'NOT_FOUND\|No such file' "$XLAYOUT" relayout --program B.hlo --checkpoint nope -o x
+echo PASS
