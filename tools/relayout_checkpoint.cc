@@ -15,6 +15,7 @@
 #include "check_report.h"
 #include "nlohmann/json.hpp"
 #include "ui.h"
+#include "version.h"
 #include "xlayout/checkpoint_check.h"
 #include "xlayout/checkpoint_io.h"
 #include "xlayout/checkpoint_relayout.h"
@@ -167,6 +168,7 @@ int RunCheckpointRelayout(const CheckpointRelayoutArgs& a) {
   options.threads = a.threads;
   options.verify = a.verify;
   options.source_name = a.checkpoint;
+  options.tool_version = XLAYOUT_VERSION;
   options.check.strict = a.strict;
   SignatureReadOptions read_options;
   if (!a.memory_kinds.empty()) {

@@ -47,6 +47,8 @@ struct CheckpointRelayoutOptions {
   // How provenance names the source checkpoint (as the user gave it);
   // empty: the reader's directory.
   std::string source_name;
+  // Recorded as the new fingerprint's xlayout_version when it lacks one.
+  std::string tool_version;
   // Workers for the tensor jobs when `schedule` is unset.
   int threads = 1;
   // Runs the tensor jobs (the relayout engine's ScheduleWork); unset: a
@@ -99,7 +101,8 @@ struct CheckpointRelayoutResult {
 // failed verification (DATA_LOSS naming the tensor); after any error nothing
 // is left under `output_dir`'s name.
 //
-// The new checkpoint's environment is check.current_environment when set;
+// The new checkpoint's environment is check.current_environment when set
+// (with `created` and `xlayout_version` filled in when it lacks them);
 // without it, the source's when no tensor changes layout, and none
 // otherwise (the layouts are then the program's, whose environment is not
 // known). Provenance: the source checkpoint and its environment, the source

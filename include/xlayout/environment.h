@@ -84,6 +84,11 @@ absl::StatusOr<Environment> ParseEnvironment(absl::string_view json_text);
 absl::StatusOr<Environment> ReadEnvironmentFile(const std::string& path,
                                                 absl::string_view label = "");
 
+// Fills what a writer of a checkpoint knows about its own run when `env`
+// lacks it: `created` (now, UTC) and `xlayout_version` (`tool_version`, when
+// not empty).
+void StampEnvironment(Environment& env, absl::string_view tool_version);
+
 // The canonical JSON text: "format" first, then the fields above in
 // declaration order, unset fields omitted, flags as objects; 2-space indent
 // and a trailing newline. ParseEnvironment(SerializeEnvironment(e)) == e.

@@ -186,6 +186,7 @@ absl::StatusOr<CheckpointRelayoutResult> RelayoutCheckpoint(
   std::optional<Environment> environment;
   if (options.check.current_environment.has_value()) {
     environment = options.check.current_environment;
+    StampEnvironment(*environment, options.tool_version);
     result.environment_note = "the current environment (--env)";
   } else if (result.converted == 0 && manifest.environment.has_value()) {
     environment = manifest.environment;

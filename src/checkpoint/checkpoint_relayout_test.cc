@@ -160,6 +160,7 @@ TEST(CheckpointRelayoutTest, ConvertsWhatNeedsItAndCopiesTheRest) {
   CheckpointRelayoutOptions options;
   options.check.current_environment = b;
   options.source_name = "ckpt-a";
+  options.tool_version = "9.9.9";
   std::vector<std::pair<int64_t, int64_t>> progress;
   options.progress = [&](int64_t done, int64_t total) {
     progress.push_back({done, total});
@@ -208,6 +209,9 @@ TEST(CheckpointRelayoutTest, ConvertsWhatNeedsItAndCopiesTheRest) {
   // Environment and provenance.
   ASSERT_TRUE(m.environment.has_value());
   EXPECT_EQ(m.environment->device_kind, "TPU v5 lite");
+  // Stamped like import's: who wrote it, and when.
+  EXPECT_EQ(m.environment->xlayout_version, "9.9.9");
+  EXPECT_TRUE(m.environment->created.has_value());
   EXPECT_EQ(m.provenance.source_checkpoint, "ckpt-a");
   ASSERT_TRUE(m.provenance.source_environment.has_value());
   EXPECT_EQ(m.provenance.source_environment->device_kind, "TPU v4");

@@ -6,6 +6,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "checkpoint/environment_json.h"
 #include "checkpoint/json_util.h"
@@ -389,6 +390,16 @@ absl::StatusOr<Environment> ReadEnvironmentFile(const std::string& path,
       reinterpret_cast<const char*>(text->data()), text->size()));
   if (!env.ok()) return prefixed(env.status());
   return env;
+}
+
+void StampEnvironment(Environment& env, absl::string_view tool_version) {
+  if (!env.created.has_value()) {
+    env.created = absl::FormatTime("%Y-%m-%d%ET%H:%M:%SZ", absl::Now(),
+                                   absl::UTCTimeZone());
+  }
+  if (!env.xlayout_version.has_value() && !tool_version.empty()) {
+    env.xlayout_version = std::string(tool_version);
+  }
 }
 
 }  // namespace xlayout

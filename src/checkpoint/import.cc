@@ -430,13 +430,7 @@ absl::StatusOr<Environment> LoadEnvironment(const ImportOptions& options) {
     XLAYOUT_ASSIGN_OR_RETURN(env,
                              ReadEnvironmentFile(options.env_path, "--env"));
   }
-  if (!env.created.has_value()) {
-    env.created = absl::FormatTime("%Y-%m-%d%ET%H:%M:%SZ", absl::Now(),
-                                   absl::UTCTimeZone());
-  }
-  if (!env.xlayout_version.has_value() && !options.tool_version.empty()) {
-    env.xlayout_version = options.tool_version;
-  }
+  StampEnvironment(env, options.tool_version);
   return env;
 }
 
