@@ -9,24 +9,9 @@ source "$(dirname "${BASH_SOURCE[0]}")/cli_test_lib.sh"
 
 # About 24 MiB of tensors in several sizes, so a kill can land in any tensor,
 # between tensors, or during the manifest / fsync / rename.
-$PY - <<'PY'
-import json, struct
-import numpy as np
-rng = np.random.default_rng(1)
-tensors = [("emb", "BF16", [4096, 1024]), ("w1", "F32", [1024, 1000]),
-           ("b1", "F32", [1000]), ("w2", "BF16", [1000, 1024]),
-           ("ln", "F32", [1024]), ("head", "BF16", [1024, 2040])]
-header, data, off = {}, [], 0
-for name, dt, shape in tensors:
-    n = int(np.prod(shape)) * (2 if dt == "BF16" else 4)
-    data.append(rng.integers(0, 256, n, dtype="u1").tobytes())
-    header[name] = {"dtype": dt, "shape": shape, "data_offsets": [off, off + n]}
-    off += n
-text = json.dumps(header, separators=(",", ":")).encode()
-text += b" " * (-len(text) % 8)
-with open("model.safetensors", "wb") as f:
-    f.write(struct.pack("<Q", len(text)) + text + b"".join(data))
-PY
+$PY "$(dirname "${BASH_SOURCE[0]}")/random_safetensors.py" model.safetensors 1 \
+  emb:BF16:4096x1024 w1:F32:1024x1000 b1:F32:1000 w2:BF16:1000x1024 \
+  ln:F32:1024 head:BF16:1024x2040
 layouts=(--layout 'emb={0,1:T(8,128)(2,1)}' --layout 'w1={0,1:T(8,128)}'
          --layout 'b1={0:T(256)}' --layout 'w2={1,0:T(8,128)(2,1)}'
          --layout 'ln={0:T(256)}' --layout 'head={0,1:T(8,128)(2,1)}')

@@ -25,25 +25,9 @@ spread=${SPREAD:-120}
 # three, so a kill can land in a conversion, in a copy, between tensors, or
 # in the manifest / fsync / rename.
 mkdir src_files dest
-$PY - <<'PY'
-import json, struct
-import numpy as np
-rng = np.random.default_rng(20261130)
-tensors = [("emb", "BF16", [4096, 2048]), ("act", "BF16", [64, 1024, 40]),
-           ("wq", "F32", [2048, 2048]), ("w_out", "BF16", [2040, 2048]),
-           ("head", "BF16", [2048, 4096]), ("ln", "F32", [2048]),
-           ("bias", "F32", [40])]
-header, data, off = {}, [], 0
-for name, dt, shape in tensors:
-    n = int(np.prod(shape)) * (2 if dt == "BF16" else 4)
-    data.append(rng.integers(0, 256, n, dtype="u1").tobytes())
-    header[name] = {"dtype": dt, "shape": shape, "data_offsets": [off, off + n]}
-    off += n
-text = json.dumps(header, separators=(",", ":")).encode()
-text += b" " * (-len(text) % 8)
-with open("src_files/model.safetensors", "wb") as f:
-    f.write(struct.pack("<Q", len(text)) + text + b"".join(data))
-PY
+$PY "$(dirname "${BASH_SOURCE[0]}")/random_safetensors.py" src_files/model.safetensors 20261130 \
+  emb:BF16:4096x2048 act:BF16:64x1024x40 wq:F32:2048x2048 w_out:BF16:2040x2048 \
+  head:BF16:2048x4096 ln:F32:2048 bias:F32:40
 program A.hlo 'emb:bf16[4096,2048]{1,0:T(8,128)(2,1)}' 'act:bf16[64,1024,40]{1,2,0:T(8,128)(2,1)}' \
   'wq:f32[2048,2048]{1,0:T(8,128)}' 'w_out:bf16[2040,2048]{1,0:T(8,128)(2,1)}' \
   'head:bf16[2048,4096]{1,0:T(8,128)(2,1)}' 'ln:f32[2048]{0:T(256)}' 'bias:f32[40]{0:T(256)}'
