@@ -43,6 +43,14 @@ std::string EscapeForTerminal(absl::string_view text);
 // escape or a UTF-8 sequence.
 std::string EscapeAndTruncate(absl::string_view text, size_t max_chars);
 
+// True when `s` is valid UTF-8 (no overlongs, no surrogates, <= U+10FFFF).
+bool IsValidUtf8(absl::string_view s);
+
+// `s` with every byte that does not start a valid UTF-8 sequence replaced by
+// U+FFFD. Text read from arbitrary files goes through this before it is kept
+// in a value that is written to JSON, so the JSON round-trips exactly.
+std::string ToValidUtf8(absl::string_view s);
+
 }  // namespace xlayout
 
 #endif  // XLAYOUT_FORMAT_H_

@@ -81,5 +81,20 @@ TEST(FormatTest, EscapeAndTruncate) {
   EXPECT_EQ(EscapeAndTruncate("a\x1b[31m", 3), "a… (5 more bytes)");
 }
 
+TEST(FormatTest, Utf8ValidityAndReplacement) {
+  EXPECT_TRUE(IsValidUtf8("plain é € 😀"));
+  EXPECT_TRUE(IsValidUtf8(std::string("n\0ul", 4)));
+  EXPECT_FALSE(IsValidUtf8("\xc0\xaf"));          // Overlong.
+  EXPECT_FALSE(IsValidUtf8("\xed\xa0\x80"));      // Surrogate.
+  EXPECT_FALSE(IsValidUtf8("\xf4\x90\x80\x80"));  // Above U+10FFFF.
+  EXPECT_FALSE(IsValidUtf8("\xe2\x80"));          // Truncated.
+  EXPECT_EQ(ToValidUtf8("é ok"), "é ok");
+  // One U+FFFD per byte that does not start a valid sequence.
+  EXPECT_EQ(ToValidUtf8("a\xff"
+                        "b\xe2\x80"),
+            "a\uFFFDb\uFFFD\uFFFD");
+  EXPECT_TRUE(IsValidUtf8(ToValidUtf8("\xc0\xaf\xed\xa0\x80\xf5")));
+}
+
 }  // namespace
 }  // namespace xlayout

@@ -17,6 +17,7 @@
 #include "base/checked_math.h"
 #include "checkpoint/environment_json.h"
 #include "checkpoint/json_util.h"
+#include "xlayout/format.h"
 #include "xlayout/shape_parser.h"
 #include "xlayout/size.h"
 #include "xlayout/status_macros.h"
@@ -137,7 +138,7 @@ absl::Status ValidateTensor(const TensorRecord& t) {
   if (t.name.find('\0') != std::string::npos) {
     return where.Error("name", "contains a NUL character");
   }
-  if (!checkpoint_internal::IsValidUtf8(t.name)) {
+  if (!IsValidUtf8(t.name)) {
     return where.Error("name", "is not valid UTF-8");
   }
   if (!IsArrayType(t.dtype)) {
@@ -237,7 +238,7 @@ absl::Status ValidateDataFileName(absl::string_view file) {
     return bad(
         absl::StrCat("is longer than ", kMaxDataFileNameBytes, " bytes"));
   }
-  if (!checkpoint_internal::IsValidUtf8(file)) return bad("is not UTF-8");
+  if (!IsValidUtf8(file)) return bad("is not UTF-8");
   for (char c : file) {
     unsigned char u = static_cast<unsigned char>(c);
     if (u < 0x20 || u == 0x7f) return bad("contains a control character");

@@ -35,9 +35,6 @@ std::string Excerpt(const Json& value);
 // The value rendered as a JSON string literal ("\"x\"").
 std::string Quote(absl::string_view s);
 
-// True when `s` is valid UTF-8 (no overlongs, no surrogates, <= U+10FFFF).
-bool IsValidUtf8(absl::string_view s);
-
 // Lower-case 16-digit hex of a 64-bit hash, and its parser (exactly 16 hex
 // digits, either case).
 std::string FormatHash64(uint64_t value);

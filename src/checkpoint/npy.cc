@@ -14,6 +14,7 @@
 #include "absl/strings/str_join.h"
 #include "base/checked_math.h"
 #include "checkpoint/json_util.h"
+#include "xlayout/format.h"
 #include "xlayout/status_macros.h"
 
 namespace xlayout {
@@ -430,7 +431,7 @@ absl::StatusOr<NpyHeader> ParseNpyHeader(absl::string_view file_prefix,
   absl::string_view text = file_prefix.substr(header_start, h.header_bytes);
   int64_t chars = h.header_bytes;
   if (h.major_version == 3) {
-    if (!checkpoint_internal::IsValidUtf8(text)) {
+    if (!IsValidUtf8(text)) {
       return Error("a version 3.0 header must be UTF-8");
     }
     chars = CountUtf8CodePoints(text);

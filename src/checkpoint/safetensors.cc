@@ -10,6 +10,7 @@
 #include "absl/strings/str_join.h"
 #include "base/checked_math.h"
 #include "checkpoint/json_util.h"
+#include "xlayout/format.h"
 #include "xlayout/status_macros.h"
 
 namespace xlayout {
@@ -151,7 +152,7 @@ absl::StatusOr<SafetensorsHeader> ParseSafetensorsHeader(
                               " exceeds the limit of ",
                               kSafetensorsMaxHeaderBytes, " bytes"));
   }
-  if (!checkpoint_internal::IsValidUtf8(header_json)) {
+  if (!IsValidUtf8(header_json)) {
     return Error("header is not valid UTF-8");
   }
   XLAYOUT_ASSIGN_OR_RETURN(Json root, checkpoint_internal::ParseStrictJson(
@@ -312,7 +313,7 @@ absl::StatusOr<std::string> WriteSafetensorsHeader(
     if (e.name == kMetadataKey) {
       return TensorError(e.name, "name is reserved for the metadata");
     }
-    if (!checkpoint_internal::IsValidUtf8(e.name)) {
+    if (!IsValidUtf8(e.name)) {
       return TensorError(e.name, "name is not valid UTF-8");
     }
     if (!names.insert(e.name).second) {
@@ -337,8 +338,7 @@ absl::StatusOr<std::string> WriteSafetensorsHeader(
     offset = *end;
   }
   for (const auto& [k, v] : metadata) {
-    if (!checkpoint_internal::IsValidUtf8(k) ||
-        !checkpoint_internal::IsValidUtf8(v)) {
+    if (!IsValidUtf8(k) || !IsValidUtf8(v)) {
       return Error("\"__metadata__\" holds invalid UTF-8");
     }
   }

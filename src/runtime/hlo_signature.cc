@@ -314,6 +314,15 @@ absl::StatusOr<ProgramSignature> Assemble(
       ++expected;
     }
   }
+  // Names and shardings come from arbitrary bytes; made valid UTF-8 here so
+  // that JSON (which must replace invalid bytes) round-trips exactly and
+  // warnings derived from them read the same after a round trip.
+  sig.name = ToValidUtf8(sig.name);
+  for (ParameterSignature& p : sig.parameters) {
+    p.name = ToValidUtf8(p.name);
+    if (p.sharding) p.sharding = ToValidUtf8(*p.sharding);
+  }
+  for (std::string& w : sig.warnings) w = ToValidUtf8(w);
   FillDerivedFields(&sig, kinds);
   return sig;
 }

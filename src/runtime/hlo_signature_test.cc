@@ -14,6 +14,7 @@
 
 #include "core/hlo_text.h"
 #include "runtime/test_programs.h"
+#include "xlayout/format.h"
 #include "xlayout/shape_parser.h"
 
 namespace xlayout {
@@ -114,6 +115,28 @@ TEST(HloSignatureTest, TupleShardingThatDoesNotSplitIsKeptWhole) {
   ASSERT_EQ(sig.parameters.size(), 2u);
   EXPECT_EQ(sig.parameters[0].sharding, "{replicated}");
   EXPECT_EQ(sig.parameters[1].sharding, "{replicated}");
+}
+
+// Regression (fuzzer): a sharding with bytes that are not UTF-8 gave a
+// warning that changed after a JSON round trip, because JSON replaced the
+// bytes and the warning was derived again from the replaced text.
+TEST(HloSignatureJsonTest, InvalidUtf8InNamesAndShardingsRoundTrips) {
+  ProgramSignature sig = MustParse(
+      "HloModule m, entry_computation_layout={(f32[4]{0})->f32[4]{0}}, "
+      "num_partitions=2\n"
+      "ENTRY e {\n  p = f32[4]{0} parameter(0), "
+      "sharding={replicated}\xdd\xdfmetadata={op_name=\"x\"}\n"
+      "  ROOT r = f32[4]{0} add(p, p), sharding={replicated}\n}\n");
+  ASSERT_EQ(sig.parameters.size(), 1u);
+  ASSERT_TRUE(sig.parameters[0].sharding.has_value());
+  EXPECT_TRUE(IsValidUtf8(*sig.parameters[0].sharding));
+  ASSERT_EQ(sig.warnings.size(), 1u);
+  EXPECT_THAT(sig.warnings[0], HasSubstr("not applied"));
+  std::string json = SignatureToJson(sig);
+  absl::StatusOr<ProgramSignature> back = SignatureFromJson(json);
+  ASSERT_TRUE(back.ok()) << back.status();
+  EXPECT_EQ(SignatureToJson(*back), json);
+  EXPECT_EQ(back->warnings, sig.warnings);
 }
 
 TEST(HloSignatureTest, NoHeaderLayoutFallsBackToEntryParameters) {
