@@ -19,6 +19,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "base/text_cursor.h"
+#include "explain/newlines.h"
 #include "xlayout/io/block_reader.h"
 #include "xlayout/io/input_file.h"
 #include "xlayout/shape_proto_text.h"
@@ -93,10 +94,10 @@ class AnchorMatcher {
   // `end` if none. `*which` gets the anchor index.
   //
   // Each step of the search waits for the table load of the step before,
-  // so one cursor is bound by latency. Long ranges are searched by two
-  // independent cursors at once, one per half, which the CPU overlaps: the
-  // first half's first match is the answer; the second half's counts only
-  // when the first half has none.
+  // so one cursor is bound by latency. Long ranges are searched by eight
+  // independent cursors at once, one per part, which the CPU overlaps: the
+  // first part's first match is the answer; a later part's counts only when
+  // the parts before it have none.
   size_t Find(const char* data, size_t begin, size_t end, size_t* which) const {
     if (end < begin || end - begin < min_len_) return end;
     const size_t back = min_len_ - kBlock;
@@ -114,7 +115,7 @@ class AnchorMatcher {
     // Cursor i covers match starts in [first[i], first[i + 1]); a match may
     // run past its part (the data is there up to `end`). Each cursor stops
     // at its first match.
-    constexpr int kCursors = 4;  // The fast loop below is written for 4.
+    constexpr int kCursors = 8;
     const size_t part = (end - begin) / kCursors;
     size_t pos[kCursors], stop[kCursors], found[kCursors],
         found_which[kCursors];
@@ -130,20 +131,34 @@ class AnchorMatcher {
     int running = kCursors;
     while (running > 0) {
       // While every cursor is far from its stop and no block needs a
-      // check, advance all four without the per-cursor bookkeeping.
+      // check, advance all of them without the per-cursor bookkeeping:
+      // rounds of as many steps as the nearest stop allows (a step moves a
+      // cursor at most max_shift), so the inner loop has no bound checks.
       if (running == kCursors) {
-        const size_t margin = 32;  // More than the largest shift.
-        while (pos[0] + margin < stop[0] && pos[1] + margin < stop[1] &&
-               pos[2] + margin < stop[2] && pos[3] + margin < stop[3]) {
-          const uint8_t s0 = shift_[Hash(data + pos[0])];
-          const uint8_t s1 = shift_[Hash(data + pos[1])];
-          const uint8_t s2 = shift_[Hash(data + pos[2])];
-          const uint8_t s3 = shift_[Hash(data + pos[3])];
-          if ((s0 == 0) | (s1 == 0) | (s2 == 0) | (s3 == 0)) break;
-          pos[0] += s0;
-          pos[1] += s1;
-          pos[2] += s2;
-          pos[3] += s3;
+        constexpr size_t kMargin = 32;  // More than the largest shift.
+        const size_t max_shift = min_len_ - kBlock + 1;
+        bool hit = false;
+        while (!hit) {
+          size_t gap = stop[0] > pos[0] ? stop[0] - pos[0] : 0;
+          for (int i = 1; i < kCursors; ++i) {
+            gap = std::min(gap, stop[i] > pos[i] ? stop[i] - pos[i] : 0);
+          }
+          if (gap <= kMargin) break;
+          // Before each step, pos + kMargin < stop for every cursor.
+          for (size_t steps = (gap - kMargin - 1) / max_shift + 1; steps > 0;
+               --steps) {
+            uint8_t shift[kCursors];
+            bool any_zero = false;
+            for (int i = 0; i < kCursors; ++i) {
+              shift[i] = shift_[Hash(data + pos[i])];
+              any_zero |= shift[i] == 0;
+            }
+            if (any_zero) {
+              hit = true;
+              break;
+            }
+            for (int i = 0; i < kCursors; ++i) pos[i] += shift[i];
+          }
         }
       }
       for (int i = 0; i < kCursors; ++i) {
@@ -182,10 +197,11 @@ class AnchorMatcher {
   }
 
  private:
+  static constexpr int kHashBits = 12;
   static uint32_t Hash(const char* p) {
     uint32_t x;
     std::memcpy(&x, p, 4);
-    return (x * 2654435761u) >> 16;
+    return (x * 2654435761u) >> (32 - kHashBits);
   }
 
   // Whether an anchor starts at `start` (its window's last block hashes to
@@ -220,7 +236,7 @@ class AnchorMatcher {
     }
     return end;
   }
-  std::array<uint8_t, 1 << 16> shift_;
+  std::array<uint8_t, size_t{1} << kHashBits> shift_;
   std::array<uint32_t, kAnchors.size()> last_hash_;
   size_t min_len_;
   size_t max_len_;
@@ -1301,25 +1317,6 @@ Step ParseAt(const NormText& t, size_t start, bool final,
 // ---------------------------------------------------------------------------
 // The streaming driver.
 
-namespace {
-
-// Newlines in p[0, n). Counts in 8-bit blocks of 255 bytes, which compilers
-// vectorise (7x faster than a 64-bit accumulator per byte).
-int64_t CountNewlines(const char* __restrict p, size_t n) {
-  int64_t total = 0;
-  size_t i = 0;
-  while (i < n) {
-    const size_t m = std::min<size_t>(n - i, 255);
-    uint8_t count = 0;
-    for (size_t k = 0; k < m; ++k) count += p[i + k] == '\n';
-    total += count;
-    i += m;
-  }
-  return total;
-}
-
-}  // namespace
-
 struct LogScanner::Impl {
   static constexpr int kMaxLinesBack = 8;
   static constexpr int kMaxLinesForward = 256;
@@ -1357,8 +1354,9 @@ struct LogScanner::Impl {
 
   int64_t LineOf(int64_t offset) {
     if (offset > line_pos) {
-      lines_before += CountNewlines(buf.get() + (line_pos - base),
-                                    static_cast<size_t>(offset - line_pos));
+      lines_before += explain_internal::CountNewlinesFast(
+          buf.get() + (line_pos - base),
+          static_cast<size_t>(offset - line_pos));
       line_pos = offset;
     }
     return lines_before + 1;
@@ -1570,7 +1568,8 @@ struct LogScanner::Impl {
     // Nothing to handle: count the lines, keep the tail.
     const absl::string_view rest = piece.substr(j);
     LineOf(base + static_cast<int64_t>(len));
-    lines_before += CountNewlines(rest.data(), rest.size());
+    lines_before +=
+        explain_internal::CountNewlinesFast(rest.data(), rest.size());
     const int64_t stream_end =
         base + static_cast<int64_t>(len) + static_cast<int64_t>(rest.size());
     line_pos = stream_end;

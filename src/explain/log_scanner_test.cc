@@ -1,9 +1,11 @@
 #include "xlayout/log_scanner.h"
 
+#include <algorithm>
 #include <string>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "explain/newlines.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "rapidcheck/gtest.h"
@@ -17,6 +19,26 @@ constexpr char kMessage[] =
     "Executable(jit_f) expected parameter 3 of size 4096 "
     "(f32[8,128]{1,0:T(8,128)}) but got buffer with incompatible size 65536 "
     "(f32[8,128]{0,1:T(8,128)})";
+
+TEST(CountNewlinesTest, FastAndPortableAgreeWithTheDefinition) {
+  // Every length around the 64-byte rounds and the 255-round flush, at every
+  // alignment, with newlines dense, sparse and absent.
+  std::string text;
+  for (int i = 0; i < 64 * 300 + 200; ++i) {
+    text.push_back(i % 7 == 0 || i % 61 == 0 ? '\n' : static_cast<char>(i));
+  }
+  text.append(64 * 256 + 3, '\n');
+  for (size_t from : {size_t{0}, size_t{1}, size_t{31}}) {
+    for (size_t n = 0; from + n <= text.size(); n += n < 300 ? 1 : 997) {
+      const char* p = text.data() + from;
+      const int64_t want = std::count(p, p + n, '\n');
+      ASSERT_EQ(explain_internal::CountNewlines(p, n), want)
+          << from << " " << n;
+      ASSERT_EQ(explain_internal::CountNewlinesFast(p, n), want)
+          << from << " " << n;
+    }
+  }
+}
 
 TEST(LogPrefixLengthTest, Glog) {
   absl::string_view line =
@@ -226,6 +248,37 @@ TEST(LogScannerTest, MultiCursorSearchFindsWhatOneCursorFinds) {
   }
   scanner.Finish();
   EXPECT_EQ(fingerprints(pieces), whole);
+}
+
+// One message in a long anchor-free text, at offsets on and around the
+// boundaries of every cursor's part: each is found once, where it is,
+// whichever part it falls in and whether or not the parts before it match.
+TEST(LogScannerTest, LoneMessageIsFoundInEveryCursorsPart) {
+  std::string filler;
+  while (filler.size() < (900 << 10)) {
+    absl::StrAppend(&filler, "I0125 15:22:55.000001 1 main.py:10] step ",
+                    filler.size(), " loss 0.25 memory ok\n");
+  }
+  const std::string message = absl::StrCat(kMessage, "\n");
+  for (size_t parts : {1, 2, 4, 8, 16}) {
+    for (size_t k = 0; k <= parts; ++k) {
+      for (int delta : {-40, -17, -1, 0, 1, 23}) {
+        const int64_t at64 =
+            static_cast<int64_t>(filler.size() * k / parts) + delta;
+        if (at64 < 0 || at64 > static_cast<int64_t>(filler.size())) continue;
+        // Move to a line start so the message is a line of its own.
+        size_t at = static_cast<size_t>(at64);
+        while (at > 0 && filler[at - 1] != '\n') --at;
+        const std::string text =
+            filler.substr(0, at) + message + filler.substr(at);
+        std::vector<ScannedMessage> found = ScanText(text);
+        ASSERT_EQ(found.size(), 1u) << parts << " " << k << " " << delta;
+        EXPECT_EQ(found[0].offset, static_cast<int64_t>(at));
+        EXPECT_EQ(found[0].line,
+                  1 + std::count(text.begin(), text.begin() + at, '\n'));
+      }
+    }
+  }
 }
 
 }  // namespace
