@@ -561,9 +561,68 @@ std::optional<PrimitiveType> TfType(absl::string_view t) {
 
 namespace oom_internal {
 
+namespace {
+
+// Whether the "m....y" at p[i] can be the "memory" of "ut of memory",
+// "exceed memory" or "memory in memory space" (what MayTrigger accepts);
+// true where the context is cut off by the start or end of p.
+bool MemoryContext(const char* p, size_t i, size_t n) {
+  if (i < 2 || i + 8 >= n) return true;
+  return (p[i - 1] == ' ' && (p[i - 2] == 'f' || p[i - 2] == 'd')) ||
+         (p[i + 6] == ' ' && p[i + 7] == 'i' && p[i + 8] == 'n');
+}
+
+// The definition, for candidates at p[i, stop) in p[0, n); returns stop
+// if there is none.
+size_t FindCandidateScalar(const char* p, size_t i, size_t stop, size_t n,
+                           int64_t* nl) {
+  for (; i < stop; ++i) {
+    const char c = p[i];
+    if (c == '\n') {
+      ++*nl;
+    } else if (c == 'm' && i + 5 < n && p[i + 5] == 'y' &&
+               MemoryContext(p, i, n)) {
+      break;
+    } else if (c == 'O' && i + 2 < n && (p[i + 2] == 'm' || p[i + 2] == 'M')) {
+      break;
+    }
+  }
+  return i;
+}
+
+#if defined(__SSE2__)
+// The lanes of `memory` (an "m....y" at p[k]) whose context can start a
+// report: "f " or "d " before, or " in" after. Reads p[-2] .. p[15 + 8].
+// Out of line: it runs for few rounds, and the search loop keeps its
+// registers.
+[[gnu::noinline]] __m128i MemoryInContext(const char* p, __m128i memory) {
+  auto load = [&](int at) {
+    return _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + at));
+  };
+  const __m128i space = _mm_set1_epi8(' ');
+  const __m128i l2 = load(-2);
+  const __m128i before =
+      _mm_and_si128(_mm_cmpeq_epi8(load(-1), space),
+                    _mm_or_si128(_mm_cmpeq_epi8(l2, _mm_set1_epi8('f')),
+                                 _mm_cmpeq_epi8(l2, _mm_set1_epi8('d'))));
+  const __m128i after =
+      _mm_and_si128(_mm_cmpeq_epi8(load(6), space),
+                    _mm_and_si128(_mm_cmpeq_epi8(load(7), _mm_set1_epi8('i')),
+                                  _mm_cmpeq_epi8(load(8), _mm_set1_epi8('n'))));
+  return _mm_and_si128(memory, _mm_or_si128(before, after));
+}
+#endif
+
+}  // namespace
+
 size_t FindCandidate(const char* p, size_t n, int64_t* newlines) {
-  size_t i = 0;
   int64_t nl = 0;
+  // The first two positions have no left context: the scalar definition.
+  size_t i = FindCandidateScalar(p, 0, std::min<size_t>(n, 2), n, &nl);
+  if (i < std::min<size_t>(n, 2)) {
+    *newlines += nl;
+    return i;
+  }
 #if defined(__SSE2__)
   const __m128i m = _mm_set1_epi8('m');
   const __m128i y = _mm_set1_epi8('y');
@@ -571,6 +630,9 @@ size_t FindCandidate(const char* p, size_t n, int64_t* newlines) {
   const __m128i big_m = _mm_set1_epi8('M');
   const __m128i lf = _mm_set1_epi8('\n');
   const __m128i zero = _mm_setzero_si128();
+  auto load = [&](size_t at) {
+    return _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + at));
+  };
   // Newlines are counted per byte lane (0xff per match, subtracted), and
   // the lanes summed with SAD before any of them can wrap (255 rounds).
   __m128i lanes = zero;
@@ -582,18 +644,20 @@ size_t FindCandidate(const char* p, size_t n, int64_t* newlines) {
     lanes = zero;
     rounds = 0;
   };
-  for (; i + 16 + 5 <= n; i += 16) {
-    const __m128i a = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + i));
-    const __m128i b =
-        _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + i + 2));
-    const __m128i c =
-        _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + i + 5));
-    const __m128i memory =
-        _mm_and_si128(_mm_cmpeq_epi8(a, m), _mm_cmpeq_epi8(c, y));
+  // Lanes i .. i + 15 look at p[i - 2] .. p[i + 15 + 8].
+  for (; i + 16 + 8 < n; i += 16) {
+    const __m128i a = load(i);
+    __m128i memory =
+        _mm_and_si128(_mm_cmpeq_epi8(a, m), _mm_cmpeq_epi8(load(i + 5), y));
+    const __m128i b = load(i + 2);
     const __m128i oom = _mm_and_si128(
         _mm_cmpeq_epi8(a, o),
         _mm_or_si128(_mm_cmpeq_epi8(b, m), _mm_cmpeq_epi8(b, big_m)));
-    const int hit = _mm_movemask_epi8(_mm_or_si128(memory, oom));
+    int hit = _mm_movemask_epi8(_mm_or_si128(memory, oom));
+    if (hit != 0 && _mm_movemask_epi8(memory) != 0) {
+      memory = MemoryInContext(p + i, memory);
+      hit = _mm_movemask_epi8(_mm_or_si128(memory, oom));
+    }
     if (hit != 0) {
       hit_at = __builtin_ctz(static_cast<unsigned>(hit));
       for (int k = 0; k < hit_at; ++k) nl += p[i + k] == '\n';
@@ -610,16 +674,7 @@ size_t FindCandidate(const char* p, size_t n, int64_t* newlines) {
     return i + static_cast<size_t>(hit_at);
   }
 #endif
-  for (; i < n; ++i) {
-    const char c = p[i];
-    if (c == '\n') {
-      ++nl;
-    } else if (c == 'm' && i + 5 < n && p[i + 5] == 'y') {
-      break;
-    } else if (c == 'O' && i + 2 < n && (p[i + 2] == 'm' || p[i + 2] == 'M')) {
-      break;
-    }
-  }
+  i = FindCandidateScalar(p, i, n, n, &nl);
   *newlines += nl;
   return i;
 }
@@ -628,11 +683,38 @@ size_t FindCandidate(const char* p, size_t n, int64_t* newlines) {
 #define XLAYOUT_OOM_AVX2 1
 // FindCandidate on 32 bytes per round, for CPUs with AVX2 (chosen at run
 // time: the build targets baseline x86-64).
+// An unaligned 32-byte load, for the AVX2 search below (a lambda would not
+// inherit its target).
+__attribute__((target("avx2"))) inline __m256i Load256(const char* p) {
+  return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
+}
+
+// MemoryInContext for 32 lanes.
+[[gnu::noinline]] __attribute__((target("avx2"))) __m256i MemoryInContextAvx2(
+    const char* p, __m256i memory) {
+  const __m256i space = _mm256_set1_epi8(' ');
+  const __m256i l2 = Load256(p - 2);
+  const __m256i before = _mm256_and_si256(
+      _mm256_cmpeq_epi8(Load256(p - 1), space),
+      _mm256_or_si256(_mm256_cmpeq_epi8(l2, _mm256_set1_epi8('f')),
+                      _mm256_cmpeq_epi8(l2, _mm256_set1_epi8('d'))));
+  const __m256i after = _mm256_and_si256(
+      _mm256_cmpeq_epi8(Load256(p + 6), space),
+      _mm256_and_si256(
+          _mm256_cmpeq_epi8(Load256(p + 7), _mm256_set1_epi8('i')),
+          _mm256_cmpeq_epi8(Load256(p + 8), _mm256_set1_epi8('n'))));
+  return _mm256_and_si256(memory, _mm256_or_si256(before, after));
+}
+
 __attribute__((target("avx2"))) size_t FindCandidateAvx2(const char* p,
                                                          size_t n,
                                                          int64_t* newlines) {
-  size_t i = 0;
   int64_t nl = 0;
+  size_t i = FindCandidateScalar(p, 0, std::min<size_t>(n, 2), n, &nl);
+  if (i < std::min<size_t>(n, 2)) {
+    *newlines += nl;
+    return i;
+  }
   const __m256i m = _mm256_set1_epi8('m');
   const __m256i y = _mm256_set1_epi8('y');
   const __m256i o = _mm256_set1_epi8('O');
@@ -643,20 +725,21 @@ __attribute__((target("avx2"))) size_t FindCandidateAvx2(const char* p,
   __m256i sums = zero;
   int rounds = 0;
   int hit_at = -1;
-  for (; i + 32 + 5 <= n; i += 32) {
-    const __m256i a =
-        _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + i));
-    const __m256i b =
-        _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + i + 2));
-    const __m256i c =
-        _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + i + 5));
-    const __m256i memory =
-        _mm256_and_si256(_mm256_cmpeq_epi8(a, m), _mm256_cmpeq_epi8(c, y));
+  for (; i + 32 + 8 < n; i += 32) {
+    const __m256i a = Load256(p + i);
+    __m256i memory = _mm256_and_si256(_mm256_cmpeq_epi8(a, m),
+                                      _mm256_cmpeq_epi8(Load256(p + i + 5), y));
+    const __m256i b = Load256(p + i + 2);
     const __m256i oom = _mm256_and_si256(
         _mm256_cmpeq_epi8(a, o),
         _mm256_or_si256(_mm256_cmpeq_epi8(b, m), _mm256_cmpeq_epi8(b, big_m)));
-    const unsigned hit = static_cast<unsigned>(
+    unsigned hit = static_cast<unsigned>(
         _mm256_movemask_epi8(_mm256_or_si256(memory, oom)));
+    if (hit != 0 && _mm256_movemask_epi8(memory) != 0) {
+      memory = MemoryInContextAvx2(p + i, memory);
+      hit = static_cast<unsigned>(
+          _mm256_movemask_epi8(_mm256_or_si256(memory, oom)));
+    }
     if (hit != 0) {
       hit_at = __builtin_ctz(hit);
       for (int k = 0; k < hit_at; ++k) nl += p[i + k] == '\n';
@@ -673,9 +756,13 @@ __attribute__((target("avx2"))) size_t FindCandidateAvx2(const char* p,
   alignas(32) int64_t parts[4];
   _mm256_store_si256(reinterpret_cast<__m256i*>(parts), sums);
   nl += parts[0] + parts[1] + parts[2] + parts[3];
+  if (hit_at >= 0) {
+    *newlines += nl;
+    return i + static_cast<size_t>(hit_at);
+  }
+  i = FindCandidateScalar(p, i, n, n, &nl);
   *newlines += nl;
-  if (hit_at >= 0) return i + static_cast<size_t>(hit_at);
-  return i + FindCandidate(p + i, n - i, newlines);
+  return i;
 }
 #endif
 

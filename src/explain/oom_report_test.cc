@@ -42,11 +42,19 @@ std::string Fingerprint(const std::vector<OomReport>& reports) {
 // whatever the length and alignment.
 TEST(FindCandidateTest, MatchesTheDefinition) {
   std::mt19937 rng(13);
-  const char alphabet[] = "mMyOo\n ab";
+  const char alphabet[] = "mMyOo\n fdinab";
   auto reference = [](const std::string& t, size_t from, int64_t* nl) {
+    // "m....y" counts only where it can be the "memory" of "ut of memory",
+    // "exceed memory" or "memory in memory space", or where the searched
+    // range cuts that context off.
+    auto context = [&](size_t i) {
+      if (i < from + 2 || i + 8 >= t.size()) return true;
+      return (t[i - 1] == ' ' && (t[i - 2] == 'f' || t[i - 2] == 'd')) ||
+             (t[i + 6] == ' ' && t[i + 7] == 'i' && t[i + 8] == 'n');
+    };
     for (size_t i = from; i < t.size(); ++i) {
       const char c = t[i];
-      if ((c == 'm' && i + 5 < t.size() && t[i + 5] == 'y') ||
+      if ((c == 'm' && i + 5 < t.size() && t[i + 5] == 'y' && context(i)) ||
           (c == 'O' && i + 2 < t.size() &&
            (t[i + 2] == 'm' || t[i + 2] == 'M'))) {
         return i;
@@ -61,7 +69,9 @@ TEST(FindCandidateTest, MatchesTheDefinition) {
     const int density = 1 + static_cast<int>(rng() % 400);
     std::string t(n, 'x');
     for (char& c : t) {
-      if (static_cast<int>(rng() % density) == 0) c = alphabet[rng() % 9];
+      if (static_cast<int>(rng() % density) == 0) {
+        c = alphabet[rng() % (sizeof(alphabet) - 1)];
+      }
       if (rng() % 40 == 0) c = '\n';
     }
     const size_t from = n == 0 ? 0 : rng() % (n + 1);
