@@ -94,9 +94,9 @@ run 1 "$XLAYOUT" relayout --program C.hlo --checkpoint ck -o ck.c --json
 $PY -c 'import json; j = json.load(open("out.txt")); assert j["written"] is False and j["output"] is None and j["check"]["counts"]["incompatible"] == 1, j'
 
 # --- outputs that would touch the source or unrelated files: exit 2 --------
-expect_fail 2 'the source checkpoint itself' "$XLAYOUT" relayout --program B.hlo --checkpoint ck -o ck/
-expect_fail 2 'inside the source' "$XLAYOUT" relayout --program B.hlo --checkpoint ck -o ck/sub
-expect_fail 2 'contains the source' "$XLAYOUT" relayout --program B.hlo --checkpoint ck -o .
+expect_fail 2 "is the source checkpoint 'ck/' itself" "$XLAYOUT" relayout --program B.hlo --checkpoint ck -o ck/
+expect_fail 2 'inside the source checkpoint' "$XLAYOUT" relayout --program B.hlo --checkpoint ck -o ck/sub
+expect_fail 2 'contains the source checkpoint' "$XLAYOUT" relayout --program B.hlo --checkpoint ck -o .
 mkdir notes && echo precious > notes/todo.txt
 expect_fail 2 'not an xlayout checkpoint' "$XLAYOUT" relayout --program B.hlo --checkpoint ck -o notes
 [ "$(cat notes/todo.txt)" = precious ] || fail "notes/ touched"

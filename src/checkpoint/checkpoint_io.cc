@@ -12,6 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "xlayout/io/atomic_output_dir.h"
 #include "xlayout/io/input_file.h"
+#include "xlayout/io/io_status.h"
 #include "xlayout/size.h"
 #include "xlayout/status_macros.h"
 #include "xlayout/xxh3.h"
@@ -73,29 +74,56 @@ struct CheckpointWriter::Impl {
 namespace {
 
 // An existing directory may be replaced by a checkpoint only when it is
-// empty or is itself a checkpoint.
+// empty or is a checkpoint and nothing else: manifest.json naming the
+// format, and data/ holding only files the manifest names. Anything more
+// (notes, logs, a source file) would be deleted with it.
 absl::Status MayReplaceWithCheckpoint(const std::string& dir) {
+  namespace fs = std::filesystem;
   std::error_code ec;
-  if (std::filesystem::is_empty(dir, ec) && !ec) return absl::OkStatus();
+  if (fs::is_empty(dir, ec) && !ec) return absl::OkStatus();
+  auto refuse = [&](absl::string_view why) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("refusing to replace directory '", dir, "': ", why,
+                     "; remove it yourself or choose another output name"));
+  };
+  std::string manifest_text;
   absl::StatusOr<io::InputFile> manifest =
       io::InputFile::OpenBeneath(dir, kManifestFileName);
   if (manifest.ok()) {
-    std::string head(
-        static_cast<size_t>(std::min<int64_t>(manifest->size(), 4096)), '\0');
-    if (manifest
-            ->ReadAt(0, absl::MakeSpan(reinterpret_cast<uint8_t*>(head.data()),
-                                       head.size()))
-            .ok() &&
-        absl::StrContains(head, absl::StrCat("\"", kCheckpointFormat, "\""))) {
-      return absl::OkStatus();
+    absl::StatusOr<io::PageBuffer> bytes = manifest->ReadAll(int64_t{1} << 30);
+    if (bytes.ok()) {
+      manifest_text.assign(reinterpret_cast<const char*>(bytes->data()),
+                           bytes->size());
     }
   }
-  return absl::FailedPreconditionError(absl::StrCat(
-      "refusing to replace directory '", dir,
-      "': it is not empty and not an xlayout checkpoint (no manifest.json "
-      "naming \"",
-      kCheckpointFormat,
-      "\"); remove it yourself or choose another output name"));
+  if (!absl::StrContains(manifest_text,
+                         absl::StrCat("\"", kCheckpointFormat, "\""))) {
+    return refuse(
+        absl::StrCat("it is not empty and not an xlayout checkpoint "
+                     "(no manifest.json naming \"",
+                     kCheckpointFormat, "\")"));
+  }
+  auto foreign = [&](const std::string& name) {
+    return refuse(absl::StrCat("it is a checkpoint but also holds '", name,
+                               "', which is not part of it"));
+  };
+  for (const fs::directory_entry& e : fs::directory_iterator(dir, ec)) {
+    const std::string name = e.path().filename().string();
+    const fs::file_status st = e.symlink_status(ec);
+    if (name == kManifestFileName && fs::is_regular_file(st)) continue;
+    if (name != "data" || !fs::is_directory(st)) return foreign(name);
+    for (const fs::directory_entry& f : fs::directory_iterator(e.path(), ec)) {
+      const std::string file =
+          absl::StrCat("data/", f.path().filename().string());
+      if (!fs::is_regular_file(f.symlink_status(ec)) ||
+          !absl::StrContains(manifest_text, absl::StrCat("\"", file, "\""))) {
+        return foreign(file);
+      }
+    }
+    if (ec) break;
+  }
+  if (ec) return io::IoError(ec.value(), "list directory", dir);
+  return absl::OkStatus();
 }
 
 }  // namespace

@@ -6,7 +6,6 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
-#include <filesystem>
 #include <memory>
 #include <mutex>
 #include <numeric>
@@ -19,6 +18,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "xlayout/io/mapped_region.h"
+#include "xlayout/io/output_overlap.h"
 #include "xlayout/layout_util.h"
 #include "xlayout/relayout_stream.h"
 #include "xlayout/status_macros.h"
@@ -27,50 +27,10 @@
 namespace xlayout {
 namespace {
 
-namespace fs = std::filesystem;
-
 constexpr int64_t kWindowBytes = int64_t{4} << 20;
 // Copies are hashed and written in pieces of this size: small enough to
 // stay in cache between the two.
 constexpr size_t kCopyPieceBytes = size_t{4} << 20;
-
-// The path with symlinks resolved as far as it exists, made absolute.
-fs::path Resolved(const std::string& path) {
-  std::error_code ec;
-  fs::path p = fs::weakly_canonical(fs::absolute(path, ec), ec);
-  if (ec) return fs::absolute(path).lexically_normal();
-  return p;
-}
-
-// True when `inner` is `outer` or lies below it.
-bool IsWithin(const fs::path& inner, const fs::path& outer) {
-  auto i = inner.begin();
-  for (auto o = outer.begin(); o != outer.end(); ++o, ++i) {
-    if (o->empty()) continue;  // A trailing separator.
-    if (i == inner.end() || *i != *o) return false;
-  }
-  return true;
-}
-
-absl::Status CheckOutputPath(const std::string& source,
-                             const std::string& output) {
-  const fs::path src = Resolved(source);
-  const fs::path out = Resolved(output);
-  if (IsWithin(out, src)) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "-o '", output, "' is ",
-        out == src ? "the source checkpoint itself" : "inside the source", " '",
-        source,
-        "': write the relayout to a new directory (the source is never "
-        "modified)"));
-  }
-  if (IsWithin(src, out)) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("-o '", output, "' contains the source checkpoint '",
-                     source, "': replacing it would delete the source"));
-  }
-  return absl::OkStatus();
-}
 
 // Reused streaming windows: one per tensor job in flight.
 class StreamerPool {
@@ -133,7 +93,8 @@ absl::StatusOr<CheckpointRelayoutResult> RelayoutCheckpoint(
     return absl::InvalidArgumentError(
         absl::StrCat("threads must be at least 1, not ", options.threads));
   }
-  XLAYOUT_RETURN_IF_ERROR(CheckOutputPath(source.dir(), output_dir));
+  XLAYOUT_RETURN_IF_ERROR(io::CheckOutputApartFromInputs(
+      output_dir, {{source.dir(), "the source checkpoint"}}));
 
   // --- What becomes of each tensor.
   absl::flat_hash_map<std::string, const ParameterCheck*> check_of;

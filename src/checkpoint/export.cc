@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <cstring>
+#include <filesystem>
 #include <memory>
 #include <string>
 #include <utility>
@@ -20,6 +21,7 @@
 #include "xlayout/io/atomic_output_file.h"
 #include "xlayout/io/io_status.h"
 #include "xlayout/io/mapped_region.h"
+#include "xlayout/io/output_overlap.h"
 #include "xlayout/io/page_buffer.h"
 #include "xlayout/npy.h"
 #include "xlayout/relayout_stream.h"
@@ -162,8 +164,26 @@ absl::StatusOr<int64_t> ExportNpyDir(const CheckpointReader& reader,
   }
   std::string dir = output;
   while (dir.size() > 1 && dir.back() == '/') dir.pop_back();
-  XLAYOUT_ASSIGN_OR_RETURN(io::AtomicOutputDir out,
-                           io::AtomicOutputDir::Create(dir));
+  // An existing directory is replaced only when it is empty or holds
+  // nothing but .npy files (an earlier export).
+  auto may_replace = [](const std::string& target) -> absl::Status {
+    std::error_code ec;
+    for (const auto& e : std::filesystem::directory_iterator(target, ec)) {
+      const std::string name = e.path().filename().string();
+      if (!std::filesystem::is_regular_file(e.symlink_status(ec)) ||
+          !absl::EndsWith(name, ".npy")) {
+        return absl::FailedPreconditionError(absl::StrCat(
+            "refusing to replace directory '", target, "': it holds '", name,
+            "', which is not a .npy file; remove it yourself or choose "
+            "another output name"));
+      }
+    }
+    if (ec) return io::IoError(ec.value(), "list directory", target);
+    return absl::OkStatus();
+  };
+  XLAYOUT_ASSIGN_OR_RETURN(
+      io::AtomicOutputDir out,
+      io::AtomicOutputDir::Create(dir, {.may_replace = may_replace}));
   int64_t total = 0;
   for (size_t i = 0; i < tensors.size(); ++i) {
     const TensorRecord& t = tensors[i];
@@ -382,6 +402,8 @@ absl::StatusOr<ExportResult> ExportCheckpoint(const std::string& checkpoint,
   const auto start = std::chrono::steady_clock::now();
   ExportResult result;
   XLAYOUT_ASSIGN_OR_RETURN(result.format, ExportFormatFor(output));
+  XLAYOUT_RETURN_IF_ERROR(io::CheckOutputApartFromInputs(
+      output, {{checkpoint, "the source checkpoint"}}));
   XLAYOUT_ASSIGN_OR_RETURN(std::unique_ptr<CheckpointReader> reader,
                            CheckpointReader::Open(checkpoint));
   RelayoutStreamer streamer(options.threads);

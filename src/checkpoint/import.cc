@@ -22,6 +22,7 @@
 #include "xlayout/hlo_signature.h"
 #include "xlayout/io/input_file.h"
 #include "xlayout/io/mapped_region.h"
+#include "xlayout/io/output_overlap.h"
 #include "xlayout/io/page_buffer.h"
 #include "xlayout/memory_kind.h"
 #include "xlayout/npy.h"
@@ -442,6 +443,11 @@ absl::StatusOr<ImportResult> ImportCheckpoint(const std::string& output_dir,
   if (options.sources.empty()) {
     return absl::InvalidArgumentError("no source files given");
   }
+  std::vector<io::NamedInput> inputs;
+  for (const std::string& path : options.sources) {
+    inputs.push_back({path, "the source file"});
+  }
+  XLAYOUT_RETURN_IF_ERROR(io::CheckOutputApartFromInputs(output_dir, inputs));
   // 1. Every source's tensors, before anything is written.
   std::vector<Source> sources(options.sources.size());
   std::vector<SourceTensor> tensors;

@@ -18,6 +18,7 @@
 #include "xlayout/io/atomic_output_file.h"
 #include "xlayout/io/input_file.h"
 #include "xlayout/io/io_status.h"
+#include "xlayout/status_macros.h"
 
 namespace xlayout::io {
 namespace {
@@ -36,6 +37,29 @@ absl::Status SyncDirectory(const std::string& dir) {
 int ExchangePaths(const std::string& a, const std::string& b) {
   return static_cast<int>(syscall(SYS_renameat2, AT_FDCWD, a.c_str(), AT_FDCWD,
                                   b.c_str(), RENAME_EXCHANGE));
+}
+
+// Whether the existing directory `target` (given as `path`) may be replaced:
+// the caller's rule, or by default only when it is empty. A directory the
+// user may not write is never replaced (the swap would only need the
+// parent's permission).
+absl::Status CheckReplaceable(const std::string& path,
+                              const std::string& target,
+                              const AtomicOutputDirOptions& options) {
+  if (access(target.c_str(), W_OK) != 0) {
+    return IoError(errno, "replace directory", target);
+  }
+  if (options.may_replace) return options.may_replace(target);
+  std::error_code ec;
+  std::filesystem::directory_iterator it(target, ec);
+  if (ec) return IoError(ec.value(), "list directory", target);
+  if (it != std::filesystem::directory_iterator()) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "refusing to replace directory '", path,
+        "': it is not empty (it holds '", it->path().filename().string(),
+        "'); remove it yourself or choose another output name"));
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace
@@ -157,11 +181,7 @@ absl::StatusOr<AtomicOutputDir> AtomicOutputDir::Create(
           absl::StrCat("refusing to replace '", path, "': it is ",
                        FileTypeName(st.st_mode), ", not a directory"));
     }
-    if (d.options_.may_replace) {
-      if (absl::Status s = d.options_.may_replace(d.target_); !s.ok()) {
-        return s;
-      }
-    }
+    XLAYOUT_RETURN_IF_ERROR(CheckReplaceable(path, d.target_, d.options_));
   } else if (errno != ENOENT) {
     return IoError(errno, "stat", d.target_);
   }
@@ -284,8 +304,8 @@ absl::Status AtomicOutputDir::Commit() {
         absl::StrCat("refusing to replace '", path_, "': it is ",
                      FileTypeName(st.st_mode), ", not a directory")));
   }
-  if (exists && options_.may_replace) {
-    if (absl::Status s = options_.may_replace(target_); !s.ok()) {
+  if (exists) {
+    if (absl::Status s = CheckReplaceable(path_, target_, options_); !s.ok()) {
       return fail(s);
     }
   }

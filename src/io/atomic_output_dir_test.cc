@@ -51,7 +51,12 @@ TEST(AtomicOutputDirTest, ExistingDirectoryIsReplacedWhole) {
   ScratchDir dir;
   mkdir((dir / "ckpt").c_str(), 0755);
   WriteText(dir / "ckpt/old", "old");
-  absl::StatusOr<AtomicOutputDir> d = AtomicOutputDir::Create(dir / "ckpt/");
+  // Without a rule only an empty directory is replaced.
+  EXPECT_EQ(AtomicOutputDir::Create(dir / "ckpt/").status().code(),
+            absl::StatusCode::kFailedPrecondition);
+  absl::StatusOr<AtomicOutputDir> d = AtomicOutputDir::Create(
+      dir / "ckpt/",
+      {.may_replace = [](const std::string&) { return absl::OkStatus(); }});
   ASSERT_TRUE(d.ok()) << d.status();
   ASSERT_TRUE(d->WriteFile("new", Bytes("new")).ok());
   EXPECT_EQ(ReadText(dir / "ckpt/old"), "old");
@@ -59,6 +64,27 @@ TEST(AtomicOutputDirTest, ExistingDirectoryIsReplacedWhole) {
   EXPECT_THAT(dir.List(), ElementsAre("ckpt"));
   EXPECT_FALSE(std::filesystem::exists(dir / "ckpt/old"));
   EXPECT_EQ(ReadText(dir / "ckpt/new"), "new");
+}
+
+// Regression: export replaced any directory given as -o, the user's files
+// with it.
+TEST(AtomicOutputDirTest, NonEmptyDirectoryIsRefusedByDefault) {
+  ScratchDir dir;
+  mkdir((dir / "work").c_str(), 0755);
+  WriteText(dir / "work/paper.txt", "thesis");
+  absl::StatusOr<AtomicOutputDir> d = AtomicOutputDir::Create(dir / "work");
+  ASSERT_FALSE(d.ok());
+  EXPECT_THAT(d.status().message(), HasSubstr("not empty"));
+  EXPECT_THAT(d.status().message(), HasSubstr("paper.txt"));
+  // Filled between Create and Commit: refused then too, nothing lost.
+  mkdir((dir / "empty").c_str(), 0755);
+  absl::StatusOr<AtomicOutputDir> e = AtomicOutputDir::Create(dir / "empty");
+  ASSERT_TRUE(e.ok()) << e.status();
+  ASSERT_TRUE(e->WriteFile("new", Bytes("new")).ok());
+  WriteText(dir / "empty/late.txt", "late");
+  EXPECT_EQ(e->Commit().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(ReadText(dir / "empty/late.txt"), "late");
+  EXPECT_EQ(ReadText(dir / "work/paper.txt"), "thesis");
 }
 
 TEST(AtomicOutputDirTest, AbortAndDestructionRemoveEverything) {

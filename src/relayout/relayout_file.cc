@@ -10,6 +10,7 @@
 #include "xlayout/io/atomic_output_file.h"
 #include "xlayout/io/input_file.h"
 #include "xlayout/io/mapped_region.h"
+#include "xlayout/io/output_overlap.h"
 #include "xlayout/relayout_stream.h"
 #include "xlayout/size.h"
 #include "xlayout/status_macros.h"
@@ -46,7 +47,9 @@ absl::StatusOr<RelayoutFileResult> RelayoutFile(
   r.output_bytes = plan->output_bytes();
   r.threads = streamer.threads();
 
-  // The input: checked before anything is written.
+  // The input: checked before anything is written, and never overwritten.
+  XLAYOUT_RETURN_IF_ERROR(
+      io::CheckOutputApartFromInputs(output_path, {{input_path, "the input"}}));
   XLAYOUT_ASSIGN_OR_RETURN(
       io::InputFile in,
       io::InputFile::Open(input_path, {.allow_stdin = options.allow_stdio}));

@@ -62,7 +62,8 @@ class DirFileWriter {
 struct AtomicOutputDirOptions {
   // Called with the resolved target when it exists (at Create and again at
   // Commit): an error refuses to replace it, e.g. a directory that is not
-  // what the caller writes. Unset: any directory may be replaced.
+  // what the caller writes. Unset: only an empty directory is replaced.
+  // Either way a directory the user may not write is refused.
   std::function<absl::Status(const std::string& target)> may_replace;
 };
 
