@@ -94,7 +94,7 @@ run 1 "$XLAYOUT" relayout --program C.hlo --checkpoint ck -o ck.c --json
 $PY -c 'import json; j = json.load(open("out.txt")); assert j["written"] is False and j["output"] is None and j["check"]["counts"]["incompatible"] == 1, j'
 
 # --- outputs that would touch the source or unrelated files: exit 2 --------
-expect_fail 2 "is the source checkpoint 'ck/' itself" "$XLAYOUT" relayout --program B.hlo --checkpoint ck -o ck/
+expect_fail 2 "is the source checkpoint 'ck' itself" "$XLAYOUT" relayout --program B.hlo --checkpoint ck -o ck/
 expect_fail 2 'inside the source checkpoint' "$XLAYOUT" relayout --program B.hlo --checkpoint ck -o ck/sub
 expect_fail 2 'contains the source checkpoint' "$XLAYOUT" relayout --program B.hlo --checkpoint ck -o .
 mkdir notes && echo precious > notes/todo.txt
