@@ -438,6 +438,13 @@ absl::StatusOr<ProgramSignature> ReadImpl(const ReadFn& read,
     }
     if (truncated) XLAYOUT_RETURN_IF_ERROR(reader.SkipRestOfLine());
   }
+  if (saw_entry && !entry_closed && !header->has_entry_layout) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "the ENTRY computation is not closed by '}' (the input ends at line ",
+        reader.line_number(),
+        ") and the HloModule header has no entry_computation_layout: the "
+        "dump looks truncated, so its parameter list may be incomplete"));
+  }
   XLAYOUT_ASSIGN_OR_RETURN(
       ProgramSignature sig,
       Assemble(*header, saw_entry, params, options.memory_kinds, facts));

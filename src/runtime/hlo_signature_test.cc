@@ -213,11 +213,27 @@ TEST(HloSignatureTest, HeaderOnlyGivesUnnamedParameters) {
   EXPECT_THAT(sig.warnings, ElementsAre(HasSubstr("no ENTRY computation")));
 }
 
-TEST(HloSignatureTest, TruncatedEntryIsAWarning) {
-  ProgramSignature sig =
-      MustParse("HloModule m\nENTRY e {\n  a = f32[2]{0} parameter(0)\n");
+// With the header's entry_computation_layout the parameter list is whole
+// even when the ENTRY computation is cut off: a warning.
+TEST(HloSignatureTest, TruncatedEntryWithAHeaderLayoutIsAWarning) {
+  ProgramSignature sig = MustParse(
+      "HloModule m, entry_computation_layout={(f32[2]{0})->f32[]}\n"
+      "ENTRY e {\n  a = f32[2]{0} parameter(0)\n");
   EXPECT_THAT(Names(sig), ElementsAre("a"));
   EXPECT_THAT(sig.warnings, ElementsAre(HasSubstr("not closed")));
+}
+
+// Regression (new-user trial): without it the parameters come from the
+// ENTRY lines alone, so a cut-off dump gave a short list that check and
+// relayout took as the whole program.
+TEST(HloSignatureTest, TruncatedEntryWithoutAHeaderLayoutIsAnError) {
+  absl::Status s = ParseHloSignature(
+                       "HloModule m\nENTRY e {\n  a = f32[2]{0} "
+                       "parameter(0)\n",
+                       SignatureReadOptions())
+                       .status();
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(s.message(), HasSubstr("truncated"));
 }
 
 TEST(HloSignatureTest, UndefinedSizesAreMinusOneWithAWarning) {
