@@ -55,6 +55,17 @@ absl::StatusOr<MemoryKindMap> MemoryKindMap::Parse(absl::string_view spec) {
     absl::Status status = map.Set(space, absl::StripAsciiWhitespace(parts[1]));
     if (!status.ok()) return status;
   }
+  // The mapping replaces the defaults. Space 0 is where every buffer
+  // without S(n) lives; left out, those would all be kind "S(0)" and
+  // differ from any buffer named with a kind.
+  if (map.kinds_.count(0) == 0) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "memory-kind mapping '", spec,
+        "' does not name memory space 0, XLA's default memory (the mapping "
+        "replaces the default '0=device,1=alternate,5=pinned_host'); add it, "
+        "e.g. '0=device,",
+        spec, "'"));
+  }
   return map;
 }
 

@@ -48,6 +48,9 @@ TEST(MemoryKindMapTest, ParseErrorsSayWhatIsWrong) {
               HasSubstr("not a name"));
   EXPECT_THAT(MemoryKindMap::Parse("0=").status().message(),
               HasSubstr("not a name"));
+  // Regression (new-user trial): '5=device' silently named space 0 "S(0)".
+  EXPECT_THAT(MemoryKindMap::Parse("5=device").status().message(),
+              HasSubstr("does not name memory space 0"));
 }
 
 TEST(MemoryKindMapTest, KindOfShapeUsesMemorySpace) {
