@@ -397,6 +397,87 @@ size_t TagPrefix(absl::string_view s, size_t i) {
   return 0;
 }
 
+// Syslog and journald: "Nov 30 10:00:00 host " (the program tag that
+// usually follows is ProcessPrefix).
+size_t SyslogPrefix(absl::string_view s, size_t i) {
+  static constexpr absl::string_view kMonths[] = {
+      "Jan ", "Feb ", "Mar ", "Apr ", "May ", "Jun ",
+      "Jul ", "Aug ", "Sep ", "Oct ", "Nov ", "Dec "};
+  absl::string_view rest = s.substr(std::min(i, s.size()));
+  if (std::none_of(
+          std::begin(kMonths), std::end(kMonths),
+          [&](absl::string_view m) { return absl::StartsWith(rest, m); })) {
+    return 0;
+  }
+  size_t j = 4;
+  while (j < rest.size() && rest[j] == ' ') ++j;
+  const size_t day = Digits(rest, j, 2);
+  if (day == 0 || j + day >= rest.size() || rest[j + day] != ' ') return 0;
+  j += day + 1;
+  const size_t t = TimeOfDay(rest, j);
+  if (t == 0 || j + t >= rest.size() || rest[j + t] != ' ') return 0;
+  j += t + 1;
+  // The host name.
+  const size_t host = j;
+  while (j < rest.size() && j - host < 256 && !IsSpace(rest[j])) ++j;
+  if (j == host || j >= rest.size()) return 0;
+  return j + 1;
+}
+
+// A program tag with its pid, as syslog writes it: "python3[4242]: ".
+size_t ProcessPrefix(absl::string_view s, size_t i) {
+  absl::string_view rest = s.substr(std::min(i, s.size()));
+  size_t j = 0;
+  while (j < rest.size() && j < 128 && rest[j] != '[' && !IsSpace(rest[j])) {
+    ++j;
+  }
+  if (j == 0 || j >= rest.size() || rest[j] != '[') return 0;
+  const size_t pid = Digits(rest, j + 1, 10);
+  const size_t close = j + 1 + pid;
+  if (pid == 0 || close + 2 > rest.size() || rest[close] != ']' ||
+      rest[close + 1] != ':') {
+    return 0;
+  }
+  return close + 2;
+}
+
+// Output collected from many hosts (pdsh, clush, kubectl --prefix):
+// "worker-3: ", "10.0.0.3: ", "tpu-vm-0: ", "stderr: ". The host must be
+// lower case, digits, '_', '-' and '.' with at least one '-' or '.', so
+// that message words ("INVALID_ARGUMENT: ", "E0102: ") are never taken for
+// hosts.
+size_t HostPrefix(absl::string_view s, size_t i) {
+  absl::string_view rest = s.substr(std::min(i, s.size()));
+  for (absl::string_view stream : {"stderr: ", "stdout: "}) {
+    if (absl::StartsWith(rest, stream)) return stream.size();
+  }
+  size_t j = 0;
+  bool separator = false;
+  while (j < rest.size() && j < 64) {
+    const char c = rest[j];
+    if (c == '-' || c == '.') {
+      separator = true;
+    } else if (!absl::ascii_islower(static_cast<unsigned char>(c)) &&
+               !IsDigit(c) && c != '_') {
+      break;
+    }
+    ++j;
+  }
+  // Without a '-' or '.' it is a word or a number, not a host.
+  if (!separator || j + 1 >= rest.size() || rest[j] != ':' ||
+      rest[j + 1] != ' ') {
+    return 0;
+  }
+  return j + 2;
+}
+
+// Quoted text in mail and markdown: "> ", "> > ", ">> ".
+size_t QuotePrefix(absl::string_view s, size_t i) {
+  if (i >= s.size() || s[i] != '>') return 0;
+  if (i + 1 < s.size() && s[i + 1] != ' ' && s[i + 1] != '>') return 0;
+  return 1;
+}
+
 // Log levels as line prefixes: "ERROR ", "WARNING: ", and pytest's "E   ".
 size_t LevelPrefix(absl::string_view s, size_t i) {
   absl::string_view rest = s.substr(std::min(i, s.size()));
@@ -426,8 +507,9 @@ size_t LogPrefixLength(absl::string_view line) {
   for (int round = 0; round < 8; ++round) {
     while (i < line.size() && (line[i] == ' ' || line[i] == '\t')) ++i;
     size_t n = 0;
-    for (auto* m : {GlogPrefix, DatePrefix, TimePrefix, BracketPrefix,
-                    PidPrefix, TagPrefix, LevelPrefix}) {
+    for (auto* m : {GlogPrefix, SyslogPrefix, DatePrefix, TimePrefix,
+                    BracketPrefix, PidPrefix, ProcessPrefix, TagPrefix,
+                    HostPrefix, QuotePrefix, LevelPrefix}) {
       n = m(line, i);
       if (n > 0) break;
     }

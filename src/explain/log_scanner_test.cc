@@ -55,6 +55,14 @@ TEST(LogPrefixLengthTest, TimestampsAndTags) {
            "worker-1  | Executable(x)",
            "15:22:55.123 Executable(x)",
            "E       Executable(x)",
+           "Nov 30 10:00:00 tpu-vm-0 python3[4242]: Executable(x)",
+           "Nov  3 10:00:00.123 host python3[4242]: Executable(x)",
+           "worker-3: Executable(x)",
+           "10.0.0.3: Executable(x)",
+           "stderr: Executable(x)",
+           "> Executable(x)",
+           "> > Executable(x)",
+           ">> Executable(x)",
        }) {
     EXPECT_EQ(line.substr(LogPrefixLength(line)), "Executable(x)") << line;
   }
@@ -67,6 +75,12 @@ TEST(LogPrefixLengthTest, LeavesMessageTextAlone) {
            "16,1280,40]{2,1,0:T(8,128)(2,1)})",
            "Executable(x) expected parameter 0",
            "(bf16[16,1280,40]{1,2,0:T(8,128)(2,1)})",
+           "INVALID_ARGUMENT: Executable(x)",
+           "Invalid argument: Run-time shape mismatch",
+           "XlaRuntimeError: INVALID_ARGUMENT: Executable",
+           "Passed layout: Layout(major_to_minor=(0, 1))",
+           "->(f32[2]{0})",
+           "f32[8,128]{1,0:T(8,128)}: 4096",
        }) {
     EXPECT_EQ(LogPrefixLength(line), 0u) << line;
   }
@@ -83,6 +97,24 @@ TEST(LogScannerTest, FindsMessageAndPosition) {
   EXPECT_EQ(m[0].program, "jit_f");
   EXPECT_EQ(m[0].parameter, 3);
   EXPECT_FALSE(m[0].replica.has_value());
+}
+
+// Regression (new-user trial): a message wrapped over lines that each carry
+// a syslog prefix, or quoted with "> ", was not found.
+TEST(LogScannerTest, WrappedMessageBehindSyslogOrQuotePrefixes) {
+  const std::string message(kMessage);
+  for (absl::string_view prefix :
+       {"Nov 30 10:00:00 tpu-vm-0 python3[4242]: ", "worker-3: ", "> "}) {
+    std::string text;
+    for (size_t at = 0; at < message.size(); at += 60) {
+      absl::StrAppend(&text, prefix, message.substr(at, 60), "\n");
+    }
+    std::vector<ScannedMessage> found = ScanText(text);
+    ASSERT_EQ(found.size(), 1u) << prefix;
+    EXPECT_EQ(found[0].kind, MessageKind::kSize) << prefix;
+    EXPECT_EQ(found[0].text.find(std::string(prefix)), std::string::npos)
+        << prefix;
+  }
 }
 
 TEST(LogScannerTest, ReportsUnparsedCandidates) {
