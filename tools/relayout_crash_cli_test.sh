@@ -9,7 +9,8 @@
 #     before, that old checkpoint) or a complete new checkpoint that passes
 #     `inspect --verify` and equals an uninterrupted run's output;
 #   - nothing else in OUT's parent directory but the temporary directory
-#     the tool documents, ".OUT.xlayout-tmp-XXXXXX" (kept after a SIGKILL);
+#     the tool documents, ".OUT.xlayout-tmp-HOST-PID-XXXXXX" (kept after a
+#     SIGKILL until the next run to OUT removes it);
 # and a rerun must then succeed and give the uninterrupted run's output.
 set -euo pipefail
 
@@ -76,7 +77,7 @@ same_as_full() {
 litter_ok() {
   local e
   for e in $(ls -A dest); do
-    [[ $e == out || $e =~ ^\.out\.xlayout-tmp-[A-Za-z0-9]{6}$ ]] || fail "$1: unexpected '$e' in OUT's parent"
+    [[ $e == out || $e =~ ^\.out\.xlayout-tmp-.+-[0-9]+-[A-Za-z0-9]{6}$ ]] || fail "$1: unexpected '$e' in OUT's parent"
   done
 }
 
@@ -131,6 +132,8 @@ for trial in $(seq 1 "$trials"); do
   full_ms=$(( (3 * full_ms + run_ms + 2) / 4 ))
   same_as_full dest/out || fail "$what: the rerun's output differs from an uninterrupted run"
   litter_ok "$what, after the rerun"
+  # The rerun removed what the killed run left.
+  ! ls -A dest | grep -q xlayout-tmp || fail "$what: a temporary is left after the rerun: $(ls -A dest)"
 done
 src_intact "the end"
-echo "PASS: $trials trials ($killed killed while running): $absent absent, $old old checkpoint kept, $complete complete; $litter left a documented temporary directory (an uninterrupted run: ${times[*]} ms at the start, ${full_ms} ms at the end)"
+echo "PASS: $trials trials ($killed killed while running): $absent absent, $old old checkpoint kept, $complete complete; $litter left a documented temporary directory, removed by the rerun (an uninterrupted run: ${times[*]} ms at the start, ${full_ms} ms at the end)"

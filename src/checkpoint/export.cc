@@ -315,8 +315,9 @@ absl::StatusOr<int64_t> ExportNpz(const CheckpointReader& reader,
         absl::StrCat("'", output, "' exists and is not a regular file"));
   }
   auto [parent, base] = io::SplitPath(target);
+  io::RemoveStaleTemps(parent, base);
   const std::string temp =
-      absl::StrCat(parent, "/.", base, ".xlayout-tmp-", getpid());
+      absl::StrCat(parent, "/", io::TempPrefix(base), "npz");
   int zerr = 0;
   zip_t* zip = zip_open(temp.c_str(), ZIP_CREATE | ZIP_TRUNCATE, &zerr);
   if (zip == nullptr) {

@@ -187,7 +187,8 @@ absl::StatusOr<AtomicOutputDir> AtomicOutputDir::Create(
   }
   auto [parent, base] = SplitPath(d.target_);
   d.parent_ = parent;
-  std::string temp = absl::StrCat(parent, "/.", base, ".xlayout-tmp-XXXXXX");
+  RemoveStaleTemps(parent, base);
+  std::string temp = absl::StrCat(parent, "/", TempPrefix(base), "XXXXXX");
   if (mkdtemp(temp.data()) == nullptr) {
     return IoError(errno, "create a temporary directory in", parent);
   }

@@ -10,7 +10,9 @@
 #include <atomic>
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 #include <utility>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "io/temp_registry.h"
@@ -100,6 +102,73 @@ std::pair<std::string, std::string> SplitPath(const std::string& path) {
   return {slash == 0 ? "/" : path.substr(0, slash), path.substr(slash + 1)};
 }
 
+namespace {
+
+// This host's name as it appears in temporary names: letters, digits, '.'
+// and '_' kept, anything else (including '-', the field separator) '_'.
+const std::string& HostTag() {
+  static const std::string* const tag = [] {
+    char name[HOST_NAME_MAX + 1] = {};
+    if (gethostname(name, sizeof(name) - 1) != 0 || name[0] == '\0') {
+      std::strcpy(name, "localhost");
+    }
+    auto* t = new std::string(name);
+    for (char& c : *t) {
+      const bool keep = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                        (c >= '0' && c <= '9') || c == '.' || c == '_';
+      if (!keep) c = '_';
+    }
+    return t;
+  }();
+  return *tag;
+}
+
+}  // namespace
+
+std::string TempPrefix(const std::string& base) {
+  return absl::StrCat(".", base, ".xlayout-tmp-", HostTag(), "-", getpid(),
+                      "-");
+}
+
+int RemoveStaleTemps(const std::string& dir, const std::string& base) {
+  const std::string ours =
+      absl::StrCat(".", base, ".xlayout-tmp-", HostTag(), "-");
+  std::error_code ec;
+  int removed = 0;
+  std::vector<std::filesystem::path> stale;
+  for (const auto& e : std::filesystem::directory_iterator(dir, ec)) {
+    const std::string name = e.path().filename().string();
+    if (name.compare(0, ours.size(), ours) != 0) continue;
+    // PID-SUFFIX after the prefix.
+    const std::string rest = name.substr(ours.size());
+    const size_t dash = rest.find('-');
+    if (dash == 0 || dash == std::string::npos) continue;
+    pid_t pid = 0;
+    bool digits = true;
+    for (size_t k = 0; k < dash; ++k) {
+      if (rest[k] < '0' || rest[k] > '9' || pid > 100000000) {
+        digits = false;
+        break;
+      }
+      pid = pid * 10 + (rest[k] - '0');
+    }
+    if (!digits || pid <= 0 || pid == getpid()) continue;
+    // A process that still runs (or that we may not signal) keeps its files.
+    if (kill(pid, 0) == 0 || errno != ESRCH) continue;
+    struct stat st;
+    if (lstat(e.path().c_str(), &st) != 0 || st.st_uid != geteuid() ||
+        !(S_ISREG(st.st_mode) || S_ISDIR(st.st_mode))) {
+      continue;
+    }
+    stale.push_back(e.path());
+  }
+  for (const auto& path : stale) {
+    std::filesystem::remove_all(path, ec);
+    if (!ec) ++removed;
+  }
+  return removed;
+}
+
 absl::StatusOr<std::string> ResolveSymlinks(const std::string& path) {
   std::string current = path;
   for (int hop = 0; hop < 40; ++hop) {
@@ -164,7 +233,8 @@ absl::StatusOr<AtomicOutputFile> AtomicOutputFile::Create(
   }
   auto [dir, base] = SplitPath(f.target_);
   f.dir_ = dir;
-  std::string temp = absl::StrCat(dir, "/.", base, ".xlayout-tmp-XXXXXX");
+  RemoveStaleTemps(dir, base);
+  std::string temp = absl::StrCat(dir, "/", TempPrefix(base), "XXXXXX");
   f.fd_ = mkostemp(temp.data(), O_CLOEXEC);
   if (f.fd_ < 0) {
     return IoError(errno, "create a temporary file in", dir);

@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "io/test_util.h"
@@ -31,6 +32,37 @@ using testing::WriteText;
 
 absl::Status WriteAll(AtomicOutputFile& f, const std::string& s) {
   return f.Write(s.data(), s.size());
+}
+
+// Regression (new-user trial): every SIGKILL left a full-size temporary
+// behind for good. A later run removes this host's leftovers whose process
+// is gone, and nothing else.
+TEST(AtomicOutputFileTest, LeftoversOfKilledRunsAreRemoved) {
+  ScratchDir dir;
+  // A process that has exited: its pid no longer runs.
+  const pid_t child = fork();
+  if (child == 0) _exit(0);
+  ASSERT_GT(child, 0);
+  ASSERT_EQ(waitpid(child, nullptr, 0), child);
+  const std::string ours = TempPrefix("out");  // ".out.xlayout-tmp-HOST-PID-"
+  const std::string host_part =
+      ours.substr(0, ours.rfind('-', ours.size() - 2) + 1);
+  const std::string dead = absl::StrCat(host_part, child, "-abc123");
+  const std::string live = absl::StrCat(host_part, getppid(), "-abc123");
+  WriteText(dir / dead, "stale");
+  ASSERT_EQ(mkdir((dir / (dead + "d")).c_str(), 0755), 0);  // A directory.
+  WriteText(dir / (dead + "d/inner"), "stale");
+  WriteText(dir / live, "a live run's");
+  WriteText(dir / ".out.xlayout-tmp-otherhost-1-abc123", "another host's");
+  WriteText(dir / ".other.xlayout-tmp-x", "another output's");
+  ASSERT_EQ(symlink("/etc/hostname", (dir / (dead + "l")).c_str()), 0);
+  absl::StatusOr<AtomicOutputFile> f = AtomicOutputFile::Create(dir / "out");
+  ASSERT_TRUE(f.ok()) << f.status();
+  ASSERT_TRUE(f->Commit().ok());
+  EXPECT_THAT(dir.List(),
+              ::testing::UnorderedElementsAre(
+                  ".other.xlayout-tmp-x", ".out.xlayout-tmp-otherhost-1-abc123",
+                  dead + "l", live, "out"));
 }
 
 TEST(AtomicOutputFileTest, NewFileAppearsOnlyOnCommitWithUmaskMode) {

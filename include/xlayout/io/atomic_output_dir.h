@@ -1,6 +1,6 @@
 // Writing a directory of files (a checkpoint) atomically: everything goes
-// into a temporary directory ".NAME.xlayout-tmp-XXXXXX" next to the target;
-// Commit() fsyncs it and renames it into place (exchanging it with an
+// into a temporary directory ".NAME.xlayout-tmp-HOST-PID-XXXXXX" next to the
+// target; Commit() fsyncs it and renames it into place (exchanging it with an
 // existing directory of that name, which is then removed), then fsyncs the
 // parent. Abort(), a failed Commit() or destruction without Commit() removes
 // the temporary directory and everything in it; so do the signal handlers of

@@ -10,11 +10,11 @@
 //  - "-" (when allowed): standard output, written in place;
 //  - anything else (directory, device, FIFO, socket): refused with
 //    INVALID_ARGUMENT, nothing touched.
-// Bytes go to a temporary file ".NAME.xlayout-tmp-XXXXXX" in the target's
-// directory with large write(2)s (never a writable mapping: a full disk is a
-// write error, RESOURCE_EXHAUSTED "No space left on device", not a SIGBUS).
-// Commit() fsyncs, sets the mode, renames over the target and fsyncs the
-// directory. On any write error, Abort(), or destruction without Commit(),
+// Bytes go to a temporary file ".NAME.xlayout-tmp-HOST-PID-XXXXXX" in the
+// target's directory with large write(2)s (never a writable mapping: a full
+// disk is a write error, RESOURCE_EXHAUSTED "No space left on device", not a
+// SIGBUS). Commit() fsyncs, sets the mode, renames over the target and fsyncs
+// the directory. On any write error, Abort(), or destruction without Commit(),
 // the temporary file is removed. InstallSignalCleanup() also removes it on
 // SIGINT, SIGTERM and SIGHUP.
 #ifndef XLAYOUT_IO_ATOMIC_OUTPUT_FILE_H_
@@ -92,6 +92,17 @@ void InstallSignalCleanup();
 
 // The directory part and the last component of `path` ("." for a bare name).
 std::pair<std::string, std::string> SplitPath(const std::string& path);
+
+// The name prefix of this process's temporaries for an output named
+// `base`: ".BASE.xlayout-tmp-HOST-PID-" (a random suffix follows), so that
+// a later run can tell a killed run's leftovers from a live run's files.
+std::string TempPrefix(const std::string& base);
+
+// Removes what runs on this host that were killed (SIGKILL, a crash) left
+// for `base` in `dir`: temporaries named by TempPrefix whose process no
+// longer runs and that belong to this user. Best effort; returns how many
+// were removed. Every output's Create calls it.
+int RemoveStaleTemps(const std::string& dir, const std::string& base);
 
 // Follows `path` through every symlink (at most 40 hops) to what it finally
 // names, which need not exist. INVALID_ARGUMENT on a loop.
