@@ -53,5 +53,21 @@ expect_fail 2 'tensor "f4"' "$XLAYOUT" export --checkpoint ck_f4 -o f4.npz
 "$XLAYOUT" export --checkpoint ck_f4 -o f4_back.safetensors > /dev/null
 cmp f4.safetensors f4_back.safetensors || fail "F4 round trip"
 expect_fail 2 "in 'missing_dir/sub': No such file or directory" "$XLAYOUT" export --checkpoint ck -o missing_dir/sub/x.safetensors
+# Flax-style names with '/' (np.savez writes them as member paths) go back
+# into an .npz; a .npy directory cannot hold them (regression, new-user
+# trial).
+$PY -c "
+import numpy as np
+np.savez('flax.npz', **{'params/Dense_0/kernel': np.arange(16, dtype='<f4').reshape(4, 4)})
+"
+"$XLAYOUT" import flax.npz --host -o ck_flax > /dev/null 2> err.txt || fail "import flax.npz: $(cat err.txt)"
+"$XLAYOUT" export --checkpoint ck_flax -o flax_back.npz > /dev/null 2> err.txt || fail "export flax: $(cat err.txt)"
+$PY -c "
+import numpy as np
+a, b = np.load('flax.npz'), np.load('flax_back.npz')
+assert a.files == b.files == ['params/Dense_0/kernel'], (a.files, b.files)
+assert (a['params/Dense_0/kernel'] == b['params/Dense_0/kernel']).all()
+" || fail "flax-style npz round trip"
+expect_fail 2 'cannot be exported to a .npy file name' "$XLAYOUT" export --checkpoint ck_flax -o flax_dir/
 [ -z "$(ls -A | grep xlayout-tmp || true)" ] || fail "temporary files left"
 echo PASS

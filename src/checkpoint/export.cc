@@ -101,6 +101,17 @@ absl::Status CheckNpyName(const TensorRecord& t) {
   return absl::OkStatus();
 }
 
+// .npz members may have '/' in their names, as np.savez writes flax-style
+// names ("params/Dense_0/kernel.npy"); the parts follow the data file rules.
+absl::Status CheckNpzMemberName(const TensorRecord& t) {
+  if (!ValidateDataFileName(absl::StrCat(t.name, ".npy")).ok()) {
+    return Unsupported(t, "an .npz member name",
+                       "a part of the name is empty, \".\", \"..\" or not a "
+                       "safe name");
+  }
+  return absl::OkStatus();
+}
+
 // ---- safetensors
 
 absl::StatusOr<int64_t> ExportSafetensors(const CheckpointReader& reader,
@@ -294,7 +305,7 @@ absl::StatusOr<int64_t> ExportNpz(const CheckpointReader& reader,
   const auto& tensors = reader.manifest().tensors;
   std::vector<std::string> headers;
   for (const TensorRecord& t : tensors) {
-    XLAYOUT_RETURN_IF_ERROR(CheckNpyName(t));
+    XLAYOUT_RETURN_IF_ERROR(CheckNpzMemberName(t));
     XLAYOUT_ASSIGN_OR_RETURN(std::string header, NpyHeaderFor(t));
     headers.push_back(std::move(header));
   }
