@@ -64,6 +64,18 @@ fix="xlayout relayout --program B.hlo --checkpoint ck --env $ENV_B -o ck.relayou
 grep -q 'The checkpoint matches the program.' fixed.txt || fail "fixed: $(cat fixed.txt)"
 # Nothing on stderr: findings are the report, not errors.
 [ ! -s err.txt ] || fail "stderr: $(cat err.txt)"
+# A checkpoint path with a newline and a quote: the printed fix is bash's
+# $'...' form, which names the same path (regression, new-user trial: it
+# was printed as 'nl\nck', another path).
+cp -r ck "$(printf "nl\nit's")"
+set +e
+"$XLAYOUT" check --program B.hlo --checkpoint "$(printf "nl\nit's")" --env "$ENV_B" > nl.txt 2> err.txt
+set -e
+fix_nl=$(tail -n 1 nl.txt)
+[ "$fix_nl" = "Fix: xlayout relayout --program B.hlo --checkpoint \$'nl\\nit\\'s' --env $ENV_B -o \$'nl\\nit\\'s.relayout'" ] \
+  || fail "fix line for a path with a newline: $fix_nl"
+(xlayout() { "$XLAYOUT" "$@"; }; eval "${fix_nl#Fix: }") > fix.txt 2>&1 || fail "the printed fix failed: $(cat fix.txt)"
+[ -f "$(printf "nl\nit's.relayout")/manifest.json" ] || fail "the fix wrote elsewhere: $(ls -A)"
 
 # --strict: the same-size transpose gets the strict guard's error too.
 run 1 "$XLAYOUT" check --program B.hlo --checkpoint ck --strict

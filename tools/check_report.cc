@@ -9,6 +9,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "ui.h"
 #include "xlayout/format.h"
@@ -18,17 +19,40 @@ namespace {
 
 using Json = nlohmann::ordered_json;
 
-// Single-quotes `s` for a POSIX shell unless it is made of safe characters.
+// Quotes `s` for a POSIX shell unless it is made of safe characters: in
+// single quotes, or in bash's $'...' when it holds what the terminal escaping
+// of the printed line would rewrite (control characters, invalid UTF-8).
 std::string ShellQuote(absl::string_view s) {
   bool safe = !s.empty();
+  bool plain = IsValidUtf8(s) && EscapeForTerminal(s) == s;
   for (char c : s) {
-    if (!(absl::ascii_isalnum(static_cast<unsigned char>(c)) ||
-          absl::StrContains("@%+=:,./-_", c))) {
+    const unsigned char u = static_cast<unsigned char>(c);
+    if (!(absl::ascii_isalnum(u) || absl::StrContains("@%+=:,./-_", c))) {
       safe = false;
-      break;
     }
   }
   if (safe) return std::string(s);
+  if (!plain) {
+    // Every byte outside printable ASCII as \xHH, so the printed command
+    // names the same path once the line is escaped for the terminal.
+    std::string out = "$'";
+    for (char c : s) {
+      const unsigned char u = static_cast<unsigned char>(c);
+      if (c == '\\' || c == '\'') {
+        absl::StrAppend(&out, "\\", std::string(1, c));
+      } else if (c == '\n') {
+        out += "\\n";
+      } else if (c == '\t') {
+        out += "\\t";
+      } else if (u < 0x20 || u >= 0x7f) {
+        absl::StrAppendFormat(&out, "\\x%02x", u);
+      } else {
+        out += c;
+      }
+    }
+    out += "'";
+    return out;
+  }
   std::string out = "'";
   for (char c : s) {
     if (c == '\'') {

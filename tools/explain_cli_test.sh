@@ -280,4 +280,10 @@ printf '%s\n' '{"msg": "RuntimeError: Invalid buffer passed to Execute() as argu
 [ "$(cat "$tmp/rc")" -eq 1 ] || fail "stdin invalid buffer: exit $(cat "$tmp/rc")"
 $PY -c 'import json,sys; f=json.load(open(sys.argv[1]))["findings"][0]; assert (f["kind"], f["parameter"], f["replicas"]) == ("invalid_buffer", 4, [2]), f' "$tmp/out"
 
+# A negative --limit is a usage error with a short message (regression,
+# new-user trial: CLI11 printed a 300-digit range).
+expect_rc 2 "$XLAYOUT" explain --limit -1 "$EXAMPLES/e0102_docs_sample.log" >"$tmp/out" 2>"$tmp/err"
+grep -q "expected a count >= 0, got '-1'" "$tmp/err" || fail "--limit -1: $(cat "$tmp/err")"
+[ "$(wc -c < "$tmp/err")" -lt 200 ] || fail "--limit -1: a long message: $(cat "$tmp/err")"
+
 echo "explain CLI tests passed"

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "commands.h"
@@ -458,7 +459,15 @@ RunFn RegisterExplainCommand(CLI::App& app) {
   cmd->add_option("--limit", opt->limit,
                   "Print at most N findings in full (default 50 for text, all "
                   "for --json; 0: no limit). The summary covers every one.")
-      ->check(CLI::NonNegativeNumber);
+      ->check(CLI::Validator(
+          [](std::string& v) -> std::string {
+            int64_t n = 0;
+            if (!absl::SimpleAtoi(v, &n) || n < 0) {
+              return "expected a count >= 0, got '" + v + "'";
+            }
+            return "";
+          },
+          "N>=0"));
   cmd->add_flag("--no-group", opt->no_group,
                 "One finding per message instead of grouping identical "
                 "mismatches across replicas and partitions.");

@@ -226,8 +226,8 @@ int RunCheckpointRelayout(const CheckpointRelayoutArgs& a) {
                             report.counts.incompatible + report.counts.missing,
                             " parameter(s) cannot be fixed by a relayout (",
                             report.counts.incompatible, " incompatible, ",
-                            report.counts.missing,
-                            " missing); see the report above"));
+                            report.counts.missing, " missing); see the report ",
+                            a.json ? "in the JSON output" : "above"));
     return kExitFindings;
   }
   if (a.json) {
