@@ -286,4 +286,17 @@ expect_rc 2 "$XLAYOUT" explain --limit -1 "$EXAMPLES/e0102_docs_sample.log" >"$t
 grep -q "expected a count >= 0, got '-1'" "$tmp/err" || fail "--limit -1: $(cat "$tmp/err")"
 [ "$(wc -c < "$tmp/err")" -lt 200 ] || fail "--limit -1: a long message: $(cat "$tmp/err")"
 
+# Binary input is refused from its first bytes, not scanned into bogus
+# findings (regression, new-user trial: the xlayout binary gave an OOM
+# "finding"); UTF-16 and gzip logs say what to do.
+expect_rc 2 "$XLAYOUT" explain "$XLAYOUT" >"$tmp/out" 2>"$tmp/err"
+grep -q "not a text log (binary data: " "$tmp/err" || fail "binary: $(cat "$tmp/err")"
+[ ! -s "$tmp/out" ] || fail "binary: stdout: $(cat "$tmp/out")"
+printf 'E0102 log' | iconv -f UTF-8 -t UTF-16 > "$tmp/u16.log"
+expect_rc 2 "$XLAYOUT" explain "$tmp/u16.log" >"$tmp/out" 2>"$tmp/err"
+grep -q "UTF-16 text; convert it with iconv" "$tmp/err" || fail "UTF-16: $(cat "$tmp/err")"
+gzip -c "$EXAMPLES/e0102_docs_sample.log" > "$tmp/log.gz"
+expect_rc 2 "$XLAYOUT" explain "$tmp/log.gz" >"$tmp/out" 2>"$tmp/err"
+grep -q "gzip data; decompress it" "$tmp/err" || fail "gzip: $(cat "$tmp/err")"
+
 echo "explain CLI tests passed"

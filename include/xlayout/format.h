@@ -46,6 +46,11 @@ std::string EscapeAndTruncate(absl::string_view text, size_t max_chars);
 // True when `s` is valid UTF-8 (no overlongs, no surrogates, <= U+10FFFF).
 bool IsValidUtf8(absl::string_view s);
 
+// True unless `head` (the first bytes of a file) holds a NUL byte or is not
+// UTF-8; a sequence cut at the end of `head` is allowed. Tells text from
+// binary input before it is read whole.
+bool LooksLikeText(absl::string_view head);
+
 // `s` with every byte that does not start a valid UTF-8 sequence replaced by
 // U+FFFD. Text read from arbitrary files goes through this before it is kept
 // in a value that is written to JSON, so the JSON round-trips exactly.

@@ -183,4 +183,25 @@ std::string ToValidUtf8(absl::string_view s) {
   return out;
 }
 
+bool LooksLikeText(absl::string_view head) {
+  for (size_t i = 0; i < head.size();) {
+    const unsigned char c = static_cast<unsigned char>(head[i]);
+    if (c == 0) return false;
+    const int len = c < 0x80         ? 1
+                    : (c >> 5) == 6  ? 2
+                    : (c >> 4) == 14 ? 3
+                    : (c >> 3) == 30 ? 4
+                                     : 0;
+    if (len == 0) return false;
+    for (int k = 1; k < len; ++k) {
+      if (i + k >= head.size()) return true;
+      if ((static_cast<unsigned char>(head[i + k]) & 0xc0) != 0x80) {
+        return false;
+      }
+    }
+    i += len;
+  }
+  return true;
+}
+
 }  // namespace xlayout

@@ -96,5 +96,18 @@ TEST(FormatTest, Utf8ValidityAndReplacement) {
   EXPECT_TRUE(IsValidUtf8(ToValidUtf8("\xc0\xaf\xed\xa0\x80\xf5")));
 }
 
+TEST(FormatTest, LooksLikeTextTellsTextFromBinary) {
+  EXPECT_TRUE(LooksLikeText("HloModule m\n"));
+  EXPECT_TRUE(LooksLikeText("caf\xc3\xa9"));
+  EXPECT_TRUE(LooksLikeText("cut \xe2\x82"));  // A character cut at the end.
+  EXPECT_FALSE(LooksLikeText(std::string("a\0b", 3)));
+  EXPECT_FALSE(
+      LooksLikeText("\x7f"
+                    "ELF\x02\x01\x01\xff"));
+  EXPECT_FALSE(
+      LooksLikeText("\xff\xfe"
+                    "E\0"));
+}
+
 }  // namespace
 }  // namespace xlayout

@@ -1680,9 +1680,30 @@ absl::Status ScanFile(const std::string& path, LogScanner& scanner,
       io::InputFile file,
       io::InputFile::Open(path, {.allow_stdin = true, .allow_streams = true}));
   io::BlockReader reader(file);
+  bool first = true;
   while (true) {
     XLAYOUT_ASSIGN_OR_RETURN(absl::string_view block, reader.Next());
     if (block.empty()) break;
+    if (first) {
+      // Binary input is refused from its first bytes: scanned, it can only
+      // give bogus findings.
+      first = false;
+      constexpr size_t kSniffBytes = 4096;
+      const absl::string_view head = block.substr(0, kSniffBytes);
+      if (!LooksLikeText(head)) {
+        const bool utf16 = absl::StartsWith(head, "\xff\xfe") ||
+                           absl::StartsWith(head, "\xfe\xff");
+        const bool gzip = absl::StartsWith(head, "\x1f\x8b");
+        return absl::InvalidArgumentError(absl::StrCat(
+            file.path(), ": not a text log (",
+            utf16  ? "UTF-16 text; convert it with iconv -f UTF-16 -t UTF-8"
+            : gzip ? "gzip data; decompress it, e.g. zcat FILE | xlayout "
+                     "explain -"
+                   : absl::StrCat("binary data: ",
+                                  EscapeAndTruncate(head.substr(0, 64), 48)),
+            ")"));
+      }
+    }
     scanner.Feed(block);
     oom.Feed(block);
     if (on_progress) on_progress(reader.bytes_read());

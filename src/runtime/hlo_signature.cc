@@ -768,29 +768,6 @@ absl::StatusOr<io::InputFile> OpenInput(const std::string& path) {
                              {.allow_stdin = true, .allow_streams = true});
 }
 
-// True unless `head` (the first bytes of a file) holds a NUL byte or is not
-// UTF-8; a sequence cut at the end of `head` is allowed.
-bool LooksLikeText(absl::string_view head) {
-  for (size_t i = 0; i < head.size();) {
-    const unsigned char c = static_cast<unsigned char>(head[i]);
-    if (c == 0) return false;
-    const int len = c < 0x80         ? 1
-                    : (c >> 5) == 6  ? 2
-                    : (c >> 4) == 14 ? 3
-                    : (c >> 3) == 30 ? 4
-                                     : 0;
-    if (len == 0) return false;
-    for (int k = 1; k < len; ++k) {
-      if (i + k >= head.size()) return true;
-      if ((static_cast<unsigned char>(head[i + k]) & 0xc0) != 0x80) {
-        return false;
-      }
-    }
-    i += len;
-  }
-  return true;
-}
-
 // `options` with file_name set to the base name of `path` unless given.
 SignatureReadOptions WithFileName(const SignatureReadOptions& options,
                                   const std::string& path) {
