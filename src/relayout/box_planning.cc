@@ -190,11 +190,11 @@ Box MakeByteBox(int64_t src, int64_t dst, int64_t unit, std::vector<Loop> loops,
 void SelectPlaneKernel(Box* box, Isa isa) {
   if (box->kernel != Kernel::kTranspose) return;
   if (box->shuffle) {
-    box->plane = &ShufflePlane;
+    box->plane = SelectShufflePlane(isa);
     return;
   }
   const size_t n = box->loops.size();
-  box->plane = SelectPlane(box->unit, box->loops.back().n);
+  box->plane = SelectPlane(box->unit, box->loops.back().n, isa);
   const Loop none{1, 0, 0};
   if (n >= 2 && Gather32Applies(box->unit, box->loops[n - 2], box->loops[n - 1],
                                 n >= 3 ? box->loops[n - 3] : none)) {
@@ -461,7 +461,7 @@ bool FuseRowPadding(std::vector<Box>* boxes) {
   if (tail_total != zero_total) return false;
   for (size_t i : data) {
     Box& b = (*boxes)[i];
-    b.plane = PaddedRowsPlane();
+    b.plane = PaddedRowsPlane(ShufflePlaneIsa(b.plane));
     b.pads_rows = true;
     b.bytes = b.bytes /
               (b.loops[b.loops.size() - 3].n * b.loops[b.loops.size() - 1].n *

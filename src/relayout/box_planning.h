@@ -91,7 +91,8 @@ std::optional<std::vector<Box>> PaddingBoxes(const Model& md,
 // the same pass and the zero boxes go: one write of each line instead of a
 // partial write plus a second pass. Applied only when the boxes are all
 // such transposes and zero boxes, and the rows' tails are exactly the
-// zero boxes' bytes. Returns whether it applied.
+// zero boxes' bytes. The row kernel keeps the ISA of the shuffle plane it
+// replaces. Returns whether it applied.
 bool FuseRowPadding(std::vector<Box>* boxes);
 
 // Whether every box of a 4-bit to 4-bit plan (the caller checks the widths)

@@ -408,6 +408,197 @@ PlaneFn SelectPlaneT(int64_t na) {
   return &DispatchB<U, 1>;
 }
 
+#if defined(XLAYOUT_X86)
+// bf16 (2,1) pairs with AVX2 / AVX-512BW (chosen per plan at run time: the
+// build stays portable). Split: a run of n pairs of 16-bit values (src)
+// becomes the first values (d0) and the second ones (d1); join is the
+// inverse, rows r0 and r1 into one run of pairs. Each returns the units
+// done; the caller finishes the rest.
+__attribute__((target("avx2"))) int64_t SplitPairs16Avx2(const uint8_t* src,
+                                                         uint8_t* d0,
+                                                         uint8_t* d1,
+                                                         int64_t n) {
+  // In each 128-bit lane: the four first values, then the four second ones.
+  const __m256i group =
+      _mm256_setr_epi8(0, 1, 4, 5, 8, 9, 12, 13, 2, 3, 6, 7, 10, 11, 14, 15, 0,
+                       1, 4, 5, 8, 9, 12, 13, 2, 3, 6, 7, 10, 11, 14, 15);
+  int64_t a = 0;
+  for (; a + 16 <= n; a += 16) {
+    __m256i x = _mm256_shuffle_epi8(
+        _mm256_loadu_si256(reinterpret_cast<const __m256i*>(src + a * 4)),
+        group);
+    __m256i y = _mm256_shuffle_epi8(
+        _mm256_loadu_si256(reinterpret_cast<const __m256i*>(src + a * 4 + 32)),
+        group);
+    // 64-bit quarters [x0 x1 | x2 x3] -> [x0 x2 | x1 x3]: firsts | seconds.
+    x = _mm256_permute4x64_epi64(x, _MM_SHUFFLE(3, 1, 2, 0));
+    y = _mm256_permute4x64_epi64(y, _MM_SHUFFLE(3, 1, 2, 0));
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(d0 + a * 2),
+                        _mm256_permute2x128_si256(x, y, 0x20));
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(d1 + a * 2),
+                        _mm256_permute2x128_si256(x, y, 0x31));
+  }
+  return a;
+}
+
+// Word indexes for vpermt2w: the first values of 32 pairs (x then y), the
+// second values, and the interleave of r0 and r1's first and last halves.
+alignas(64) constexpr uint16_t kFirsts[32] = {
+    0,  2,  4,  6,  8,  10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30,
+    32, 34, 36, 38, 40, 42, 44, 46, 48, 50, 52, 54, 56, 58, 60, 62};
+alignas(64) constexpr uint16_t kSeconds[32] = {
+    1,  3,  5,  7,  9,  11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31,
+    33, 35, 37, 39, 41, 43, 45, 47, 49, 51, 53, 55, 57, 59, 61, 63};
+alignas(64) constexpr uint16_t kJoinLo[32] = {
+    0, 32, 1, 33, 2,  34, 3,  35, 4,  36, 5,  37, 6,  38, 7,  39,
+    8, 40, 9, 41, 10, 42, 11, 43, 12, 44, 13, 45, 14, 46, 15, 47};
+alignas(64) constexpr uint16_t kJoinHi[32] = {
+    16, 48, 17, 49, 18, 50, 19, 51, 20, 52, 21, 53, 22, 54, 23, 55,
+    24, 56, 25, 57, 26, 58, 27, 59, 28, 60, 29, 61, 30, 62, 31, 63};
+
+__attribute__((target("avx512f,avx512bw"))) int64_t SplitPairs16Avx512(
+    const uint8_t* src, uint8_t* d0, uint8_t* d1, int64_t n) {
+  const __m512i firsts = _mm512_load_si512(kFirsts);
+  const __m512i seconds = _mm512_load_si512(kSeconds);
+  int64_t a = 0;
+  for (; a + 32 <= n; a += 32) {
+    const __m512i x = _mm512_loadu_si512(src + a * 4);
+    const __m512i y = _mm512_loadu_si512(src + a * 4 + 64);
+    _mm512_storeu_si512(d0 + a * 2, _mm512_permutex2var_epi16(x, firsts, y));
+    _mm512_storeu_si512(d1 + a * 2, _mm512_permutex2var_epi16(x, seconds, y));
+  }
+  return a;
+}
+
+// Join: kStream streams (`out` aligned to the vector). Both rows run on
+// through the next planes (C): fetch ahead once per line, as the SSE2
+// kernel does.
+template <bool kStream>
+__attribute__((target("avx2"))) int64_t JoinPairs16Avx2(const uint8_t* r0p,
+                                                        const uint8_t* r1p,
+                                                        uint8_t* out,
+                                                        int64_t n) {
+  int64_t b = 0;
+  for (; b + 16 <= n; b += 16) {
+    if (b % 32 == 0) {
+      _mm_prefetch(reinterpret_cast<const char*>(r0p + b * 2 + 512),
+                   _MM_HINT_T0);
+      _mm_prefetch(reinterpret_cast<const char*>(r1p + b * 2 + 512),
+                   _MM_HINT_T0);
+    }
+    const __m256i r0 =
+        _mm256_loadu_si256(reinterpret_cast<const __m256i*>(r0p + b * 2));
+    const __m256i r1 =
+        _mm256_loadu_si256(reinterpret_cast<const __m256i*>(r1p + b * 2));
+    // Per 128-bit lane: units 0-3 | 8-11 (lo) and 4-7 | 12-15 (hi).
+    const __m256i lo = _mm256_unpacklo_epi16(r0, r1);
+    const __m256i hi = _mm256_unpackhi_epi16(r0, r1);
+    const __m256i o0 = _mm256_permute2x128_si256(lo, hi, 0x20);
+    const __m256i o1 = _mm256_permute2x128_si256(lo, hi, 0x31);
+    __m256i* o = reinterpret_cast<__m256i*>(out + b * 4);
+    if constexpr (kStream) {
+      _mm256_stream_si256(o, o0);
+      _mm256_stream_si256(o + 1, o1);
+    } else {
+      _mm256_storeu_si256(o, o0);
+      _mm256_storeu_si256(o + 1, o1);
+    }
+  }
+  return b;
+}
+
+template <bool kStream>
+__attribute__((target("avx512f,avx512bw"))) int64_t JoinPairs16Avx512(
+    const uint8_t* r0p, const uint8_t* r1p, uint8_t* out, int64_t n) {
+  const __m512i join_lo = _mm512_load_si512(kJoinLo);
+  const __m512i join_hi = _mm512_load_si512(kJoinHi);
+  int64_t b = 0;
+  for (; b + 32 <= n; b += 32) {
+    _mm_prefetch(reinterpret_cast<const char*>(r0p + b * 2 + 512), _MM_HINT_T0);
+    _mm_prefetch(reinterpret_cast<const char*>(r1p + b * 2 + 512), _MM_HINT_T0);
+    const __m512i r0 = _mm512_loadu_si512(r0p + b * 2);
+    const __m512i r1 = _mm512_loadu_si512(r1p + b * 2);
+    const __m512i o0 = _mm512_permutex2var_epi16(r0, join_lo, r1);
+    const __m512i o1 = _mm512_permutex2var_epi16(r0, join_hi, r1);
+    uint8_t* o = out + b * 4;
+    if constexpr (kStream) {
+      _mm512_stream_si512(reinterpret_cast<__m512i*>(o), o0);
+      _mm512_stream_si512(reinterpret_cast<__m512i*>(o + 64), o1);
+    } else {
+      _mm512_storeu_si512(o, o0);
+      _mm512_storeu_si512(o + 64, o1);
+    }
+  }
+  return b;
+}
+
+// The 16-bit plane kernel with the AVX2 / AVX-512BW pair kernels: a B of two
+// values with A along the pairs (untiling bf16 (8,128)(2,1)) splits them, an
+// A of two rows with B along them (tiling) joins them; anything else goes to
+// the SSE2 kernel of the same block shape.
+template <Isa kIsa, int LA>
+void Pairs16Plane(const uint8_t* s, uint8_t* d, const Loop& lb, const Loop& la,
+                  const Loop& lc, int64_t b_lo, int64_t b_hi, bool stream) {
+  // Loop fields in locals: the stores below could alias them.
+  const int64_t cn = lc.n, css = lc.ss, cds = lc.ds;
+  const int64_t an = la.n, ass = la.ss, bss = lb.ss, bds = lb.ds;
+  if (b_hi - b_lo == 2 && ass == 4 && bss == 2) {
+    for (int64_t c = 0; c < cn; ++c) {
+      const uint8_t* src = s + c * css + b_lo * 2;
+      uint8_t* d0 = d + c * cds + b_lo * bds;
+      uint8_t* d1 = d0 + bds;
+      if (c + 2 < cn) {
+        for (int64_t k = 0; k < an * 4; k += 64) {
+          _mm_prefetch(reinterpret_cast<const char*>(src + 2 * css + k),
+                       _MM_HINT_T0);
+        }
+      }
+      const int64_t a = kIsa == Isa::kAvx512
+                            ? SplitPairs16Avx512(src, d0, d1, an)
+                            : SplitPairs16Avx2(src, d0, d1, an);
+      if (a < an) TransposeEdge<2>(src + a * 4, 4, d0 + a * 2, bds, an - a, 2);
+    }
+    return;
+  }
+  constexpr uintptr_t kVec = kIsa == Isa::kAvx512 ? 64 : 32;
+  if (an == 2 && bds == 4 && bss == 2 &&
+      (!stream || reinterpret_cast<uintptr_t>(d + b_lo * 4) % kVec == 0)) {
+    const int64_t n = b_hi - b_lo;
+    for (int64_t c = 0; c < cn; ++c) {
+      const uint8_t* r0 = s + c * css + b_lo * 2;
+      uint8_t* out = d + c * cds + b_lo * 4;
+      int64_t b;
+      if (kIsa == Isa::kAvx512) {
+        b = stream ? JoinPairs16Avx512<true>(r0, r0 + ass, out, n)
+                   : JoinPairs16Avx512<false>(r0, r0 + ass, out, n);
+      } else {
+        b = stream ? JoinPairs16Avx2<true>(r0, r0 + ass, out, n)
+                   : JoinPairs16Avx2<false>(r0, r0 + ass, out, n);
+      }
+      if (b < n) TransposeEdge<2>(r0 + b * 2, ass, out + b * 4, 4, 2, n - b);
+    }
+    return;
+  }
+  DispatchB<2, LA>(s, d, lb, la, lc, b_lo, b_hi, stream);
+}
+
+template <Isa kIsa>
+PlaneFn SelectPairs16(int64_t na) {
+  switch (BlockSide(na, 32)) {
+    case 32:
+      return &Pairs16Plane<kIsa, 32>;
+    case 8:
+      return &Pairs16Plane<kIsa, 8>;
+    case 4:
+      return &Pairs16Plane<kIsa, 4>;
+    case 2:
+      return &Pairs16Plane<kIsa, 2>;
+    default:
+      return &Pairs16Plane<kIsa, 1>;
+  }
+}
+#endif
+
 // (a, b, c, d) -> (a, c, b, d) in 16-bit lanes: a 2x2 transpose.
 inline uint64_t Swap2x2(uint64_t x) {
   return (x & 0xFFFF00000000FFFFull) | ((x >> 16) & 0x00000000FFFF0000ull) |
@@ -458,6 +649,121 @@ void ShuffleBlocks(const uint8_t* s, uint8_t* d, const Loop& lb, const Loop& la,
   }
 }
 
+#if defined(XLAYOUT_X86)
+// Source lines are fetched this far ahead along each source row.
+constexpr int64_t kShuffleAhead = 128;
+
+// Four destination rows b .. b + 3 of ShuffleRowsT with units adjacent
+// along B: one 32-byte load per source row serves all four (AVX2, chosen at
+// run time). `out0` is row b; `fetch` prefetches ahead along the rows.
+template <bool kStream>
+__attribute__((target("avx2"))) void Shuffle4RowsAvx2(
+    const uint8_t* sb, uint8_t* out0, int64_t bds, int64_t ass, int64_t an,
+    int64_t css, int64_t cds, int64_t cn, bool fetch) {
+  uint8_t* const out[4] = {out0, out0 + bds, out0 + 2 * bds, out0 + 3 * bds};
+  for (int64_t c = 0; c < cn; ++c) {
+    const uint8_t* sc = sb + c * css;
+    const int64_t o = c * cds;
+    for (int64_t a = 0; a < an; a += 2) {
+      if (fetch) {
+        _mm_prefetch(
+            reinterpret_cast<const char*>(sc + a * ass + kShuffleAhead),
+            _MM_HINT_T0);
+        _mm_prefetch(
+            reinterpret_cast<const char*>(sc + (a + 1) * ass + kShuffleAhead),
+            _MM_HINT_T0);
+      }
+      const __m256i r0 =
+          _mm256_loadu_si256(reinterpret_cast<const __m256i*>(sc + a * ass));
+      const __m256i r1 = _mm256_loadu_si256(
+          reinterpret_cast<const __m256i*>(sc + (a + 1) * ass));
+      // Units 0 and 2 of both rows (lo), 1 and 3 (hi), then each unit's
+      // middle 16-bit lanes swapped.
+      __m256i lo = _mm256_unpacklo_epi64(r0, r1);
+      __m256i hi = _mm256_unpackhi_epi64(r0, r1);
+      lo = _mm256_shufflehi_epi16(
+          _mm256_shufflelo_epi16(lo, _MM_SHUFFLE(3, 1, 2, 0)),
+          _MM_SHUFFLE(3, 1, 2, 0));
+      hi = _mm256_shufflehi_epi16(
+          _mm256_shufflelo_epi16(hi, _MM_SHUFFLE(3, 1, 2, 0)),
+          _MM_SHUFFLE(3, 1, 2, 0));
+      const __m128i v[4] = {
+          _mm256_castsi256_si128(lo), _mm256_castsi256_si128(hi),
+          _mm256_extracti128_si256(lo, 1), _mm256_extracti128_si256(hi, 1)};
+      for (int k = 0; k < 4; ++k) {
+        __m128i* p = reinterpret_cast<__m128i*>(out[k] + o + a * 8);
+        if constexpr (kStream) {
+          _mm_stream_si128(p, v[k]);
+        } else {
+          _mm_storeu_si128(p, v[k]);
+        }
+      }
+    }
+  }
+}
+
+// The same with AVX-512BW, four source rows at a time (`an` a multiple of
+// 4): each destination row gets 32 bytes per step.
+alignas(64) constexpr int64_t kUnits01[8] = {0, 4, 8, 12, 1, 5, 9, 13};
+alignas(64) constexpr int64_t kUnits23[8] = {2, 6, 10, 14, 3, 7, 11, 15};
+
+template <bool kStream>
+__attribute__((target("avx512f,avx512bw"))) void Shuffle4RowsAvx512(
+    const uint8_t* sb, uint8_t* out0, int64_t bds, int64_t ass, int64_t an,
+    int64_t css, int64_t cds, int64_t cn, bool fetch) {
+  uint8_t* const out[4] = {out0, out0 + bds, out0 + 2 * bds, out0 + 3 * bds};
+  const __m512i units01 = _mm512_load_si512(kUnits01);
+  const __m512i units23 = _mm512_load_si512(kUnits23);
+  for (int64_t c = 0; c < cn; ++c) {
+    const uint8_t* sc = sb + c * css;
+    const int64_t o = c * cds;
+    for (int64_t a = 0; a < an; a += 4) {
+      const uint8_t* r = sc + a * ass;
+      if (fetch) {
+        for (int k = 0; k < 4; ++k) {
+          _mm_prefetch(
+              reinterpret_cast<const char*>(r + k * ass + kShuffleAhead),
+              _MM_HINT_T0);
+        }
+      }
+      // Units 0-3 of rows a, a + 1 (x) and a + 2, a + 3 (y).
+      const __m512i x = _mm512_inserti64x4(
+          _mm512_castsi256_si512(
+              _mm256_loadu_si256(reinterpret_cast<const __m256i*>(r))),
+          _mm256_loadu_si256(reinterpret_cast<const __m256i*>(r + ass)), 1);
+      const __m512i y = _mm512_inserti64x4(
+          _mm512_castsi256_si512(_mm256_loadu_si256(
+              reinterpret_cast<const __m256i*>(r + 2 * ass))),
+          _mm256_loadu_si256(reinterpret_cast<const __m256i*>(r + 3 * ass)), 1);
+      // Unit 0 of the four rows, then unit 1 (u01); units 2, 3 (u23).
+      __m512i u01 = _mm512_permutex2var_epi64(x, units01, y);
+      __m512i u23 = _mm512_permutex2var_epi64(x, units23, y);
+      u01 = _mm512_shufflehi_epi16(
+          _mm512_shufflelo_epi16(u01, _MM_SHUFFLE(3, 1, 2, 0)),
+          _MM_SHUFFLE(3, 1, 2, 0));
+      u23 = _mm512_shufflehi_epi16(
+          _mm512_shufflelo_epi16(u23, _MM_SHUFFLE(3, 1, 2, 0)),
+          _MM_SHUFFLE(3, 1, 2, 0));
+      const __m256i v[4] = {
+          _mm512_castsi512_si256(u01), _mm512_extracti64x4_epi64(u01, 1),
+          _mm512_castsi512_si256(u23), _mm512_extracti64x4_epi64(u23, 1)};
+      for (int k = 0; k < 4; ++k) {
+        __m256i* p = reinterpret_cast<__m256i*>(out[k] + o + a * 8);
+        if constexpr (kStream) {
+          // 16-byte aligned only: two 16-byte streaming stores.
+          _mm_stream_si128(reinterpret_cast<__m128i*>(p),
+                           _mm256_castsi256_si128(v[k]));
+          _mm_stream_si128(reinterpret_cast<__m128i*>(p) + 1,
+                           _mm256_extracti128_si256(v[k], 1));
+        } else {
+          _mm256_storeu_si256(p, v[k]);
+        }
+      }
+    }
+  }
+}
+#endif
+
 #if defined(__SSE2__)
 // A shuffled plane whose C loop continues A in the destination (lc.ds ==
 // la.n units): each destination row (fixed b) is lc.n * la.n contiguous
@@ -468,7 +774,7 @@ void ShuffleBlocks(const uint8_t* s, uint8_t* d, const Loop& lb, const Loop& la,
 // cover whole lines are streamed entirely: mixing cached and streaming
 // stores in one region lets the prefetcher pull in lines that the streaming
 // stores must then evict, which is far slower than either alone.
-template <bool kStream>
+template <Isa kIsa, bool kStream>
 void ShuffleRowsT(const uint8_t* s, uint8_t* d, const Loop& lb, const Loop& la,
                   const Loop& lc, int64_t b_lo, int64_t b_hi, int64_t pad) {
   // Loop fields in locals: the stores below could alias them.
@@ -492,6 +798,23 @@ void ShuffleRowsT(const uint8_t* s, uint8_t* d, const Loop& lb, const Loop& la,
   };
   int64_t b = b_lo;
   if (bss == 8) {
+#if defined(XLAYOUT_X86)
+    if constexpr (kIsa != Isa::kSse2) {
+      // Four destination rows per 32-byte load of each source row.
+      for (; b + 4 <= b_hi; b += 4) {
+        uint8_t* out0 = d + b * bds;
+        const bool fetch = (b * bss) % 64 < 4 * bss;
+        if (kIsa == Isa::kAvx512 && an % 4 == 0) {
+          Shuffle4RowsAvx512<kStream>(s + b * bss, out0, bds, ass, an, css, cds,
+                                      cn, fetch);
+        } else {
+          Shuffle4RowsAvx2<kStream>(s + b * bss, out0, bds, ass, an, css, cds,
+                                    cn, fetch);
+        }
+        for (int k = 0; k < 4; ++k) pad_row(out0 + k * bds);
+      }
+    }
+#endif
     // Units adjacent along B: one 16-byte load per source row serves two
     // destination rows (b, b + 1).
     for (; b + 2 <= b_hi; b += 2) {
@@ -550,22 +873,24 @@ void ShuffleRowsT(const uint8_t* s, uint8_t* d, const Loop& lb, const Loop& la,
   }
 }
 
+template <Isa kIsa>
 void ShuffleRows(const uint8_t* s, uint8_t* d, const Loop& lb, const Loop& la,
                  const Loop& lc, int64_t b_lo, int64_t b_hi, bool stream,
                  int64_t pad) {
   if (stream && pad > 0 && pad % 64 == 0 && lb.ds % 64 == 0 &&
       reinterpret_cast<uintptr_t>(d + b_lo * lb.ds) % 64 == 0) {
-    ShuffleRowsT<true>(s, d, lb, la, lc, b_lo, b_hi, pad);
+    ShuffleRowsT<kIsa, true>(s, d, lb, la, lc, b_lo, b_hi, pad);
   } else {
-    ShuffleRowsT<false>(s, d, lb, la, lc, b_lo, b_hi, pad);
+    ShuffleRowsT<kIsa, false>(s, d, lb, la, lc, b_lo, b_hi, pad);
   }
 }
 
 // ShuffleRows whose rows are padded with zeros up to the next row (lb.ds).
+template <Isa kIsa>
 void ShufflePaddedRows(const uint8_t* s, uint8_t* d, const Loop& lb,
                        const Loop& la, const Loop& lc, int64_t b_lo,
                        int64_t b_hi, bool stream) {
-  ShuffleRows(s, d, lb, la, lc, b_lo, b_hi, stream, lb.ds);
+  ShuffleRows<kIsa>(s, d, lb, la, lc, b_lo, b_hi, stream, lb.ds);
 }
 
 bool ShuffleRowsApply(const Loop& la, const Loop& lc) {
@@ -573,11 +898,12 @@ bool ShuffleRowsApply(const Loop& la, const Loop& lc) {
 }
 #endif
 
+template <Isa kIsa>
 void ShufflePlane(const uint8_t* s, uint8_t* d, const Loop& lb, const Loop& la,
                   const Loop& lc, int64_t b_lo, int64_t b_hi, bool stream) {
 #if defined(__SSE2__)
   if (ShuffleRowsApply(la, lc)) {
-    ShuffleRows(s, d, lb, la, lc, b_lo, b_hi, stream, 0);
+    ShuffleRows<kIsa>(s, d, lb, la, lc, b_lo, b_hi, stream, 0);
     return;
   }
 #endif
@@ -661,7 +987,13 @@ PlaneFn SelectGather32Plane(Isa isa) {
 }
 
 // The plane kernel for a unit size and A extent, chosen once per box.
-PlaneFn SelectPlane(int64_t unit, int64_t na) {
+PlaneFn SelectPlane(int64_t unit, int64_t na, Isa isa) {
+#if defined(XLAYOUT_X86)
+  if (unit == 2 && isa == Isa::kAvx512) return SelectPairs16<Isa::kAvx512>(na);
+  if (unit == 2 && isa == Isa::kAvx2) return SelectPairs16<Isa::kAvx2>(na);
+#else
+  (void)isa;
+#endif
   switch (unit) {
     case 1:
       return SelectPlaneT<1>(na);
@@ -684,17 +1016,43 @@ void ZeroLoop(uint8_t* d, int64_t n, int64_t ds, int64_t unit) {
   for (int64_t i = 0; i < n; ++i) std::memset(d + i * ds, 0, unit);
 }
 
-PlaneFn PaddedRowsPlane() {
+PlaneFn SelectShufflePlane(Isa isa) {
+#if defined(XLAYOUT_X86)
+  if (isa == Isa::kAvx512) return &ShufflePlane<Isa::kAvx512>;
+  if (isa == Isa::kAvx2) return &ShufflePlane<Isa::kAvx2>;
+#endif
+  return &ShufflePlane<Isa::kSse2>;
+}
+
+PlaneFn PaddedRowsPlane(Isa isa) {
 #if defined(__SSE2__)
-  return &ShufflePaddedRows;
+#if defined(XLAYOUT_X86)
+  if (isa == Isa::kAvx512) return &ShufflePaddedRows<Isa::kAvx512>;
+  if (isa == Isa::kAvx2) return &ShufflePaddedRows<Isa::kAvx2>;
+#endif
+  return &ShufflePaddedRows<Isa::kSse2>;
 #else
+  (void)isa;
   return nullptr;
 #endif
 }
 
+Isa ShufflePlaneIsa(PlaneFn plane) {
+  for (Isa isa : {Isa::kAvx512, Isa::kAvx2}) {
+    if (plane == SelectShufflePlane(isa) ||
+        (plane != nullptr && plane == PaddedRowsPlane(isa))) {
+      return isa;
+    }
+  }
+  return Isa::kSse2;
+}
+
 const char* PlaneName(PlaneFn plane) {
 #if defined(__SSE2__)
-  if (plane == &ShufflePaddedRows) return " (rows zero-padded to the next row)";
+  for (Isa isa : {Isa::kSse2, Isa::kAvx2, Isa::kAvx512}) {
+    if (plane == PaddedRowsPlane(isa))
+      return " (rows zero-padded to the next row)";
+  }
 #endif
   if (plane == &Gather32Plane<Isa::kAvx512>)
     return " (blocked 32-bit units, avx512)";

@@ -1,7 +1,10 @@
 // Internal: the byte kernels (whole-byte elements): strided copies and
 // zero fills, the blocked transposes of 1-16 byte units (SSE2, and the
 // 32-bit-unit transpose of transpose32.h), and the 2x2 16-bit shuffles of
-// bf16 (2,1) tiles. Each takes loops in bytes.
+// bf16 (2,1) tiles. 16-bit pair splits and joins ((2,1) untiling and
+// tiling) and the shuffles' rows also have AVX2 and AVX-512BW versions,
+// chosen per plan by the Isa (SSE2 stays the fallback). Each takes loops in
+// bytes.
 #ifndef XLAYOUT_SRC_RELAYOUT_BYTE_KERNELS_H_
 #define XLAYOUT_SRC_RELAYOUT_BYTE_KERNELS_H_
 
@@ -28,21 +31,26 @@ using PlaneFn = void (*)(const uint8_t* s, uint8_t* d, const Loop& lb,
                          const Loop& la, const Loop& lc, int64_t b_lo,
                          int64_t b_hi, bool stream);
 
-// The blocked transpose for a unit size (1, 2, 4, 8, 16) and A extent.
-PlaneFn SelectPlane(int64_t unit, int64_t na);
+// The blocked transpose for a unit size (1, 2, 4, 8, 16) and A extent; with
+// AVX2 or AVX-512BW, 16-bit units split and join pairs with that ISA.
+PlaneFn SelectPlane(int64_t unit, int64_t na, Isa isa = Isa::kSse2);
 // Whether the 32-bit-unit blocked transpose (transpose32.h) takes a plane:
 // at least 16 rows, and 16 units per row in B alone or in B continued by C.
 bool Gather32Applies(int64_t unit, const Loop& lb, const Loop& la,
                      const Loop& lc);
 PlaneFn SelectGather32Plane(Isa isa);
-// 8-byte units that are 2x2 blocks of 16-bit values, transposed.
-void ShufflePlane(const uint8_t* s, uint8_t* d, const Loop& lb, const Loop& la,
-                  const Loop& lc, int64_t b_lo, int64_t b_hi, bool stream);
-// ShufflePlane applies its row kernel (C continues A in the destination).
+// 8-byte units that are 2x2 blocks of 16-bit values, transposed (rows of
+// four destination rows at a time with AVX2 / AVX-512BW).
+PlaneFn SelectShufflePlane(Isa isa);
+// The shuffle plane applies its row kernel (C continues A in the
+// destination).
 bool ShuffleRowsApply(const Loop& la, const Loop& lc);
 // The row kernel whose rows run on with zeros up to the next row (lb.ds);
 // nullptr where it is not built (no SSE2).
-PlaneFn PaddedRowsPlane();
+PlaneFn PaddedRowsPlane(Isa isa = Isa::kSse2);
+// The ISA a shuffle plane (SelectShufflePlane, PaddedRowsPlane) was chosen
+// for; kSse2 for any other plane.
+Isa ShufflePlaneIsa(PlaneFn plane);
 
 // How DebugString names a plane kernel ("" for the plain ones).
 const char* PlaneName(PlaneFn plane);

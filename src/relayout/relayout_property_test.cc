@@ -202,5 +202,61 @@ RC_GTEST_PROP(RelayoutProperty, PaddingIsZero, ()) {
   }
 }
 
+// 16-bit (2,1) pair kernels (split, join, 2x2 shuffle) of every ISA the
+// CPU has: random 2-D and 3-D shapes between host, tiled and transposed
+// tiled layouts, chunk sizes, streaming stores and unaligned buffers.
+RC_GTEST_PROP(RelayoutProperty, PairKernelsOfEveryIsaEqualReference, ()) {
+  const PrimitiveType type =
+      *rc::gen::element(PrimitiveType::kBF16, PrimitiveType::kF16);
+  const int rank = *rc::gen::inRange(2, 4);
+  std::vector<int64_t> dims;
+  for (int i = 0; i < rank; ++i) {
+    dims.push_back(i + 2 < rank ? *rc::gen::inRange<int64_t>(1, 4)
+                                : *rc::gen::inRange<int64_t>(1, 300));
+  }
+  auto layout = [&]() {
+    std::vector<int64_t> m2m(rank);
+    std::iota(m2m.rbegin(), m2m.rend(), 0);  // Row-major.
+    const int kind = *rc::gen::inRange(0, 3);
+    if (kind == 2) std::swap(m2m[0], m2m[1]);
+    Layout l(m2m);
+    if (kind > 0 || *rc::gen::arbitrary<bool>()) {
+      l.mutable_tiles()->push_back(
+          Tile({*rc::gen::element<int64_t>(2, 4, 8, 16),
+                *rc::gen::element<int64_t>(8, 16, 20, 32, 64, 128)}));
+      l.mutable_tiles()->push_back(Tile({2, 1}));
+    }
+    return l;
+  };
+  Shape from(type, dims), to(type, dims);
+  from.set_layout(layout());
+  to.set_layout(layout());
+  RC_PRE(Usable(from).has_value() && Usable(to).has_value());
+  std::vector<uint8_t> in = RandomBuffer(from);
+  std::vector<uint8_t> want(PhysicalLayout::Create(to)->byte_size());
+  RC_ASSERT(ReferenceRelayout(from, to, in, absl::MakeSpan(want)).ok());
+  const RelayoutIsa isa = *rc::gen::element(
+      RelayoutIsa::kSse2, RelayoutIsa::kAvx2, RelayoutIsa::kAvx512);
+  auto plan = RelayoutPlan::Create(
+      from, to,
+      {.isa = isa,
+       .streaming_store_threshold_bytes =
+           *rc::gen::element<int64_t>(0, 1 << 30),
+       .min_chunk_bytes = *rc::gen::element<int64_t>(0, 1, 64, 4096)});
+  RC_ASSERT(plan.ok());
+  // Offsets that leave both buffers unaligned now and then.
+  const size_t in_off = *rc::gen::inRange<size_t>(0, 64),
+               out_off = *rc::gen::inRange<size_t>(0, 64);
+  std::vector<uint8_t> src(in_off + in.size()),
+      dst(out_off + want.size(), 0xA5);
+  std::copy(in.begin(), in.end(), src.begin() + in_off);
+  RC_ASSERT((*plan)
+                ->ExecuteWithThreads(absl::MakeConstSpan(src).subspan(in_off),
+                                     absl::MakeSpan(dst).subspan(out_off),
+                                     *rc::gen::inRange(1, 3))
+                .ok());
+  RC_ASSERT(std::equal(want.begin(), want.end(), dst.begin() + out_off));
+}
+
 }  // namespace
 }  // namespace xlayout

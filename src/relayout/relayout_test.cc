@@ -3,6 +3,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 #include <random>
@@ -11,6 +12,7 @@
 #include "testing/parse.h"
 #include "xlayout/layout_util.h"
 #include "xlayout/physical_index.h"
+#include "xlayout/relayout_stream.h"
 #include "xlayout/shape_parser.h"
 
 namespace xlayout {
@@ -445,6 +447,78 @@ TEST(RelayoutTest, KernelsOfEveryIsaMatchReference) {
                                              isa == RelayoutIsa::kAvx512
                                          ? "(blocked 32-bit units,"
                                          : "(blocked 32-bit units, sse2)"));
+    }
+  }
+}
+
+// The 16-bit pair kernels of every ISA (as far as the CPU has them): bf16
+// (2,1) untiling (split), tiling (join) and transposed pairs (2x2 shuffle:
+// rows of 2 and 4 units, with and without fused row padding), on whole and
+// partial tiles, odd extents, A extents below and between vector steps
+// (tiles 20 and 48 wide), many chunks, windows and streaming stores
+// (ExpectMatchesReference), unaligned buffers and the RelayoutStreamer.
+TEST(RelayoutTest, PairKernelsOfEveryIsaMatchReference) {
+  const std::vector<std::pair<const char*, const char*>> cases = {
+      {"bf16[64,1024]{1,0:T(8,128)(2,1)}", "{1,0}"},
+      {"bf16[40,300]{1,0:T(8,128)(2,1)}", "{1,0}"},
+      {"bf16[9,77]{1,0:T(8,128)(2,1)}", "{1,0}"},
+      {"f16[3,10,200]{2,1,0:T(8,20)(2,1)}", "{2,1,0}"},
+      {"bf16[16,200]{1,0:T(4,48)(2,1)}", "{1,0}"},
+      {"bf16[64,1024]{1,0}", "{1,0:T(8,128)(2,1)}"},
+      {"bf16[40,300]{1,0}", "{1,0:T(8,128)(2,1)}"},
+      {"bf16[9,77]{1,0}", "{1,0:T(8,128)(2,1)}"},
+      {"f16[3,10,200]{2,1,0}", "{2,1,0:T(8,20)(2,1)}"},
+      {"bf16[64,1024]{1,0:T(8,128)(2,1)}", "{0,1:T(8,128)(2,1)}"},
+      {"bf16[40,300]{1,0:T(8,128)(2,1)}", "{0,1:T(8,128)(2,1)}"},
+      {"bf16[136,72]{0,1:T(8,128)(2,1)}", "{1,0:T(8,128)(2,1)}"},
+      {"bf16[40,300]{1,0:T(4,128)(2,1)}", "{0,1:T(4,128)(2,1)}"},
+      {"bf16[2,256,40]{1,2,0:T(8,128)(2,1)}", "{2,1,0:T(8,128)(2,1)}"},
+      {"bf16[2,384,24]{1,2,0:T(8,128)(2,1)}", "{2,1,0:T(8,128)(2,1)}"},
+  };
+  for (RelayoutIsa isa : {RelayoutIsa::kAuto, RelayoutIsa::kAvx512,
+                          RelayoutIsa::kAvx2, RelayoutIsa::kSse2}) {
+    SCOPED_TRACE(RelayoutIsaName(isa));
+    for (const auto& [from_text, to_layout] : cases) {
+      ExpectMatchesReference(from_text, to_layout, isa);
+      SCOPED_TRACE(absl::StrCat(from_text, " -> ", to_layout));
+      const Shape from = Parse(from_text);
+      const Shape to = WithLayout(from, to_layout);
+      const std::vector<uint8_t> in = RandomBuffer(from, 11);
+      std::vector<uint8_t> want(PhysicalLayout::Create(to)->byte_size());
+      ASSERT_TRUE(ReferenceRelayout(from, to, in, absl::MakeSpan(want)).ok());
+      // Both buffers at odd offsets, cached and streaming stores.
+      for (int64_t stream_from : {int64_t{0}, int64_t{1} << 30}) {
+        auto plan = RelayoutPlan::Create(
+            from, to,
+            {.isa = isa, .streaming_store_threshold_bytes = stream_from});
+        ASSERT_TRUE(plan.ok()) << plan.status();
+        std::vector<uint8_t> src(in.size() + 3), dst(want.size() + 5, 0xA5);
+        std::copy(in.begin(), in.end(), src.begin() + 3);
+        ASSERT_TRUE((*plan)
+                        ->Execute(absl::MakeConstSpan(src).subspan(3),
+                                  absl::MakeSpan(dst).subspan(5))
+                        .ok());
+        EXPECT_TRUE(std::equal(want.begin(), want.end(), dst.begin() + 5))
+            << "streaming from " << stream_from;
+      }
+      // Through the streamer's window (small windows cut boxes anywhere).
+      for (int64_t window : {int64_t{512}, int64_t{1} << 20}) {
+        RelayoutStreamer streamer(2, window);
+        RelayoutOptions base;
+        base.isa = isa;
+        auto plan = RelayoutPlan::Create(from, to, streamer.PlanOptions(base));
+        ASSERT_TRUE(plan.ok()) << plan.status();
+        std::vector<uint8_t> got;
+        ASSERT_TRUE(streamer
+                        .Run(**plan, in.data(),
+                             [&](absl::Span<const uint8_t> piece) {
+                               got.insert(got.end(), piece.begin(),
+                                          piece.end());
+                               return absl::OkStatus();
+                             })
+                        .ok());
+        EXPECT_TRUE(got == want) << "window " << window;
+      }
     }
   }
 }
