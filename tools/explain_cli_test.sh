@@ -295,6 +295,14 @@ grep -q "not a text log (binary data: " "$tmp/err" || fail "binary: $(cat "$tmp/
 printf 'E0102 log' | iconv -f UTF-8 -t UTF-16 > "$tmp/u16.log"
 expect_rc 2 "$XLAYOUT" explain "$tmp/u16.log" >"$tmp/out" 2>"$tmp/err"
 grep -q "UTF-16 text; convert it with iconv" "$tmp/err" || fail "UTF-16: $(cat "$tmp/err")"
+printf 'E0102 log' | iconv -f UTF-8 -t UTF-16LE > "$tmp/u16le.log"
+expect_rc 2 "$XLAYOUT" explain "$tmp/u16le.log" >"$tmp/out" 2>"$tmp/err"
+grep -q "UTF-16 text" "$tmp/err" || fail "UTF-16LE without a BOM: $(cat "$tmp/err")"
+# A stray Latin-1 byte or a crash's trailing NULs do not make a log binary
+# (regression, second trial: the first fix refused them).
+{ printf 'user=Jos\xe9\n'; cat "$EXAMPLES/e0102_docs_sample.log"; head -c 100 /dev/zero; } > "$tmp/latin1.log"
+expect_rc 1 "$XLAYOUT" explain "$tmp/latin1.log" >"$tmp/out" 2>"$tmp/err"
+grep -q "expected parameter" "$tmp/out" || fail "latin1 log: $(cat "$tmp/out" "$tmp/err")"
 gzip -c "$EXAMPLES/e0102_docs_sample.log" > "$tmp/log.gz"
 expect_rc 2 "$XLAYOUT" explain "$tmp/log.gz" >"$tmp/out" 2>"$tmp/err"
 grep -q "gzip data; decompress it" "$tmp/err" || fail "gzip: $(cat "$tmp/err")"

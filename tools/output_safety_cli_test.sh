@@ -72,6 +72,16 @@ for out in buf.bin buf.link buf.hard ./buf.bin; do
   expect_fail 2 'itself' "$XLAYOUT" relayout --shape 'f32[8,8]{1,0}' --to '{0,1}' buf.bin "$out"
   cmp -s buf.bin buf.orig || fail "relayout overwrote its input through $out"
 done
+# Standard output or input pointed at the input by the shell.
+set +e
+"$XLAYOUT" relayout --shape 'f32[8,8]{1,0}' --to '{0,1}' buf.bin - 1<> buf.bin 2> err.txt
+rc1=$?
+"$XLAYOUT" relayout --shape 'f32[8,8]{1,0}' --to '{0,1}' - buf.bin < buf.bin 2> err2.txt
+rc2=$?
+set -e
+[ $rc1 = 2 ] && grep -q 'standard output is the input' err.txt || fail "IN - 1<>IN: exit $rc1: $(cat err.txt)"
+[ $rc2 = 2 ] && grep -q '(standard input) itself' err2.txt || fail "- IN < IN: exit $rc2: $(cat err2.txt)"
+cmp -s buf.bin buf.orig || fail "relayout overwrote its input through a standard stream"
 # A read-only directory is not replaced (as a user who cannot write it).
 if [ "$(id -u)" = 0 ] && command -v setpriv > /dev/null; then
   mkdir -m 777 shared && mkdir -m 555 shared/ro

@@ -1,6 +1,7 @@
 #include "xlayout/io/output_overlap.h"
 
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <system_error>
@@ -38,23 +39,53 @@ bool SameFile(const fs::path& a, const fs::path& b) {
          sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
 }
 
+// Whether descriptor `fd` is a regular file that is `path` (same inode).
+bool FdIsFile(int fd, const std::string& path) {
+  struct stat sf, sp;
+  return fstat(fd, &sf) == 0 && S_ISREG(sf.st_mode) &&
+         stat(path.c_str(), &sp) == 0 && sf.st_dev == sp.st_dev &&
+         sf.st_ino == sp.st_ino;
+}
+
+absl::Status SameFileError(const std::string& output, const NamedInput& input) {
+  return absl::InvalidArgumentError(absl::StrCat(
+      "output '", output, "' is ", input.what, " '", input.path,
+      "' itself: write to a new name (the input is never modified)"));
+}
+
 }  // namespace
 
 absl::Status CheckOutputApartFromInputs(const std::string& output,
                                         const std::vector<NamedInput>& inputs) {
-  if (output == "-") return absl::OkStatus();
   if (output.empty()) {
     return absl::InvalidArgumentError("the output path is empty");
   }
+  // "-" is standard input or output: the shell may have pointed it at the
+  // other file ("IN - 1<>IN", "- IN < IN").
+  if (output == "-") {
+    for (const NamedInput& input : inputs) {
+      if (input.path != "-" && FdIsFile(STDOUT_FILENO, input.path)) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "standard output is ", input.what, " '", input.path,
+            "' itself: write to another file (the input is never modified)"));
+      }
+    }
+    return absl::OkStatus();
+  }
   const fs::path out = Resolved(output);
   for (const NamedInput& input : inputs) {
-    if (input.path == "-" || input.path.empty()) continue;
-    const fs::path in = Resolved(input.path);
-    if (out == in || SameFile(out, in)) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "output '", output, "' is ", input.what, " '", input.path,
-          "' itself: write to a new name (the input is never modified)"));
+    if (input.path.empty()) continue;
+    if (input.path == "-") {
+      if (FdIsFile(STDIN_FILENO, output)) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "output '", output, "' is ", input.what,
+            " (standard input) itself: write to a new name (the input is "
+            "never modified)"));
+      }
+      continue;
     }
+    const fs::path in = Resolved(input.path);
+    if (out == in || SameFile(out, in)) return SameFileError(output, input);
     if (IsWithin(out, in)) {
       return absl::InvalidArgumentError(absl::StrCat(
           "output '", output, "' is inside ", input.what, " '", input.path,

@@ -1,5 +1,6 @@
 #include "xlayout/io/output_overlap.h"
 
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -61,6 +62,32 @@ TEST(OutputOverlapTest, InsideOrContainingAnInputDirectory) {
   EXPECT_TRUE(Check(dir / "ck2", dir / "ck").ok());
   EXPECT_EQ(CheckOutputApartFromInputs("", {}).code(),
             absl::StatusCode::kInvalidArgument);
+}
+
+// Regression (second trial): "relayout IN - 1<>IN" and "relayout - IN < IN"
+// overwrote the input through standard output or input.
+TEST(OutputOverlapTest, StandardStreamsPointingAtTheOtherFile) {
+  ScratchDir dir;
+  WriteText(dir / "in.bin", "x");
+  WriteText(dir / "other.bin", "y");
+  const int saved_out = dup(STDOUT_FILENO), saved_in = dup(STDIN_FILENO);
+  const int fd = open((dir / "in.bin").c_str(), O_RDWR);
+  ASSERT_GE(fd, 0);
+  ASSERT_EQ(dup2(fd, STDOUT_FILENO), STDOUT_FILENO);
+  absl::Status s = Check("-", dir / "in.bin");
+  const absl::Status other = Check("-", dir / "other.bin");
+  dup2(saved_out, STDOUT_FILENO);
+  EXPECT_THAT(s.message(), HasSubstr("standard output is the input"));
+  EXPECT_TRUE(other.ok()) << other;
+  ASSERT_EQ(dup2(fd, STDIN_FILENO), STDIN_FILENO);
+  s = Check(dir / "in.bin", "-");
+  const absl::Status fine = Check(dir / "other.bin", "-");
+  dup2(saved_in, STDIN_FILENO);
+  EXPECT_THAT(s.message(), HasSubstr("(standard input) itself"));
+  EXPECT_TRUE(fine.ok()) << fine;
+  close(fd);
+  close(saved_out);
+  close(saved_in);
 }
 
 }  // namespace

@@ -20,7 +20,8 @@ struct NamedInput {
 // absolute and normal) to the same path or the same file under another name
 // (a hard link); the output lies inside an input directory; or the output
 // is a directory that contains an input, which replacing it would delete.
-// "-" (stdin/stdout) never overlaps. The message names both paths.
+// "-" is standard input or output: it overlaps when the shell pointed it at
+// the other side's file (the same inode). The message names both paths.
 absl::Status CheckOutputApartFromInputs(const std::string& output,
                                         const std::vector<NamedInput>& inputs);
 
