@@ -64,6 +64,10 @@ fix="xlayout relayout --program B.hlo --checkpoint ck --env $ENV_B -o ck.relayou
 grep -q 'The checkpoint matches the program.' fixed.txt || fail "fixed: $(cat fixed.txt)"
 # Nothing on stderr: findings are the report, not errors.
 [ ! -s err.txt ] || fail "stderr: $(cat err.txt)"
+# "--checkpoint ." names the fixed copy after the directory, next to it
+# (regression, second trial: "-o ..relayout" was inside the source).
+(cd ck && "$XLAYOUT" check --program ../B.hlo --checkpoint . --env "$ENV_B" > ../dot.txt 2>&1) || true
+tail -n 1 dot.txt | grep -q -- " -o ../ck.relayout$" || fail "fix line for '.': $(tail -n 1 dot.txt)"
 # A checkpoint path with a newline and a quote: the printed fix is bash's
 # $'...' form, which names the same path (regression, new-user trial: it
 # was printed as 'nl\nck', another path).

@@ -1,6 +1,7 @@
 #include "check_report.h"
 
 #include <cstdio>
+#include <filesystem>
 #include <optional>
 #include <string>
 #include <utility>
@@ -157,6 +158,22 @@ std::string Plural(int64_t n, absl::string_view word) {
 // ".relayout".
 std::string SuggestedOutput(absl::string_view dir) {
   while (dir.size() > 1 && dir.back() == '/') dir.remove_suffix(1);
+  // "." or "..": name it after the directory itself, next to it
+  // ("../ckpt.relayout"), not "..relayout" inside it.
+  namespace fs = std::filesystem;
+  const fs::path given{std::string(dir)};
+  const std::string last = given.filename().string();
+  if (last == "." || last == "..") {
+    std::error_code ec;
+    const fs::path real = fs::weakly_canonical(fs::absolute(given, ec), ec);
+    if (!ec && real.has_filename()) {
+      fs::path out =
+          real.parent_path() / (real.filename().string() + ".relayout");
+      const fs::path relative = out.lexically_relative(fs::current_path(ec));
+      if (!ec && !relative.empty()) out = relative;
+      return out.string();
+    }
+  }
   return absl::StrCat(dir, ".relayout");
 }
 

@@ -28,10 +28,20 @@ assert (z["b"] == np.arange(300, dtype="<i2").reshape(10, 30)).all()
 ' || fail "npz export"
 "$XLAYOUT" export --checkpoint ck -o dir/ > /dev/null
 cmp a.npy dir/a.npy && cmp b.npy dir/b.npy || fail "npy directory"
-# An existing directory is replaced as a whole; an existing file atomically.
-touch dir/stale.npy
+# An earlier export is replaced as a whole (kept private if it was); a
+# directory with a .npy this export does not write is refused, the user's
+# file kept (regression, second trial: it was deleted); an existing file is
+# replaced atomically and keeps its mode.
+chmod 700 dir
 "$XLAYOUT" export --checkpoint ck -o dir > /dev/null
-[ ! -e dir/stale.npy ] || fail "stale file survived the replacement"
+[ "$(stat -c %a dir)" = 700 ] || fail "the replaced directory's mode: $(stat -c %a dir)"
+echo mine > dir/my_own_weights.npy
+expect_fail 2 "holds 'my_own_weights.npy', which this export does not write" "$XLAYOUT" export --checkpoint ck -o dir
+[ "$(cat dir/my_own_weights.npy)" = mine ] || fail "the user's .npy was deleted"
+rm dir/my_own_weights.npy
+"$XLAYOUT" export --checkpoint ck -o p.npz > /dev/null && chmod 600 p.npz
+"$XLAYOUT" export --checkpoint ck -o p.npz > /dev/null
+[ "$(stat -c %a p.npz)" = 600 ] || fail "the replaced .npz's mode: $(stat -c %a p.npz)"
 echo old > out.safetensors
 "$XLAYOUT" export --checkpoint ck -o out.safetensors > /dev/null
 ! cmp -s <(echo old) out.safetensors || fail "file not replaced"

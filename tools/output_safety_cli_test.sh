@@ -66,6 +66,27 @@ expect_fail 2 "also holds 'NOTES.md'" "$XLAYOUT" relayout --program P.hlo --chec
 [ "$(cat c3/NOTES.md)" = n ] || fail "c3/NOTES.md lost"
 intact "relayout --checkpoint"
 
+# The program given to relayout is an input too (regression, second trial:
+# a program inside the output directory was deleted with it).
+cp -r ck ckG && cp P.hlo ckG/data/tensors.bin
+expect_fail 2 "contains the program" "$XLAYOUT" relayout --program ckG/data/tensors.bin --checkpoint ck -o ckG
+cmp -s P.hlo ckG/data/tensors.bin || fail "the program was deleted"
+# "-o -" is not a directory name (it made a directory named "-").
+expect_fail 2 "cannot write directory '-'" "$XLAYOUT" import a.npy --host -o -
+expect_fail 2 "cannot write directory '-'" "$XLAYOUT" relayout --program P.hlo --checkpoint ck -o -
+[ ! -e ./- ] || fail "a directory named '-' was made"
+# Concurrent runs to one new directory all succeed (one of four failed when
+# another committed between its check and its rename).
+for round in 1 2 3; do
+  pids=()
+  for i in 1 2 3 4; do
+    "$XLAYOUT" export --checkpoint ck -o "cn$round/" > /dev/null 2> "cn$round.$i.err" &
+    pids+=($!)
+  done
+  for p in "${pids[@]}"; do wait "$p" || fail "a concurrent export failed: $(cat cn$round.*.err)"; done
+  ! ls -A | grep -q "^\.cn$round\.xlayout-tmp" || fail "temporaries left by concurrent exports"
+done
+
 # --- relayout of a buffer -----------------------------------------------------
 head -c 256 /dev/urandom > buf.bin && cp buf.bin buf.orig && ln -s buf.bin buf.link && ln buf.bin buf.hard
 for out in buf.bin buf.link buf.hard ./buf.bin; do

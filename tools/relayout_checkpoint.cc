@@ -22,6 +22,7 @@
 #include "xlayout/format.h"
 #include "xlayout/hlo_signature.h"
 #include "xlayout/io/atomic_output_file.h"
+#include "xlayout/io/output_overlap.h"
 #include "xlayout/memory_kind.h"
 #include "xlayout/size.h"
 
@@ -186,6 +187,15 @@ int RunCheckpointRelayout(const CheckpointRelayoutArgs& a) {
     absl::StatusOr<std::pair<std::string, int64_t>> kv = ParseTensorMapping(m);
     if (!kv.ok()) return Fail(a, JsonTextInput(m), kv.status());
     options.check.map.push_back(*std::move(kv));
+  }
+  // The program and environment files must survive the output too, as
+  // the checkpoint must (RelayoutCheckpoint checks that one again).
+  std::vector<io::NamedInput> files = {{a.checkpoint, "the source checkpoint"},
+                                       {a.program, "the program"}};
+  if (!a.env.empty()) files.push_back({a.env, "the environment file"});
+  if (absl::Status s = io::CheckOutputApartFromInputs(a.output, files);
+      !s.ok()) {
+    return Fail(a, Json(nullptr), s);
   }
   absl::StatusOr<ProgramSignature> program =
       ReadSignatureFile(a.program, read_options);

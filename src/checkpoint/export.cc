@@ -8,6 +8,7 @@
 #include <cstring>
 #include <filesystem>
 #include <memory>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -176,8 +177,11 @@ absl::StatusOr<int64_t> ExportNpyDir(const CheckpointReader& reader,
   std::string dir = output;
   while (dir.size() > 1 && dir.back() == '/') dir.pop_back();
   // An existing directory is replaced only when it is empty or holds
-  // nothing but .npy files (an earlier export).
-  auto may_replace = [](const std::string& target) -> absl::Status {
+  // nothing but .npy files this export writes again (an earlier export).
+  std::set<std::string> names;
+  for (const TensorRecord& t : tensors)
+    names.insert(absl::StrCat(t.name, ".npy"));
+  auto may_replace = [&names](const std::string& target) -> absl::Status {
     std::error_code ec;
     for (const auto& e : std::filesystem::directory_iterator(target, ec)) {
       const std::string name = e.path().filename().string();
@@ -187,6 +191,13 @@ absl::StatusOr<int64_t> ExportNpyDir(const CheckpointReader& reader,
             "refusing to replace directory '", target, "': it holds '", name,
             "', which is not a .npy file; remove it yourself or choose "
             "another output name"));
+      }
+      if (names.count(name) == 0) {
+        return absl::FailedPreconditionError(absl::StrCat(
+            "refusing to replace directory '", target, "': it holds '", name,
+            "', which this export does not write (the checkpoint has no "
+            "tensor of that name); remove it yourself or choose another "
+            "output name"));
       }
     }
     if (ec) return io::IoError(ec.value(), "list directory", target);
@@ -375,7 +386,19 @@ absl::StatusOr<int64_t> ExportNpz(const CheckpointReader& reader,
             : first_error;
     return fail(s);
   }
-  absl::Status synced = FsyncPath(temp, false);
+  // The mode of the file it replaces (as AtomicOutputFile keeps it), else
+  // 0666 less the umask; libzip's temporary has its own.
+  mode_t mode;
+  if (lstat(target.c_str(), &st) == 0 && S_ISREG(st.st_mode)) {
+    mode = st.st_mode & 07777;
+  } else {
+    const mode_t mask = umask(0);
+    umask(mask);
+    mode = 0666 & ~mask;
+  }
+  absl::Status synced = chmod(temp.c_str(), mode) == 0
+                            ? FsyncPath(temp, false)
+                            : io::IoError(errno, "set the mode of", temp);
   if (synced.ok() && rename(temp.c_str(), target.c_str()) != 0) {
     synced = io::IoError(errno, "rename temporary file over", target);
   }

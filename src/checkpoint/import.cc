@@ -447,6 +447,11 @@ absl::StatusOr<ImportResult> ImportCheckpoint(const std::string& output_dir,
   for (const std::string& path : options.sources) {
     inputs.push_back({path, "the source file"});
   }
+  if (!options.program.empty())
+    inputs.push_back({options.program, "the program"});
+  if (!options.env_path.empty()) {
+    inputs.push_back({options.env_path, "the environment file"});
+  }
   XLAYOUT_RETURN_IF_ERROR(io::CheckOutputApartFromInputs(output_dir, inputs));
   // 1. Every source's tensors, before anything is written.
   std::vector<Source> sources(options.sources.size());

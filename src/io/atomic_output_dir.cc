@@ -165,7 +165,8 @@ absl::StatusOr<AtomicOutputDir> AtomicOutputDir::Create(
   d.options_ = options;
   std::string trimmed = path;
   while (trimmed.size() > 1 && trimmed.back() == '/') trimmed.pop_back();
-  if (trimmed.empty() || trimmed == "/" || trimmed == "." || trimmed == "..") {
+  if (trimmed.empty() || trimmed == "/" || trimmed == "." || trimmed == ".." ||
+      trimmed == "-") {
     return absl::InvalidArgumentError(absl::StrCat("cannot write directory '",
                                                    path,
                                                    "': give a new or existing "
@@ -299,23 +300,34 @@ absl::Status AtomicOutputDir::Commit() {
   }
   if (absl::Status s = SyncDirectory(temp_); !s.ok()) return fail(s);
   struct stat st;
-  const bool exists = stat(target_.c_str(), &st) == 0;
-  if (exists && !S_ISDIR(st.st_mode)) {
-    return fail(absl::InvalidArgumentError(
-        absl::StrCat("refusing to replace '", path_, "': it is ",
-                     FileTypeName(st.st_mode), ", not a directory")));
-  }
-  if (exists) {
-    if (absl::Status s = CheckReplaceable(path_, target_, options_); !s.ok()) {
-      return fail(s);
+  bool exists = false;
+  for (int attempt = 0;; ++attempt) {
+    exists = stat(target_.c_str(), &st) == 0;
+    if (exists && !S_ISDIR(st.st_mode)) {
+      return fail(absl::InvalidArgumentError(
+          absl::StrCat("refusing to replace '", path_, "': it is ",
+                       FileTypeName(st.st_mode), ", not a directory")));
     }
-  }
-  if (exists) {
-    // Swap new and old in one step; the old tree then sits at temp_.
-    if (ExchangePaths(temp_, target_) != 0) {
-      return fail(IoError(errno, "replace directory", target_));
+    if (exists) {
+      if (absl::Status s = CheckReplaceable(path_, target_, options_);
+          !s.ok()) {
+        return fail(s);
+      }
+      // The new tree keeps the old one's mode (a private 0700 stays
+      // private).
+      if (chmod(temp_.c_str(), st.st_mode & 07777) != 0) {
+        return fail(IoError(errno, "set the mode of", temp_));
+      }
+      // Swap new and old in one step; the old tree then sits at temp_.
+      if (ExchangePaths(temp_, target_) != 0) {
+        return fail(IoError(errno, "replace directory", target_));
+      }
+      break;
     }
-  } else if (rename(temp_.c_str(), target_.c_str()) != 0) {
+    if (rename(temp_.c_str(), target_.c_str()) == 0) break;
+    // Another run committed the same target since the stat: replace its
+    // output as if it had been there.
+    if ((errno == ENOTEMPTY || errno == EEXIST) && attempt < 2) continue;
     return fail(IoError(errno, "create directory", target_));
   }
   committed_ = true;

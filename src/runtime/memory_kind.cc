@@ -2,6 +2,7 @@
 
 #include <vector>
 
+#include "absl/algorithm/container.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -42,8 +43,11 @@ absl::StatusOr<MemoryKindMap> MemoryKindMap::Parse(absl::string_view spec) {
     entry = absl::StripAsciiWhitespace(entry);
     std::vector<absl::string_view> parts = absl::StrSplit(entry, '=');
     int64_t space = 0;
-    if (parts.size() != 2 ||
-        !absl::SimpleAtoi(absl::StripAsciiWhitespace(parts[0]), &space)) {
+    // A plain decimal space: no sign, no leading zeros, no inner spaces.
+    const bool plain = parts.size() == 2 && !parts[0].empty() &&
+                       absl::c_all_of(parts[0], absl::ascii_isdigit) &&
+                       (parts[0] == "0" || parts[0][0] != '0');
+    if (!plain || !absl::SimpleAtoi(parts[0], &space)) {
       return absl::InvalidArgumentError(
           absl::StrCat("memory-kind entry '", entry,
                        "' is not of the form SPACE=KIND (e.g. 5=pinned_host)"));
@@ -52,7 +56,7 @@ absl::StatusOr<MemoryKindMap> MemoryKindMap::Parse(absl::string_view spec) {
       return absl::InvalidArgumentError(absl::StrCat(
           "memory space ", space, " is mapped twice in '", spec, "'"));
     }
-    absl::Status status = map.Set(space, absl::StripAsciiWhitespace(parts[1]));
+    absl::Status status = map.Set(space, parts[1]);
     if (!status.ok()) return status;
   }
   // The mapping replaces the defaults. Space 0 is where every buffer

@@ -42,8 +42,15 @@ TEST(MemoryKindMapTest, ParseErrorsSayWhatIsWrong) {
               HasSubstr("SPACE=KIND"));
   EXPECT_THAT(MemoryKindMap::Parse("0=device,0=hbm").status().message(),
               HasSubstr("mapped twice"));
+  // Spaces are plain decimal numbers (regression, second trial: signs,
+  // leading zeros and inner spaces were accepted).
+  for (const char* bad : {"-1=device", "-0=device", "+0=device", "00=device",
+                          "0 =device", "0= device"}) {
+    EXPECT_FALSE(MemoryKindMap::Parse(bad).ok()) << bad;
+  }
   EXPECT_THAT(MemoryKindMap::Parse("-1=device").status().message(),
-              HasSubstr(">= 0"));
+              HasSubstr("SPACE=KIND"));
+  EXPECT_TRUE(MemoryKindMap::Parse("0=device, 10=vmem").ok());
   EXPECT_THAT(MemoryKindMap::Parse("0=has space").status().message(),
               HasSubstr("not a name"));
   EXPECT_THAT(MemoryKindMap::Parse("0=").status().message(),
