@@ -48,7 +48,10 @@ RunFn RegisterExportCommand(CLI::App& app) {
       ->required();
   cmd->add_option("-o,--output", o->out,
                   "OUT.safetensors, OUT.npz (stored), or OUTDIR/ (a "
-                  "directory of NAME.npy); written atomically")
+                  "directory of NAME.npy); written atomically. An existing "
+                  "OUTDIR is replaced only if it is empty or holds only "
+                  ".npy files of this checkpoint's tensors; never the "
+                  "checkpoint or a path inside it")
       ->required();
   cmd->add_option("--threads", o->threads, "Conversion threads (default 1)")
       ->check(CLI::Range(1, 1024));

@@ -165,7 +165,10 @@ RunFn RegisterImportCommand(CLI::App& app) {
       ->check(CLI::Range(1, 1024));
   cmd->add_option("-o,--output", o->out,
                   "The checkpoint directory to write (atomically: a "
-                  "temporary directory, fsync, rename)")
+                  "temporary directory, fsync, rename). An existing one is "
+                  "replaced only if it is empty or a checkpoint and nothing "
+                  "else, never if it holds a source, the program or the "
+                  "--env file")
       ->required();
   cmd->add_flag("--json", o->json, "Print a JSON summary on stdout");
   cmd->add_flag("--no-progress", o->no_progress, "No progress bar");

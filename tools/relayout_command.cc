@@ -168,8 +168,9 @@ RunFn RegisterRelayoutCommand(CLI::App& app) {
   auto* output = cmd->add_option(
       "-o,--output", c.output,
       "Checkpoint form: the new checkpoint directory, written atomically (an "
-      "existing one is replaced only if it is empty or a checkpoint; never "
-      "the source or a directory holding it)");
+      "existing one is replaced only if it is empty or a checkpoint and "
+      "nothing else; never the source, the program, the --env file or a "
+      "directory holding them)");
   cmd->add_option("--env", c.env,
                   "Checkpoint form: the program's environment "
                   "(xlayout.environment.v1), recorded as the new fingerprint "
