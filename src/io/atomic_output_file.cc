@@ -14,6 +14,8 @@
 #include <utility>
 #include <vector>
 
+#include "absl/strings/ascii.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "io/temp_registry.h"
 #include "xlayout/io/input_file.h"
@@ -114,9 +116,10 @@ const std::string& HostTag() {
     }
     auto* t = new std::string(name);
     for (char& c : *t) {
-      const bool keep = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-                        (c >= '0' && c <= '9') || c == '.' || c == '_';
-      if (!keep) c = '_';
+      if (!absl::ascii_isalnum(static_cast<unsigned char>(c)) && c != '.' &&
+          c != '_') {
+        c = '_';
+      }
     }
     return t;
   }();
@@ -142,17 +145,12 @@ int RemoveStaleTemps(const std::string& dir, const std::string& base) {
     // PID-SUFFIX after the prefix.
     const std::string rest = name.substr(ours.size());
     const size_t dash = rest.find('-');
-    if (dash == 0 || dash == std::string::npos) continue;
-    pid_t pid = 0;
-    bool digits = true;
-    for (size_t k = 0; k < dash; ++k) {
-      if (rest[k] < '0' || rest[k] > '9' || pid > 100000000) {
-        digits = false;
-        break;
-      }
-      pid = pid * 10 + (rest[k] - '0');
+    int pid = 0;
+    if (dash == std::string::npos ||
+        !absl::SimpleAtoi(absl::string_view(rest).substr(0, dash), &pid) ||
+        pid <= 0 || pid == getpid()) {
+      continue;
     }
-    if (!digits || pid <= 0 || pid == getpid()) continue;
     // A process that still runs (or that we may not signal) keeps its files.
     if (kill(pid, 0) == 0 || errno != ESRCH) continue;
     struct stat st;
