@@ -86,6 +86,28 @@ std::vector<BoxLoops> PieceProduct(
   return out;
 }
 
+namespace {
+
+// `rest` holds a shuffle's outer loops, outermost first. The loop that
+// continues B's source run (the rest of a (2,1) tile's 512-byte pair rows)
+// moves innermost, so consecutive planes read on along the lines the last
+// one fetched: each source tile is read whole, in 2 KiB runs, instead of
+// 32 bytes of every tile in a column per sweep. On
+// bf16[16384,32768]{1,0:T(8,128)(2,1)} -> {0,1:T(8,128)(2,1)} (1 thread,
+// bench/relayout_bench) this took 0.38x memcpy to 0.45-0.47x.
+void MoveSourceContinuationInward(std::vector<Loop>& rest, const Loop& lb) {
+  for (size_t i = 0; i + 1 < rest.size(); ++i) {
+    if (rest[i].ss == lb.ss * lb.n) {
+      const Loop moved = rest[i];
+      rest.erase(rest.begin() + i);
+      rest.push_back(moved);
+      return;
+    }
+  }
+}
+
+}  // namespace
+
 Box MakeByteBox(int64_t src, int64_t dst, int64_t unit, std::vector<Loop> loops,
                 bool zero) {
   Box box;
@@ -163,6 +185,9 @@ Box MakeByteBox(int64_t src, int64_t dst, int64_t unit, std::vector<Loop> loops,
     }
     std::reverse(rest.begin(),
                  rest.end());  // Outer (largest dst stride) first.
+    if (box.shuffle && c >= 0 && c != b && loops[c].ss != lb.ss * lb.n) {
+      MoveSourceContinuationInward(rest, lb);
+    }
     const int64_t line = 64 / unit;
     if (c >= 0 && lb.n * unit < 64) {
       // Few source units per row: block A outside C, so a kernel's rows stay

@@ -31,8 +31,10 @@ void StreamRuns(const uint8_t* s, uint8_t* d, int64_t n, int64_t ss, int64_t ds,
     for (int64_t k = 0; k < unit; k += 64) {
       // Runs often continue along the source row after other rows' runs
       // (row-major into tiles): fetch that continuation early. Prefetches
-      // never fault, even past the buffer.
-      _mm_prefetch(reinterpret_cast<const char*>(from + unit + k), _MM_HINT_T0);
+      // never fault, even past the buffer. All prefetches here go to L2
+      // (T1): lines pulled into L1 ahead of use evicted lines still in use
+      // (see transpose32.cc for the figures).
+      _mm_prefetch(reinterpret_cast<const char*>(from + unit + k), _MM_HINT_T1);
       __m128i v0 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(from + k)),
               v1 = _mm_loadu_si128(
                   reinterpret_cast<const __m128i*>(from + k + 16));
@@ -140,7 +142,7 @@ inline void SquareBlock(const uint8_t* s, int64_t ssa, uint8_t* d,
   constexpr int kAhead = 4 * 64;
   for (int a = 0; a < L; ++a) {
     _mm_prefetch(reinterpret_cast<const char*>(s + a * ssa + kAhead),
-                 _MM_HINT_T0);
+                 _MM_HINT_T1);
   }
   for (int bi = 0; bi < L; bi += m) {
     for (int ai = 0; ai < L; ai += m) {
@@ -245,9 +247,9 @@ inline void BlocksOne(const uint8_t* s, uint8_t* d, const Loop& lb,
         if (b0 % (64 / U) == 0) {
           // Both rows run on through the next planes (C): fetch ahead.
           _mm_prefetch(reinterpret_cast<const char*>(s + b0 * bss + 512),
-                       _MM_HINT_T0);
+                       _MM_HINT_T1);
           _mm_prefetch(reinterpret_cast<const char*>(s + ass + b0 * bss + 512),
-                       _MM_HINT_T0);
+                       _MM_HINT_T1);
         }
         __m128i r0 = LoadRow(s + b0 * bss), r1 = LoadRow(s + ass + b0 * bss);
         __m128i lo, hi;
@@ -482,9 +484,9 @@ __attribute__((target("avx2"))) int64_t JoinPairs16Avx2(const uint8_t* r0p,
   for (; b + 16 <= n; b += 16) {
     if (b % 32 == 0) {
       _mm_prefetch(reinterpret_cast<const char*>(r0p + b * 2 + 512),
-                   _MM_HINT_T0);
+                   _MM_HINT_T1);
       _mm_prefetch(reinterpret_cast<const char*>(r1p + b * 2 + 512),
-                   _MM_HINT_T0);
+                   _MM_HINT_T1);
     }
     const __m256i r0 =
         _mm256_loadu_si256(reinterpret_cast<const __m256i*>(r0p + b * 2));
@@ -514,8 +516,8 @@ __attribute__((target("avx512f,avx512bw"))) int64_t JoinPairs16Avx512(
   const __m512i join_hi = _mm512_load_si512(kJoinHi);
   int64_t b = 0;
   for (; b + 32 <= n; b += 32) {
-    _mm_prefetch(reinterpret_cast<const char*>(r0p + b * 2 + 512), _MM_HINT_T0);
-    _mm_prefetch(reinterpret_cast<const char*>(r1p + b * 2 + 512), _MM_HINT_T0);
+    _mm_prefetch(reinterpret_cast<const char*>(r0p + b * 2 + 512), _MM_HINT_T1);
+    _mm_prefetch(reinterpret_cast<const char*>(r1p + b * 2 + 512), _MM_HINT_T1);
     const __m512i r0 = _mm512_loadu_si512(r0p + b * 2);
     const __m512i r1 = _mm512_loadu_si512(r1p + b * 2);
     const __m512i o0 = _mm512_permutex2var_epi16(r0, join_lo, r1);
@@ -550,7 +552,7 @@ void Pairs16Plane(const uint8_t* s, uint8_t* d, const Loop& lb, const Loop& la,
       if (c + 2 < cn) {
         for (int64_t k = 0; k < an * 4; k += 64) {
           _mm_prefetch(reinterpret_cast<const char*>(src + 2 * css + k),
-                       _MM_HINT_T0);
+                       _MM_HINT_T1);
         }
       }
       const int64_t a = kIsa == Isa::kAvx512
@@ -668,10 +670,10 @@ __attribute__((target("avx2"))) void Shuffle4RowsAvx2(
       if (fetch) {
         _mm_prefetch(
             reinterpret_cast<const char*>(sc + a * ass + kShuffleAhead),
-            _MM_HINT_T0);
+            _MM_HINT_T1);
         _mm_prefetch(
             reinterpret_cast<const char*>(sc + (a + 1) * ass + kShuffleAhead),
-            _MM_HINT_T0);
+            _MM_HINT_T1);
       }
       const __m256i r0 =
           _mm256_loadu_si256(reinterpret_cast<const __m256i*>(sc + a * ass));
@@ -723,7 +725,7 @@ __attribute__((target("avx512f,avx512bw"))) void Shuffle4RowsAvx512(
         for (int k = 0; k < 4; ++k) {
           _mm_prefetch(
               reinterpret_cast<const char*>(r + k * ass + kShuffleAhead),
-              _MM_HINT_T0);
+              _MM_HINT_T1);
         }
       }
       // Units 0-3 of rows a, a + 1 (x) and a + 2, a + 3 (y).
@@ -829,10 +831,10 @@ void ShuffleRowsT(const uint8_t* s, uint8_t* d, const Loop& lb, const Loop& la,
         for (int64_t a = 0; a < an; a += 2) {
           if (fetch) {
             _mm_prefetch(reinterpret_cast<const char*>(sc + a * ass + 128),
-                         _MM_HINT_T0);
+                         _MM_HINT_T1);
             _mm_prefetch(
                 reinterpret_cast<const char*>(sc + (a + 1) * ass + 128),
-                _MM_HINT_T0);
+                _MM_HINT_T1);
           }
           __m128i r0 =
               _mm_loadu_si128(reinterpret_cast<const __m128i*>(sc + a * ass));
@@ -858,9 +860,9 @@ void ShuffleRowsT(const uint8_t* s, uint8_t* d, const Loop& lb, const Loop& la,
       for (int64_t a = 0; a < an; a += 2) {
         if (fetch) {
           _mm_prefetch(reinterpret_cast<const char*>(sc + a * ass + 128),
-                       _MM_HINT_T0);
+                       _MM_HINT_T1);
           _mm_prefetch(reinterpret_cast<const char*>(sc + (a + 1) * ass + 128),
-                       _MM_HINT_T0);
+                       _MM_HINT_T1);
         }
         __m128i r0 =
             _mm_loadl_epi64(reinterpret_cast<const __m128i*>(sc + a * ass));

@@ -113,20 +113,22 @@ __attribute__((target("avx512f"))) inline void Block16Avx512(
 
 #endif
 
-inline void Prefetch(const uint8_t* p) { __builtin_prefetch(p, 0, 3); }
+// Into L2 (prefetcht1), not L1: a tile of lead is 12 KiB, and pulling it
+// into L1 evicted lines of the tile being transposed. On the f32 transpose
+// (1 GiB, 1 thread) this took 0.71x memcpy to 0.90-0.94x, the s8 (4,1)
+// tiles 0.79x to 0.98x and the rank-5 permutation 0.83x to 0.90x.
+inline void Prefetch(const uint8_t* p) { __builtin_prefetch(p, 0, 2); }
 
 using Block16Fn = void (*)(const uint8_t*, int64_t, Rows16, int64_t, bool);
 
-// Tiles are 256 bytes (4 lines) of each of 48 source rows: 12 KiB, so the
-// current tile and the prefetched next one sit in a 32 KiB L1 together.
-// The first tile of a plane has no lead, so planes of fewer than 8 such
-// tiles get 16-row tiles. Measured with bench/relayout_bench (x memcpy,
-// 1 thread, 1 GiB cases, a 2-core EPYC VM with a 32 KiB L1 per core):
-// 48 x 256 B gave 0.83 / 0.86 / 0.84 on the f32 transpose, the s8 (4,1)
-// tiles and the rank-5 f32 permutation, against 0.60 / 0.62 / 0.56 with the
-// earlier 32 x 1 KiB tiles (tuned on a machine with larger caches), 0.73 /
-// 0.82 / 0.80 with 32 x 256 B, 0.73 / 0.79 / 0.75 with 64 x 256 B, and
-// 0.6 or less with 128 B or 1 KiB rows. Without the tile of lead, 0.45-0.6.
+// Tiles are 256 bytes (4 lines) of each of 48 source rows: 12 KiB. The
+// first tile of a plane has no lead, so planes of fewer than 8 such tiles
+// get 16-row tiles. Measured with bench/relayout_bench (f32 transpose,
+// x memcpy, 1 thread, 1 GiB, a 2-core EPYC VM, 32 KiB L1 and 1 MiB L2 per
+// core), with the lead in L2: 48 x 256 B 0.90-0.91, 64 x 256 B 0.90,
+// 96 x 256 B 0.90, 64 x 512 B 0.90, 32 x 256 B 0.81, 48 x 512 B 0.83,
+// 32 x 1 KiB 0.70. (With the lead in L1, 48 x 256 B was best at 0.71-0.86;
+// without a lead, 0.45-0.6.)
 constexpr int64_t kTileBytesPerRow = 256;
 constexpr int64_t kTileRows = 48;
 
