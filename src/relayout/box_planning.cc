@@ -185,9 +185,7 @@ Box MakeByteBox(int64_t src, int64_t dst, int64_t unit, std::vector<Loop> loops,
     }
     std::reverse(rest.begin(),
                  rest.end());  // Outer (largest dst stride) first.
-    if (box.shuffle && c >= 0 && c != b && loops[c].ss != lb.ss * lb.n) {
-      MoveSourceContinuationInward(rest, lb);
-    }
+    if (box.shuffle && c >= 0) MoveSourceContinuationInward(rest, lb);
     const int64_t line = 64 / unit;
     if (c >= 0 && lb.n * unit < 64) {
       // Few source units per row: block A outside C, so a kernel's rows stay

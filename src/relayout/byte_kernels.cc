@@ -31,10 +31,8 @@ void StreamRuns(const uint8_t* s, uint8_t* d, int64_t n, int64_t ss, int64_t ds,
     for (int64_t k = 0; k < unit; k += 64) {
       // Runs often continue along the source row after other rows' runs
       // (row-major into tiles): fetch that continuation early. Prefetches
-      // never fault, even past the buffer. All prefetches here go to L2
-      // (T1): lines pulled into L1 ahead of use evicted lines still in use
-      // (see transpose32.cc for the figures).
-      _mm_prefetch(reinterpret_cast<const char*>(from + unit + k), _MM_HINT_T1);
+      // never fault, even past the buffer.
+      PrefetchToL2(from + unit + k);
       __m128i v0 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(from + k)),
               v1 = _mm_loadu_si128(
                   reinterpret_cast<const __m128i*>(from + k + 16));
@@ -141,8 +139,7 @@ inline void SquareBlock(const uint8_t* s, int64_t ssa, uint8_t* d,
   // ahead (rows at large strides defeat the hardware prefetcher).
   constexpr int kAhead = 4 * 64;
   for (int a = 0; a < L; ++a) {
-    _mm_prefetch(reinterpret_cast<const char*>(s + a * ssa + kAhead),
-                 _MM_HINT_T1);
+    PrefetchToL2(s + a * ssa + kAhead);
   }
   for (int bi = 0; bi < L; bi += m) {
     for (int ai = 0; ai < L; ai += m) {
@@ -246,10 +243,8 @@ inline void BlocksOne(const uint8_t* s, uint8_t* d, const Loop& lb,
       for (; b0 + kPer <= b_hi; b0 += kPer) {
         if (b0 % (64 / U) == 0) {
           // Both rows run on through the next planes (C): fetch ahead.
-          _mm_prefetch(reinterpret_cast<const char*>(s + b0 * bss + 512),
-                       _MM_HINT_T1);
-          _mm_prefetch(reinterpret_cast<const char*>(s + ass + b0 * bss + 512),
-                       _MM_HINT_T1);
+          PrefetchToL2(s + b0 * bss + 512);
+          PrefetchToL2(s + ass + b0 * bss + 512);
         }
         __m128i r0 = LoadRow(s + b0 * bss), r1 = LoadRow(s + ass + b0 * bss);
         __m128i lo, hi;
@@ -483,10 +478,8 @@ __attribute__((target("avx2"))) int64_t JoinPairs16Avx2(const uint8_t* r0p,
   int64_t b = 0;
   for (; b + 16 <= n; b += 16) {
     if (b % 32 == 0) {
-      _mm_prefetch(reinterpret_cast<const char*>(r0p + b * 2 + 512),
-                   _MM_HINT_T1);
-      _mm_prefetch(reinterpret_cast<const char*>(r1p + b * 2 + 512),
-                   _MM_HINT_T1);
+      PrefetchToL2(r0p + b * 2 + 512);
+      PrefetchToL2(r1p + b * 2 + 512);
     }
     const __m256i r0 =
         _mm256_loadu_si256(reinterpret_cast<const __m256i*>(r0p + b * 2));
@@ -516,8 +509,8 @@ __attribute__((target("avx512f,avx512bw"))) int64_t JoinPairs16Avx512(
   const __m512i join_hi = _mm512_load_si512(kJoinHi);
   int64_t b = 0;
   for (; b + 32 <= n; b += 32) {
-    _mm_prefetch(reinterpret_cast<const char*>(r0p + b * 2 + 512), _MM_HINT_T1);
-    _mm_prefetch(reinterpret_cast<const char*>(r1p + b * 2 + 512), _MM_HINT_T1);
+    PrefetchToL2(r0p + b * 2 + 512);
+    PrefetchToL2(r1p + b * 2 + 512);
     const __m512i r0 = _mm512_loadu_si512(r0p + b * 2);
     const __m512i r1 = _mm512_loadu_si512(r1p + b * 2);
     const __m512i o0 = _mm512_permutex2var_epi16(r0, join_lo, r1);
@@ -551,8 +544,7 @@ void Pairs16Plane(const uint8_t* s, uint8_t* d, const Loop& lb, const Loop& la,
       uint8_t* d1 = d0 + bds;
       if (c + 2 < cn) {
         for (int64_t k = 0; k < an * 4; k += 64) {
-          _mm_prefetch(reinterpret_cast<const char*>(src + 2 * css + k),
-                       _MM_HINT_T1);
+          PrefetchToL2(src + 2 * css + k);
         }
       }
       const int64_t a = kIsa == Isa::kAvx512
@@ -668,12 +660,8 @@ __attribute__((target("avx2"))) void Shuffle4RowsAvx2(
     const int64_t o = c * cds;
     for (int64_t a = 0; a < an; a += 2) {
       if (fetch) {
-        _mm_prefetch(
-            reinterpret_cast<const char*>(sc + a * ass + kShuffleAhead),
-            _MM_HINT_T1);
-        _mm_prefetch(
-            reinterpret_cast<const char*>(sc + (a + 1) * ass + kShuffleAhead),
-            _MM_HINT_T1);
+        PrefetchToL2(sc + a * ass + kShuffleAhead);
+        PrefetchToL2(sc + (a + 1) * ass + kShuffleAhead);
       }
       const __m256i r0 =
           _mm256_loadu_si256(reinterpret_cast<const __m256i*>(sc + a * ass));
@@ -723,9 +711,7 @@ __attribute__((target("avx512f,avx512bw"))) void Shuffle4RowsAvx512(
       const uint8_t* r = sc + a * ass;
       if (fetch) {
         for (int k = 0; k < 4; ++k) {
-          _mm_prefetch(
-              reinterpret_cast<const char*>(r + k * ass + kShuffleAhead),
-              _MM_HINT_T1);
+          PrefetchToL2(r + k * ass + kShuffleAhead);
         }
       }
       // Units 0-3 of rows a, a + 1 (x) and a + 2, a + 3 (y).
@@ -830,11 +816,8 @@ void ShuffleRowsT(const uint8_t* s, uint8_t* d, const Loop& lb, const Loop& la,
         uint8_t* oc1 = out1 + c * cds;
         for (int64_t a = 0; a < an; a += 2) {
           if (fetch) {
-            _mm_prefetch(reinterpret_cast<const char*>(sc + a * ass + 128),
-                         _MM_HINT_T1);
-            _mm_prefetch(
-                reinterpret_cast<const char*>(sc + (a + 1) * ass + 128),
-                _MM_HINT_T1);
+            PrefetchToL2(sc + a * ass + 128);
+            PrefetchToL2(sc + (a + 1) * ass + 128);
           }
           __m128i r0 =
               _mm_loadu_si128(reinterpret_cast<const __m128i*>(sc + a * ass));
@@ -859,10 +842,8 @@ void ShuffleRowsT(const uint8_t* s, uint8_t* d, const Loop& lb, const Loop& la,
       uint8_t* oc = out + c * cds;
       for (int64_t a = 0; a < an; a += 2) {
         if (fetch) {
-          _mm_prefetch(reinterpret_cast<const char*>(sc + a * ass + 128),
-                       _MM_HINT_T1);
-          _mm_prefetch(reinterpret_cast<const char*>(sc + (a + 1) * ass + 128),
-                       _MM_HINT_T1);
+          PrefetchToL2(sc + a * ass + 128);
+          PrefetchToL2(sc + (a + 1) * ass + 128);
         }
         __m128i r0 =
             _mm_loadl_epi64(reinterpret_cast<const __m128i*>(sc + a * ass));

@@ -1,4 +1,4 @@
-// Internal: unaligned loads and stores shared by the byte and bit kernels.
+// Internal: unaligned loads, stores and prefetches shared by the kernels.
 #ifndef XLAYOUT_SRC_RELAYOUT_KERNEL_UTIL_H_
 #define XLAYOUT_SRC_RELAYOUT_KERNEL_UTIL_H_
 
@@ -38,6 +38,14 @@ template <typename T>
 inline void Store(uint8_t* p, T v) {
   std::memcpy(p, &v, sizeof(T));
 }
+
+// Every kernel prefetches into L2 (prefetcht1 on x86), not L1: the lines
+// fetched ahead (a tile of lead is 12 KiB) evicted lines still in use from
+// the 32 KiB L1. bench/relayout_bench, 1 GiB, 1 thread, x memcpy: the f32
+// transpose 0.71 -> 0.90-0.94, the s8 (4,1) tiles 0.79 -> 0.98, the rank-5
+// permutation 0.83 -> 0.90; prefetcht2 gave 0.86 and prefetchnta 0.75 on the
+// transpose. Prefetches never fault, even past the buffer.
+inline void PrefetchToL2(const void* p) { __builtin_prefetch(p, 0, 2); }
 
 #if defined(__SSE2__)
 template <bool kStream>

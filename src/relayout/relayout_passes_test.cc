@@ -234,6 +234,27 @@ std::vector<Box> PlanBoxes(absl::string_view from_text,
   return boxes;
 }
 
+// A shuffled box reads each (2,1) source tile whole: the loop that
+// continues B's source run (the rest of the 512-byte pair rows) sits right
+// outside the kernel's C, B, A loops.
+TEST(MakeByteBoxTest, ShuffleReadsOnAlongTheSourceRunBeforeMovingOn) {
+#if !defined(__SSE2__)
+  GTEST_SKIP() << "ShuffleRows needs SSE2";
+#endif
+  std::vector<Box> boxes = PlanBoxes("bf16[256,1024]{1,0:T(8,128)(2,1)}",
+                                     "bf16[256,1024]{0,1:T(8,128)(2,1)}");
+  ASSERT_EQ(boxes.size(), 1u);
+  const Box& box = boxes[0];
+  ASSERT_TRUE(box.shuffle);
+  const size_t n = box.loops.size();
+  ASSERT_GE(n, 4u);
+  const Loop& lb = box.loops[n - 2];
+  EXPECT_EQ(lb.ss, 8);  // B: 8-byte units along the source row.
+  EXPECT_EQ(box.loops[n - 4].ss, lb.ss * lb.n);
+  // The source run continues within one 512-byte pair row of a tile.
+  EXPECT_EQ(box.loops[n - 4].ss * box.loops[n - 4].n, 512);
+}
+
 // Pass 5.
 TEST(FuseRowPaddingTest, E0102RowsZeroTheirOwnPadding) {
   std::vector<Box> boxes = PlanBoxes("bf16[16,1280,40]{1,2,0:T(8,128)(2,1)}",

@@ -5,6 +5,7 @@
 #include <cstring>
 #include <string_view>
 
+#include "relayout/kernel_util.h"
 #include "relayout/simd.h"
 
 namespace xlayout::relayout_internal {
@@ -113,12 +114,6 @@ __attribute__((target("avx512f"))) inline void Block16Avx512(
 
 #endif
 
-// Into L2 (prefetcht1), not L1: a tile of lead is 12 KiB, and pulling it
-// into L1 evicted lines of the tile being transposed. On the f32 transpose
-// (1 GiB, 1 thread) this took 0.71x memcpy to 0.90-0.94x, the s8 (4,1)
-// tiles 0.79x to 0.98x and the rank-5 permutation 0.83x to 0.90x.
-inline void Prefetch(const uint8_t* p) { __builtin_prefetch(p, 0, 2); }
-
 using Block16Fn = void (*)(const uint8_t*, int64_t, Rows16, int64_t, bool);
 
 // Tiles are 256 bytes (4 lines) of each of 48 source rows: 12 KiB. The
@@ -177,7 +172,7 @@ template <Block16Fn kBlock>
         }
         for (int64_t a = at; a < ae; a += 16) {
           for (int64_t i = 0; i < per && pf < pf_total; ++i, ++pf) {
-            Prefetch(pf_base + pf_row * ssa + pf_line * 64);
+            PrefetchToL2(pf_base + pf_row * ssa + pf_line * 64);
             if (++pf_line == pf_row_lines) {
               pf_line = 0;
               ++pf_row;
