@@ -26,6 +26,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/functional/function_ref.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
@@ -123,6 +124,13 @@ class CheckpointReader {
   // `verify`, checks xxh3_physical like ReadTensor.
   absl::StatusOr<io::MappedRegion> Map(const TensorRecord& tensor,
                                        bool verify = true) const;
+  // Reads the tensor's stored bytes in order into `block`, a piece of at
+  // most block.size() bytes at a time, and passes each piece to `fn`;
+  // stops at the first error. Checks no checksum (the caller sees every
+  // byte and can). Read errors name the tensor and the file.
+  absl::Status ReadTensorBlocks(
+      const TensorRecord& tensor, absl::Span<uint8_t> block,
+      absl::FunctionRef<absl::Status(absl::Span<const uint8_t>)> fn) const;
   // XXH3-64 of the tensor's stored bytes, read in blocks (bounded memory).
   absl::StatusOr<uint64_t> HashPhysical(const TensorRecord& tensor) const;
   // OK when `computed` is the tensor's xxh3_physical; else the DATA_LOSS

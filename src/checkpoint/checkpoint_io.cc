@@ -448,30 +448,41 @@ absl::Status CheckpointReader::CheckPhysical(const TensorRecord& tensor,
   return ChecksumMismatch(dir_, tensor, computed);
 }
 
-absl::StatusOr<uint64_t> CheckpointReader::HashPhysical(
-    const TensorRecord& tensor) const {
+absl::Status CheckpointReader::ReadTensorBlocks(
+    const TensorRecord& tensor, absl::Span<uint8_t> block,
+    absl::FunctionRef<absl::Status(absl::Span<const uint8_t>)> fn) const {
   auto it = files_.find(tensor.file);
-  if (it == files_.end()) {
+  if (it == files_.end() || (block.empty() && tensor.length > 0)) {
     return absl::InternalError(
-        absl::StrCat("HashPhysical: ", DescribeTensor(tensor)));
+        absl::StrCat("ReadTensorBlocks: ", DescribeTensor(tensor)));
   }
-  std::vector<uint8_t> block(
-      std::min<int64_t>(tensor.length, static_cast<int64_t>(kIoBlockBytes)));
-  Xxh3 hash;
   int64_t done = 0;
   while (done < tensor.length) {
     const size_t n = static_cast<size_t>(
         std::min<int64_t>(tensor.length - done, block.size()));
-    absl::Span<uint8_t> piece = absl::MakeSpan(block.data(), n);
+    absl::Span<uint8_t> piece = block.subspan(0, n);
     absl::Status status = it->second.ReadAt(tensor.offset + done, piece);
     if (!status.ok()) {
       return Prefixed(absl::StrCat("checkpoint '", dir_,
                                    "': ", DescribeTensor(tensor), ": "),
                       status);
     }
-    hash.Update(piece);
+    XLAYOUT_RETURN_IF_ERROR(fn(piece));
     done += static_cast<int64_t>(n);
   }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<uint64_t> CheckpointReader::HashPhysical(
+    const TensorRecord& tensor) const {
+  std::vector<uint8_t> block(
+      std::min<int64_t>(tensor.length, static_cast<int64_t>(kIoBlockBytes)));
+  Xxh3 hash;
+  XLAYOUT_RETURN_IF_ERROR(ReadTensorBlocks(
+      tensor, absl::MakeSpan(block), [&](absl::Span<const uint8_t> piece) {
+        hash.Update(piece);
+        return absl::OkStatus();
+      }));
   return hash.Digest();
 }
 

@@ -185,6 +185,55 @@ TEST(CheckpointIoTest, ReadsOfAFileTruncatedAfterOpenFailNamingTheTensor) {
             XXH3_64bits(Pattern(60, 1).data(), 60));
 }
 
+TEST(CheckpointIoTest, ReadTensorBlocksPassesEveryByteInOrder) {
+  ScratchDir tmp;
+  const std::string dir = tmp / "ck";
+  WriteSmall(dir);
+  auto r = CheckpointReader::Open(dir);
+  ASSERT_TRUE(r.ok()) << r.status();
+  const TensorRecord& b = (*r)->manifest().tensors[1];
+  std::vector<uint8_t> block(7);
+  std::vector<uint8_t> got;
+  std::vector<size_t> sizes;
+  absl::Status s = (*r)->ReadTensorBlocks(
+      b, absl::MakeSpan(block), [&](absl::Span<const uint8_t> piece) {
+        EXPECT_EQ(piece.data(), block.data());
+        got.insert(got.end(), piece.begin(), piece.end());
+        sizes.push_back(piece.size());
+        return absl::OkStatus();
+      });
+  ASSERT_TRUE(s.ok()) << s;
+  EXPECT_EQ(got, Pattern(100, 2));
+  ASSERT_EQ(sizes.size(), 15u);  // 14 of 7 bytes, then 2.
+  EXPECT_EQ(sizes.back(), 2u);
+
+  // The callback's error stops the reading and is returned as it is.
+  int calls = 0;
+  s = (*r)->ReadTensorBlocks(b, absl::MakeSpan(block),
+                             [&](absl::Span<const uint8_t>) {
+                               ++calls;
+                               return absl::CancelledError("enough");
+                             });
+  EXPECT_EQ(s, absl::CancelledError("enough"));
+  EXPECT_EQ(calls, 1);
+
+  // No block to read into is a caller's error, not an endless loop.
+  s = (*r)->ReadTensorBlocks(
+      b, {}, [](absl::Span<const uint8_t>) { return absl::OkStatus(); });
+  EXPECT_EQ(s.code(), absl::StatusCode::kInternal);
+
+  // A read error names the checkpoint, the tensor and the file.
+  ASSERT_EQ(truncate((dir + "/data/tensors.bin").c_str(), 4100), 0);
+  s = (*r)->ReadTensorBlocks(
+      b, absl::MakeSpan(block),
+      [](absl::Span<const uint8_t>) { return absl::OkStatus(); });
+  EXPECT_EQ(s.code(), absl::StatusCode::kOutOfRange);
+  EXPECT_THAT(s.message(),
+              HasSubstr(absl::StrCat("checkpoint '", dir,
+                                     "': tensor \"b\" (file "
+                                     "\"data/tensors.bin\"): cannot read")));
+}
+
 TEST(CheckpointIoTest, ReaderRefusesTruncatedAndMissingFiles) {
   ScratchDir tmp;
   const std::string dir = tmp / "ck";

@@ -6,6 +6,7 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <numeric>
@@ -28,32 +29,38 @@ namespace xlayout {
 namespace {
 
 constexpr int64_t kWindowBytes = int64_t{4} << 20;
-// Copies are hashed and written in pieces of this size: small enough to
-// stay in cache between the two.
-constexpr size_t kCopyPieceBytes = size_t{4} << 20;
+// Copies are read, hashed and written in pieces of this size: half a
+// core's L2 here, so each piece is still in cache for the hash and the
+// write (128 KiB measured the same, 2 MiB 4% slower).
+constexpr size_t kCopyPieceBytes = size_t{512} << 10;
 
-// Reused streaming windows: one per tensor job in flight.
-class StreamerPool {
+// Reused per-job state (streaming windows, copy buffers): one per tensor
+// job in flight, made by `make` when none is free.
+template <typename T>
+class Pool {
  public:
-  std::unique_ptr<RelayoutStreamer> Acquire() {
+  explicit Pool(std::function<std::unique_ptr<T>()> make)
+      : make_(std::move(make)) {}
+  std::unique_ptr<T> Acquire() {
     {
       std::lock_guard<std::mutex> lock(mu_);
       if (!free_.empty()) {
-        std::unique_ptr<RelayoutStreamer> s = std::move(free_.back());
+        std::unique_ptr<T> t = std::move(free_.back());
         free_.pop_back();
-        return s;
+        return t;
       }
     }
-    return std::make_unique<RelayoutStreamer>(1, kWindowBytes);
+    return make_();
   }
-  void Release(std::unique_ptr<RelayoutStreamer> s) {
+  void Release(std::unique_ptr<T> t) {
     std::lock_guard<std::mutex> lock(mu_);
-    free_.push_back(std::move(s));
+    free_.push_back(std::move(t));
   }
 
  private:
+  std::function<std::unique_ptr<T>()> make_;
   std::mutex mu_;
-  std::vector<std::unique_ptr<RelayoutStreamer>> free_;
+  std::vector<std::unique_ptr<T>> free_;
 };
 
 // The shared state of the tensor jobs.
@@ -178,31 +185,43 @@ absl::StatusOr<CheckpointRelayoutResult> RelayoutCheckpoint(
   RelayoutPlanCache plans(64);
   const RelayoutOptions plan_options =
       RelayoutStreamer::PlanOptionsFor({}, 1, kWindowBytes);
-  StreamerPool streamers;
+  Pool<RelayoutStreamer> streamers(
+      [] { return std::make_unique<RelayoutStreamer>(1, kWindowBytes); });
+  Pool<std::vector<uint8_t>> buffers(
+      [] { return std::make_unique<std::vector<uint8_t>>(kCopyPieceBytes); });
   Jobs jobs;
   auto run_tensor = [&](int64_t i) -> absl::Status {
     const TensorRecord& src = manifest.tensors[i];
     const TensorRecord& dst = written[first + i];
     const int64_t index = first + i;
     const bool copy = !result.tensors[i].converted;
-    // A copy is hashed piece by piece as it is written (each piece still in
-    // cache), and checked before the tensor is ended; a conversion reads
-    // its input in another order, so that is verified first.
-    XLAYOUT_ASSIGN_OR_RETURN(io::MappedRegion mapped,
-                             source.Map(src, /*verify=*/!copy));
     if (copy) {
-      absl::Span<const uint8_t> bytes = mapped.span();
+      // A copy is read into a buffer that stays in cache, hashed and
+      // written piece by piece, and checked before the tensor is ended.
+      // Read, not mapped: the same speed (a mapping's page-table entries
+      // cost about what the read's copy does), but mapped pages count in
+      // the peak RSS, which fell from 261 to 141 MiB on the benchmark.
+      std::unique_ptr<std::vector<uint8_t>> buffer = buffers.Acquire();
       Xxh3 hash;
-      for (size_t at = 0; at < bytes.size(); at += kCopyPieceBytes) {
-        if (jobs.failed.load()) return absl::OkStatus();
-        absl::Span<const uint8_t> piece = bytes.subspan(at, kCopyPieceBytes);
-        hash.Update(piece);
-        XLAYOUT_RETURN_IF_ERROR(
-            writer->WriteReserved(index, piece, /*hash=*/false));
-        jobs.bytes_done += static_cast<int64_t>(piece.size());
-      }
+      absl::Status read = source.ReadTensorBlocks(
+          src, absl::MakeSpan(*buffer), [&](absl::Span<const uint8_t> piece) {
+            if (jobs.failed.load()) {
+              return absl::CancelledError("another tensor failed");
+            }
+            hash.Update(piece);
+            XLAYOUT_RETURN_IF_ERROR(
+                writer->WriteReserved(index, piece, /*hash=*/false));
+            jobs.bytes_done += static_cast<int64_t>(piece.size());
+            return absl::OkStatus();
+          });
+      buffers.Release(std::move(buffer));
+      if (!read.ok()) return jobs.failed.load() ? absl::OkStatus() : read;
       XLAYOUT_RETURN_IF_ERROR(source.CheckPhysical(src, hash.Digest()));
     } else if (dst.length > 0) {
+      // A conversion reads its input in another order, so it maps the
+      // tensor and verifies it first.
+      XLAYOUT_ASSIGN_OR_RETURN(io::MappedRegion mapped,
+                               source.Map(src, /*verify=*/true));
       XLAYOUT_ASSIGN_OR_RETURN(
           std::shared_ptr<const RelayoutPlan> plan,
           plans.Get(WithoutMemorySpace(src.device_shape),

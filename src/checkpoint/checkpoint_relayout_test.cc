@@ -341,6 +341,66 @@ TEST(CheckpointRelayoutTest, CorruptSourceTensorStopsTheRunWithNoOutput) {
   }
 }
 
+// Copies are read, hashed and written in pieces: a copied tensor of many
+// pieces comes out exact, and a flipped byte in its last piece stops the
+// run with nothing written.
+TEST(CheckpointRelayoutTest, CopiesOfManyPiecesAreExactAndVerified) {
+  constexpr char kBig[] =
+      R"(HloModule jit_step, entry_computation_layout={(f32[1024,1100]{1,0:T(8,128)}, f32[40,300]{1,0:T(8,128)})->f32[]{:T(128)}}
+
+ENTRY %main.1 (big: f32[1024,1100], k: f32[40,300]) -> f32[] {
+  %big = f32[1024,1100]{1,0:T(8,128)} parameter(0)
+  %k = f32[40,300]{1,0:T(8,128)} parameter(1)
+  ROOT %c = f32[]{:T(128)} constant(0)
+}
+)";
+  ScratchDir dir;
+  const std::vector<std::vector<uint8_t>> logical =
+      WriteSource(dir / "a", {{"big", "f32[1024,1100]{1,0:T(8,128)}"},
+                              {"k", "f32[40,300]{1,0:T(4,128)}"}});
+  {
+    std::unique_ptr<CheckpointReader> source = Open(dir / "a");
+    ASSERT_NE(source, nullptr);
+    ASSERT_GT(source->manifest().tensors[0].length, int64_t{4} << 20);
+    for (int threads : {1, 2}) {
+      const std::string out = dir / absl::StrCat("b", threads);
+      CheckpointRelayoutOptions options;
+      options.threads = threads;
+      absl::StatusOr<CheckpointRelayoutResult> r =
+          RelayoutCheckpoint(Program(kBig), *source, out, options);
+      ASSERT_TRUE(r.ok()) << r.status();
+      EXPECT_EQ(r->copied, 1);
+      EXPECT_EQ(r->converted, 1);
+      std::unique_ptr<CheckpointReader> written = Open(out);
+      ASSERT_NE(written, nullptr);
+      const TensorRecord& big = written->manifest().tensors[0];
+      EXPECT_EQ(big.xxh3_physical, source->manifest().tensors[0].xxh3_physical);
+      EXPECT_EQ(ReadLogical(*written, big), logical[0]);
+      EXPECT_EQ(ReadLogical(*written, written->manifest().tensors[1]),
+                logical[1]);
+    }
+  }
+  std::unique_ptr<CheckpointReader> source = Open(dir / "a");
+  ASSERT_NE(source, nullptr);
+  const TensorRecord big = source->manifest().tensors[0];
+  {
+    std::fstream f(dir / "a/data/tensors.bin",
+                   std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(big.offset + big.length - 3);
+    f.put('\x5a');
+  }
+  for (int threads : {1, 2}) {
+    CheckpointRelayoutOptions options;
+    options.threads = threads;
+    absl::StatusOr<CheckpointRelayoutResult> r =
+        RelayoutCheckpoint(Program(kBig), *source, dir / "c", options);
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(r.status().code(), absl::StatusCode::kDataLoss);
+    EXPECT_THAT(r.status().message(), HasSubstr("tensor \"big\""));
+    EXPECT_EQ(dir.List(), (std::vector<std::string>{"a", "b1", "b2"}));
+  }
+}
+
 TEST(CheckpointRelayoutTest, EnvironmentWithoutEnvOption) {
   ScratchDir dir;
   WriteSource(dir / "a", SourceA());
