@@ -152,6 +152,12 @@ expect_fail 2 'rank 2, the parameter.s is 1' \
   "$XLAYOUT" import src/npy/a_i4.npy --program sig.json --map a_i4=2 -o ck4
 expect_fail 2 'has 3 parameters (0 to 2)' \
   "$XLAYOUT" import src/npy/a_f4.npy --program sig.json --map a_f4=7 -o ck4
+# --map takes NAME=INDEX as check and relayout do: split at the last '='
+# (names may contain '='), INDEX plain digits.
+expect_fail 2 "--map 'a_f4=+1': expected NAME=INDEX with INDEX a parameter number >= 0" \
+  "$XLAYOUT" import src/npy/a_f4.npy --program sig.json --map a_f4=+1 -o ck4
+expect_fail 2 '--map a_f4=v=1: no source holds a tensor "a_f4=v"' \
+  "$XLAYOUT" import src/npy/a_f4.npy --program sig.json --map a_f4=v=1 -o ck4
 [ ! -e ck4 ] || fail "failed import left a checkpoint"
 # The HLO dump of the examples binds too (its parameter 3 is f32[40,40]).
 $PY -c '
@@ -193,7 +199,13 @@ expect_fail 2 'bad_utf8' "$XLAYOUT" import "$st/bad_utf8.safetensors" --host -o 
 expect_fail 2 'object.npy' "$XLAYOUT" import "$TESTDATA/checkpoint/npy/object.npy" --host -o ck8
 expect_fail 2 'pickle' "$XLAYOUT" import "$TESTDATA/checkpoint/npy/object.npy" --host -o ck8
 expect_fail 2 'bzip2.npz' "$XLAYOUT" import "$TESTDATA/checkpoint/npy/bzip2.npz" --host -o ck8
-expect_fail 2 'is in both' "$XLAYOUT" import w.npy w.npy --host -o ck8
+expect_fail 2 "source 'w.npy' is given twice" "$XLAYOUT" import w.npy w.npy --host -o ck8
+ln -f w.npy w_link.npy
+expect_fail 2 "sources 'w.npy' and './w_link.npy' are the same file" \
+  "$XLAYOUT" import w.npy ./w_link.npy --host -o ck8
+mkdir -p other && cp w.npy other/w.npy
+expect_fail 2 "tensor \"w\" is in both 'w.npy' and 'other/w.npy'" \
+  "$XLAYOUT" import w.npy other/w.npy --host -o ck8
 expect_fail 2 'no --layout for tensor "w"' "$XLAYOUT" import w.npy src/npy/a_f4.npy --layout 'a_f4={0,1}' -o ck8
 expect_fail 2 'exactly one of' "$XLAYOUT" import w.npy -o ck8
 expect_fail 2 'unknown kind of file' "$XLAYOUT" import sig.json --host -o ck8

@@ -8,13 +8,13 @@
 #include <utility>
 #include <vector>
 
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "commands.h"
 #include "nlohmann/json.hpp"
 #include "ui.h"
 #include "version.h"
+#include "xlayout/checkpoint_check.h"
 #include "xlayout/checkpoint_transfer.h"
 #include "xlayout/io/atomic_output_file.h"
 #include "xlayout/primitive_type.h"
@@ -74,14 +74,10 @@ absl::StatusOr<ImportOptions> LibraryOptions(const Options& o) {
     options.layouts.push_back(*kv);
   }
   for (const std::string& m : o.map) {
-    auto kv = SplitAssignment("--map", m);
+    // The same NAME=INDEX as check and relayout take.
+    absl::StatusOr<std::pair<std::string, int64_t>> kv = ParseTensorMapping(m);
     if (!kv.ok()) return kv.status();
-    int64_t index = 0;
-    if (!absl::SimpleAtoi(kv->second, &index) || index < 0) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "--map '", m, "': INDEX must be a parameter number >= 0"));
-    }
-    options.map.emplace_back(kv->first, index);
+    options.map.push_back(*std::move(kv));
   }
   for (const std::string& d : o.dtypes) {
     auto kv = SplitAssignment("--dtype", d);

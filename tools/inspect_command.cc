@@ -114,23 +114,16 @@ int Run(const Options& o) {
   for (size_t i = 0; i < checks.size(); ++i) {
     const TensorRecord& t = m.tensors[i];
     if (!checks[i].physical_ok) {
-      mismatches.push_back(absl::StrCat(
-          DescribeTensor(t),
-          ": physical checksum mismatch: the stored bytes "
-          "hash to ",
-          FormatChecksum(checks[i].physical), ", the manifest says ",
-          FormatChecksum(t.xxh3_physical)));
+      mismatches.push_back(
+          PhysicalMismatchMessage(o.dir, t, checks[i].physical));
     }
     if (!checks[i].logical_ok) {
-      mismatches.push_back(
-          absl::StrCat(DescribeTensor(t),
-                       ": logical checksum mismatch: the row-major "
-                       "bytes hash to ",
-                       FormatChecksum(checks[i].logical),
-                       ", the manifest says ", FormatChecksum(t.xxh3_logical)));
+      mismatches.push_back(LogicalMismatchMessage(o.dir, t, checks[i].logical));
     }
   }
-  for (const std::string& s : mismatches) PrintError(s);
+  for (const std::string& s : mismatches) {
+    PrintError(absl::StrCat("inspect: ", s));
+  }
 
   if (o.json) {
     nlohmann::ordered_json j = JsonEnvelope("inspect");

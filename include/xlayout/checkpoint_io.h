@@ -149,6 +149,17 @@ class CheckpointReader {
 // "tensor "NAME" (file "F")": how messages name a tensor of a checkpoint.
 std::string DescribeTensor(const TensorRecord& tensor);
 
+// How every command reports a checksum that does not match the manifest:
+// "checkpoint 'DIR': tensor "NAME" (file "F"): physical checksum mismatch:
+// the stored bytes hash to H, the manifest says M" (logical: "the
+// row-major bytes hash to").
+std::string PhysicalMismatchMessage(const std::string& dir,
+                                    const TensorRecord& tensor,
+                                    uint64_t computed);
+std::string LogicalMismatchMessage(const std::string& dir,
+                                   const TensorRecord& tensor,
+                                   uint64_t computed);
+
 }  // namespace xlayout
 
 #endif  // XLAYOUT_CHECKPOINT_IO_H_

@@ -5,9 +5,11 @@
 #include <utility>
 #include <vector>
 
+#include "absl/algorithm/container.h"
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -63,10 +65,15 @@ absl::string_view BindingSourceName(BindingSource source) {
 
 absl::StatusOr<std::pair<std::string, int64_t>> ParseTensorMapping(
     absl::string_view text) {
+  // The last '=': tensor names may contain '='; INDEX is plain digits
+  // (SimpleAtoi alone would take "+1" and " 1").
   const size_t eq = text.rfind('=');
   int64_t index = -1;
-  if (eq == absl::string_view::npos || eq == 0 ||
-      !absl::SimpleAtoi(text.substr(eq + 1), &index) || index < 0) {
+  const absl::string_view digits =
+      eq == absl::string_view::npos ? "" : text.substr(eq + 1);
+  if (eq == absl::string_view::npos || eq == 0 || digits.empty() ||
+      !absl::c_all_of(digits, absl::ascii_isdigit) ||
+      !absl::SimpleAtoi(digits, &index)) {
     return absl::InvalidArgumentError(absl::StrCat(
         "--map '", text,
         "': expected NAME=INDEX with INDEX a parameter number >= 0"));

@@ -349,6 +349,10 @@ TEST(CheckTest, ParseTensorMapping) {
   EXPECT_FALSE(ParseTensorMapping("=3").ok());
   EXPECT_FALSE(ParseTensorMapping("a=-1").ok());
   EXPECT_FALSE(ParseTensorMapping("a=x").ok());
+  EXPECT_FALSE(ParseTensorMapping("a=+1").ok());
+  EXPECT_FALSE(ParseTensorMapping("a= 1").ok());
+  EXPECT_FALSE(ParseTensorMapping("a=").ok());
+  EXPECT_FALSE(ParseTensorMapping("a=99999999999999999999").ok());
 }
 
 TEST(CheckTest, TupleParameterLeavesBindByTupleIndex) {

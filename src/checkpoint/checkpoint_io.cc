@@ -28,11 +28,7 @@ absl::Status Prefixed(absl::string_view prefix, const absl::Status& status) {
 
 absl::Status ChecksumMismatch(const std::string& dir,
                               const TensorRecord& tensor, uint64_t h) {
-  return absl::DataLossError(
-      absl::StrCat("checkpoint '", dir, "': ", DescribeTensor(tensor),
-                   ": physical checksum mismatch: the stored bytes hash to ",
-                   FormatChecksum(h), ", the manifest says ",
-                   FormatChecksum(tensor.xxh3_physical)));
+  return absl::DataLossError(PhysicalMismatchMessage(dir, tensor, h));
 }
 
 }  // namespace
@@ -40,6 +36,25 @@ absl::Status ChecksumMismatch(const std::string& dir,
 std::string DescribeTensor(const TensorRecord& tensor) {
   return absl::StrCat("tensor \"", tensor.name, "\" (file \"", tensor.file,
                       "\")");
+}
+
+std::string PhysicalMismatchMessage(const std::string& dir,
+                                    const TensorRecord& tensor,
+                                    uint64_t computed) {
+  return absl::StrCat("checkpoint '", dir, "': ", DescribeTensor(tensor),
+                      ": physical checksum mismatch: the stored bytes hash to ",
+                      FormatChecksum(computed), ", the manifest says ",
+                      FormatChecksum(tensor.xxh3_physical));
+}
+
+std::string LogicalMismatchMessage(const std::string& dir,
+                                   const TensorRecord& tensor,
+                                   uint64_t computed) {
+  return absl::StrCat(
+      "checkpoint '", dir, "': ", DescribeTensor(tensor),
+      ": logical checksum mismatch: the row-major bytes hash to ",
+      FormatChecksum(computed), ", the manifest says ",
+      FormatChecksum(tensor.xxh3_logical));
 }
 
 // ---------------------------------------------------------------- writer

@@ -61,11 +61,8 @@ absl::Status StreamLogical(const CheckpointReader& reader,
     XLAYOUT_RETURN_IF_ERROR(streamer.Run(*plan, physical.data(), hashing_sink));
   }
   if (hash.Digest() != t.xxh3_logical) {
-    return absl::DataLossError(absl::StrCat(
-        "checkpoint '", reader.dir(), "': ", DescribeTensor(t),
-        ": logical checksum mismatch after conversion to row-major: ",
-        FormatChecksum(hash.Digest()), ", the manifest says ",
-        FormatChecksum(t.xxh3_logical)));
+    return absl::DataLossError(
+        LogicalMismatchMessage(reader.dir(), t, hash.Digest()));
   }
   return absl::OkStatus();
 }

@@ -2,6 +2,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstring>
+#include <filesystem>
 #include <map>
 #include <memory>
 #include <optional>
@@ -453,6 +454,23 @@ absl::StatusOr<ImportResult> ImportCheckpoint(const std::string& output_dir,
     inputs.push_back({options.env_path, "the environment file"});
   }
   XLAYOUT_RETURN_IF_ERROR(io::CheckOutputApartFromInputs(output_dir, inputs));
+  // A source named twice (or by two names) would report each of its
+  // tensors as being in two files.
+  for (size_t i = 0; i < options.sources.size(); ++i) {
+    for (size_t j = 0; j < i; ++j) {
+      const std::string& a = options.sources[j];
+      const std::string& b = options.sources[i];
+      std::error_code ec;
+      if (a == b) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("source '", b, "' is given twice"));
+      }
+      if (std::filesystem::equivalent(a, b, ec) && !ec) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("sources '", a, "' and '", b, "' are the same file"));
+      }
+    }
+  }
   // 1. Every source's tensors, before anything is written.
   std::vector<Source> sources(options.sources.size());
   std::vector<SourceTensor> tensors;
