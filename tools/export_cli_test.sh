@@ -63,6 +63,16 @@ expect_fail 2 'tensor "f4"' "$XLAYOUT" export --checkpoint ck_f4 -o f4.npz
 "$XLAYOUT" export --checkpoint ck_f4 -o f4_back.safetensors > /dev/null
 cmp f4.safetensors f4_back.safetensors || fail "F4 round trip"
 expect_fail 2 "in 'missing_dir/sub': No such file or directory" "$XLAYOUT" export --checkpoint ck -o missing_dir/sub/x.safetensors
+# .npz (written through libzip) refuses and words the same as .safetensors.
+expect_fail 2 "cannot create a temporary file in 'missing_dir/sub': No such file or directory" \
+  "$XLAYOUT" export --checkpoint ck -o missing_dir/sub/x.npz
+mkfifo fifo.npz fifo.safetensors
+for f in fifo.npz fifo.safetensors; do
+  expect_fail 2 "refusing to replace '$f': it is a FIFO, not a regular file" \
+    "$XLAYOUT" export --checkpoint ck -o "$f"
+  [ -p "$f" ] || fail "$f was replaced"
+done
+rm -f fifo.npz fifo.safetensors
 # Flax-style names with '/' (np.savez writes them as member paths) go back
 # into an .npz; a .npy directory cannot hold them (regression, new-user
 # trial).

@@ -328,12 +328,14 @@ absl::StatusOr<int64_t> ExportNpz(const CheckpointReader& reader,
     return 0;
   }
   XLAYOUT_ASSIGN_OR_RETURN(std::string target, io::ResolveSymlinks(output));
-  struct stat st;
-  if (lstat(target.c_str(), &st) == 0 && !S_ISREG(st.st_mode)) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("'", output, "' exists and is not a regular file"));
-  }
+  XLAYOUT_RETURN_IF_ERROR(io::CheckReplaceableFile(output, target));
   auto [parent, base] = io::SplitPath(target);
+  // libzip creates its files only when the archive is closed: check the
+  // directory now, with the words every other output uses.
+  if (access(parent.c_str(), W_OK | X_OK) != 0) {
+    return io::IoError(errno, "create a temporary file in", parent);
+  }
+  struct stat st;
   io::RemoveStaleTemps(parent, base);
   const std::string temp =
       absl::StrCat(parent, "/", io::TempPrefix(base), "npz");

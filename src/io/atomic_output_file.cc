@@ -20,6 +20,7 @@
 #include "io/temp_registry.h"
 #include "xlayout/io/input_file.h"
 #include "xlayout/io/io_status.h"
+#include "xlayout/status_macros.h"
 
 namespace xlayout::io {
 namespace internal {
@@ -167,6 +168,19 @@ int RemoveStaleTemps(const std::string& dir, const std::string& base) {
   return removed;
 }
 
+absl::Status CheckReplaceableFile(const std::string& path,
+                                  const std::string& target,
+                                  absl::string_view hint) {
+  struct stat st;
+  if (stat(target.c_str(), &st) != 0 || S_ISREG(st.st_mode)) {
+    return absl::OkStatus();  // Absent (or unreadable: the writer says why).
+  }
+  return absl::InvalidArgumentError(absl::StrCat(
+      "refusing to replace '", path, "'",
+      target == path ? "" : absl::StrCat(" (-> '", target, "')"), ": it is ",
+      FileTypeName(st.st_mode), ", not a regular file", hint));
+}
+
 absl::StatusOr<std::string> ResolveSymlinks(const std::string& path) {
   std::string current = path;
   for (int hop = 0; hop < 40; ++hop) {
@@ -206,16 +220,11 @@ absl::StatusOr<AtomicOutputFile> AtomicOutputFile::Create(
   absl::StatusOr<std::string> target = ResolveSymlinks(path);
   if (!target.ok()) return target.status();
   f.target_ = *target;
+  XLAYOUT_RETURN_IF_ERROR(CheckReplaceableFile(
+      path, f.target_,
+      options.allow_stdout ? " (use '-' to write to standard output)" : ""));
   struct stat st;
   if (stat(f.target_.c_str(), &st) == 0) {
-    if (!S_ISREG(st.st_mode)) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "refusing to replace '", path, "'",
-          f.target_ == path ? "" : absl::StrCat(" (-> '", f.target_, "')"),
-          ": it is ", FileTypeName(st.st_mode), ", not a regular file",
-          options.allow_stdout ? " (use '-' to write to standard output)"
-                               : ""));
-    }
     f.mode_ = st.st_mode & 07777;
     if (geteuid() == 0) {
       f.chown_ = true;

@@ -29,6 +29,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 
 namespace xlayout::io {
 
@@ -103,6 +104,14 @@ std::string TempPrefix(const std::string& base);
 // longer runs and that belong to this user. Best effort; returns how many
 // were removed. Every output's Create calls it.
 int RemoveStaleTemps(const std::string& dir, const std::string& base);
+
+// OK when `target` (what `path` resolves to) does not exist or is a
+// regular file; else the INVALID_ARGUMENT every file output gives:
+// "refusing to replace 'PATH' (-> 'TARGET'): it is a FIFO, not a regular
+// file", then `hint` if not empty.
+absl::Status CheckReplaceableFile(const std::string& path,
+                                  const std::string& target,
+                                  absl::string_view hint = "");
 
 // Follows `path` through every symlink (at most 40 hops) to what it finally
 // names, which need not exist. INVALID_ARGUMENT on a loop.
