@@ -124,6 +124,30 @@ assert j["verified"] is False and j["tensors"][0]["verified"] is False and j["te
 assert len(j["mismatches"]) == 1 and "emb" in j["mismatches"][0]
 ' || fail "--json --verify mismatch"
 
+# Provenance of a relayout: the source checkpoint, what changed from its
+# environment, and what was converted from which layout (text and JSON).
+S="$EXAMPLES/story"
+"$XLAYOUT" import "$S/model.safetensors" --program "$S/program_a.hlo" \
+  --env "$S/env_a.json" -o prov_a > /dev/null
+"$XLAYOUT" relayout --program "$S/program_b.hlo" --checkpoint prov_a \
+  --env "$S/env_b.json" -o prov_b > /dev/null
+run 0 "$XLAYOUT" inspect prov_b
+grep -q '^  relayout of          prov_a$' out.txt || fail "relayout of: $(cat out.txt)"
+grep -q '^  environment changes  .*device kind: TPU v4 → TPU v5 lite; topology: 4x4x4 → 4x8' out.txt \
+  || fail "environment changes: $(cat out.txt)"
+grep -q '^  converted            3: embeddings (from bf16\[16,128,40\]{1,2,0:T(8,128)(2,1)}), ' out.txt \
+  || fail "converted: $(cat out.txt)"
+run 0 "$XLAYOUT" inspect prov_a
+grep -q 'relayout of' out.txt && fail "an import is no relayout"
+"$XLAYOUT" inspect prov_b --json > prov.json
+$PY -c '
+import json
+p = json.load(open("prov.json"))["provenance"]
+assert p["source_checkpoint"] == "prov_a", p
+assert p["source_environment"]["device_kind"] == "TPU v4", p
+assert [c["tensor"] for c in p["conversions"]] == ["embeddings", "attn_wq", "mlp_w_out"], p
+' || fail "inspect --json provenance"
+
 expect_fail 2 'usage\|required\|DIR' "$XLAYOUT" inspect
 expect_fail 2 'nope' "$XLAYOUT" inspect nope
 echo PASS

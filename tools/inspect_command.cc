@@ -139,6 +139,11 @@ int Run(const Options& o) {
         m.provenance.source_checkpoint.has_value()
             ? nlohmann::ordered_json(*m.provenance.source_checkpoint)
             : nlohmann::ordered_json(nullptr);
+    prov["source_environment"] =
+        m.provenance.source_environment.has_value()
+            ? nlohmann::ordered_json::parse(
+                  SerializeEnvironment(*m.provenance.source_environment))
+            : nlohmann::ordered_json(nullptr);
     nlohmann::ordered_json conv = nlohmann::ordered_json::array();
     for (const TensorConversion& c : m.provenance.conversions) {
       conv.push_back({{"tensor", c.tensor}, {"from", c.from.ToString(true)}});
@@ -198,15 +203,44 @@ int Run(const Options& o) {
   } else {
     std::printf("  (not recorded)\n");
   }
-  if (!m.provenance.source_files.empty()) {
-    std::vector<std::string> files;
-    for (const std::string& f : m.provenance.source_files) {
-      files.push_back(EscapeForTerminal(f));
+  const Provenance& p = m.provenance;
+  if (!p.source_files.empty() || p.source_checkpoint.has_value()) {
+    std::printf("\n%s\n", style.Bold("Provenance").c_str());
+    auto row = [](absl::string_view label, const std::string& value) {
+      std::printf("  %-20s %s\n", std::string(label).c_str(), value.c_str());
+    };
+    if (!p.source_files.empty()) {
+      std::vector<std::string> files;
+      for (const std::string& f : p.source_files) {
+        files.push_back(EscapeForTerminal(f));
+      }
+      row("imported from", absl::StrJoin(files, ", "));
     }
-    std::printf("  sources: %s; %zu tensor%s converted\n",
-                absl::StrJoin(files, ", ").c_str(),
-                m.provenance.conversions.size(),
-                m.provenance.conversions.size() == 1 ? "" : "s");
+    if (p.source_checkpoint.has_value()) {
+      row("relayout of", EscapeForTerminal(*p.source_checkpoint));
+      // What changed from the environment the source was made in.
+      std::string changes = "(not recorded)";
+      if (p.source_environment.has_value() && m.environment.has_value()) {
+        std::vector<std::string> parts;
+        for (const EnvironmentChange& c :
+             DiffEnvironments(*p.source_environment, *m.environment)) {
+          parts.push_back(EscapeForTerminal(c.ToString()));
+        }
+        changes = parts.empty() ? "none" : absl::StrJoin(parts, "; ");
+      } else if (p.source_environment.has_value()) {
+        changes = "this checkpoint records no environment";
+      }
+      row("environment changes", changes);
+    }
+    std::vector<std::string> converted;
+    for (const TensorConversion& c : p.conversions) {
+      converted.push_back(absl::StrCat(EscapeForTerminal(c.tensor), " (from ",
+                                       c.from.ToString(true), ")"));
+    }
+    row("converted", converted.empty()
+                         ? std::string("none")
+                         : absl::StrCat(converted.size(), ": ",
+                                        absl::StrJoin(converted, ", ")));
   }
   std::printf("\n%s\n", style.Bold("Tensors").c_str());
   std::vector<std::string> header = {
