@@ -135,6 +135,8 @@ foo = [c for c in env["changes"] if c["flag"] == "xla_tpu_foo"]
 assert foo and foo[0]["before"] == "false" and foo[0]["after"] == "true", foo
 assert j["fix"]["fixable_by_relayout"] is True
 assert j["fix"]["command"].startswith("xlayout relayout --program B.hlo --checkpoint ck "), j["fix"]
+assert j["fix"]["note"] is None, j["fix"]
+assert j["warnings"] == [], j["warnings"]
 assert j["buffer_count_message"] is None
 PY
 run 0 "$XLAYOUT" check --program A.hlo --checkpoint ck --json
@@ -143,8 +145,9 @@ import json
 j = json.load(open("out.txt"))
 assert j["ok"] is True and j["counts"]["ok"] == 5
 assert all(r["verdict"] == "ok" and r["message"] is None for r in j["parameters"])
-assert j["fix"] == {"fixable_by_relayout": False, "command": None}
+assert j["fix"] == {"fixable_by_relayout": False, "command": None, "note": None}
 assert j["environment"]["compared"] is False and j["env_input"] is None
+assert list(j)[-2:] == ["warnings", "errors"] and j["warnings"] == [], list(j)
 ' || fail "json ok: $(cat out.txt)"
 
 # --- incompatible: no relayout can fix it ------------------------------------
@@ -231,6 +234,114 @@ has "field 'device_count'" err.txt
 echo 'not an hlo dump' > junk.hlo
 run 2 "$XLAYOUT" check --program junk.hlo --checkpoint ck
 run 2 "$XLAYOUT" check --checkpoint ck
+
+# --- a dump that contradicts itself: the reader's warnings, as signature's ---
+# (regression, user trial: check printed nothing on stderr while
+# `xlayout signature` warned.) The header says ids is s32[9]; the ENTRY
+# parameter says s32[16]; the reader takes the header.
+sed '1s/s32\[16\]{0}/s32[9]{0}/' A.hlo > A9.hlo
+run 0 "$XLAYOUT" signature A9.hlo
+cp err.txt sig_err.txt
+run 1 "$XLAYOUT" check --program A9.hlo --checkpoint ck
+[ "$(cat err.txt)" = 'warning: parameter 3: entry_computation_layout says s32[9]{0} but ENTRY parameter(3) at line 7 is s32[16]{0}; using the header' ] \
+  || fail "check's warnings: $(cat err.txt)"
+cmp err.txt sig_err.txt || fail "check warns otherwise than signature: $(cat err.txt) / $(cat sig_err.txt)"
+has 'parameter 3 (ids) ← tensor "ids" (by manifest): incompatible: different dims'
+run 1 "$XLAYOUT" check --program A9.hlo --checkpoint ck --json
+cmp err.txt sig_err.txt || fail "check --json warns otherwise than signature: $(cat err.txt)"
+"$XLAYOUT" signature A9.hlo --json > sig.json 2> /dev/null || fail "signature --json A9.hlo"
+$PY - <<'PY' || fail "check --json warnings: $(cat out.txt)"
+import json
+j = json.load(open("out.txt"))
+sig = json.load(open("sig.json"))
+assert list(j)[-3:] == ["fix", "warnings", "errors"], list(j)
+assert j["warnings"] == sig["warnings"] == [
+    "parameter 3: entry_computation_layout says s32[9]{0} but ENTRY parameter(3) "
+    "at line 7 is s32[16]{0}; using the header"], (j["warnings"], sig["warnings"])
+PY
+# A dump cut after the ENTRY line: the header alone matches the checkpoint
+# (exit 0), but check says the names are unknown and the dump truncated.
+head -n 3 A.hlo > cut.hlo
+run 0 "$XLAYOUT" check --program cut.hlo --checkpoint ck
+has 'The checkpoint matches the program.'
+has 'warning: ENTRY has no parameter(0); its name is unknown' err.txt
+has "warning: the ENTRY computation is not closed by '}': the dump looks truncated" err.txt
+[ "$(wc -l < err.txt)" = 6 ] || fail "warnings for the cut dump: $(cat err.txt)"
+"$XLAYOUT" signature cut.hlo > /dev/null 2> sig_err.txt
+cmp err.txt sig_err.txt || fail "check warns otherwise than signature: $(cat err.txt)"
+# An unreadable dump is still an error, with no warnings.
+run 2 "$XLAYOUT" check --program junk.hlo --checkpoint ck
+lacks 'warning:' err.txt
+
+# --- the fix names a placeholder for a program or --env read from stdin or a
+# pipe (regression, user trial: "Fix: xlayout relayout --program - ..." and
+# "--program /dev/fd/63" cannot be run).
+set +e
+"$XLAYOUT" check --program - --checkpoint ck < B.hlo > stdin.txt 2> err.txt
+rc=$?
+set -e
+[ "$rc" = 1 ] || fail "check --program -: exit $rc: $(cat err.txt)"
+[ ! -s err.txt ] || fail "stderr: $(cat err.txt)"
+has 'Program jit_step (-), 5 parameters' stdin.txt
+[ "$(tail -n 2 stdin.txt)" = 'Fix: xlayout relayout --program PROGRAM.hlo --checkpoint ck -o ck.relayout
+  the program was read from standard input and cannot be read again: give it as a file in place of PROGRAM.hlo' ] \
+  || fail "fix for --program -: $(tail -n 2 stdin.txt)"
+# Given the file in place of the placeholder, the fix runs and fixes.
+fix=$(tail -n 2 stdin.txt | head -n 1)
+fix=${fix#Fix: }
+rm -rf ck.relayout
+(xlayout() { "$XLAYOUT" "$@"; }; eval "${fix/PROGRAM.hlo/B.hlo}") > fix.txt 2>&1 \
+  || fail "the fix with the file: $(cat fix.txt)"
+run 0 "$XLAYOUT" check --program B.hlo --checkpoint ck.relayout
+set +e
+"$XLAYOUT" check --program <(cat B.hlo) --checkpoint ck --env <(cat "$ENV_B") > pipe.txt 2> err.txt
+rc=$?
+set -e
+[ "$rc" = 1 ] || fail "check --program <(...): exit $rc: $(cat err.txt)"
+tail -n 3 pipe.txt > pipe_tail.txt
+$PY - <<'PY' || fail "fix for pipes: $(cat pipe_tail.txt)"
+import re
+lines = open("pipe_tail.txt", encoding="utf-8").read().split("\n")
+assert lines[0] == "Fix: xlayout relayout --program PROGRAM.hlo --checkpoint ck --env ENV.json -o ck.relayout", lines
+assert re.fullmatch(r"  the program was read from a pipe \(/dev/fd/\d+\) and cannot be read again: "
+                    r"give it as a file in place of PROGRAM\.hlo", lines[1]), lines
+assert re.fullmatch(r"  --env was read from a pipe \(/dev/fd/\d+\) and cannot be read again: "
+                    r"give it as a file in place of ENV\.json", lines[2]), lines
+PY
+# A named FIFO: not a regular file either.
+mkfifo prog.fifo
+cat B.hlo > prog.fifo &
+run 1 "$XLAYOUT" check --program prog.fifo --checkpoint ck --env "$ENV_B"
+wait
+[ "$(tail -n 2 out.txt)" = "Fix: xlayout relayout --program PROGRAM.hlo --checkpoint ck --env $ENV_B -o ck.relayout
+  the program was read from a pipe (prog.fifo) and cannot be read again: give it as a file in place of PROGRAM.hlo" ] \
+  || fail "fix for a FIFO: $(tail -n 2 out.txt)"
+# --env from stdin, the program a file.
+run 1 "$XLAYOUT" check --program B.hlo --checkpoint ck --env - --json < "$ENV_B"
+$PY - <<'PY' || fail "json fix for --env -: $(cat out.txt)"
+import json
+fix = json.load(open("out.txt"))["fix"]
+assert fix == {"fixable_by_relayout": True,
+               "command": "xlayout relayout --program B.hlo --checkpoint ck --env ENV.json -o ck.relayout",
+               "note": "--env was read from standard input and cannot be read again: "
+                       "give it as a file in place of ENV.json"}, fix
+PY
+# A regular file named through a symlink is named as given.
+ln -s B.hlo link.hlo
+run 1 "$XLAYOUT" check --program link.hlo --checkpoint ck
+[ "$(tail -n 1 out.txt)" = 'Fix: xlayout relayout --program link.hlo --checkpoint ck -o ck.relayout' ] \
+  || fail "fix for a symlink: $(tail -n 1 out.txt)"
+
+# --- --help says what is read of the checkpoint (regression: it said "only
+# its manifest", but the data files' sizes are checked too) ------------------
+run 0 "$XLAYOUT" check --help
+has "its manifest is read and every tensor's byte range is checked against the size of its data file; no tensor data is read"
+lacks 'only its manifest'
+cp -r ck short
+$PY -c 'import os; os.truncate("short/data/tensors.bin", os.path.getsize("short/data/tensors.bin") - 1)'
+run 2 "$XLAYOUT" check --program A.hlo --checkpoint short
+has "lie past the end of data file \"data/tensors.bin\"" err.txt
+has 'the file is truncated' err.txt
 
 # --- control characters from the input are escaped in text output -----------
 evil=$'ev\x1b[31mil'

@@ -87,6 +87,9 @@ int Run(const Options& o) {
   if (!program.ok()) {
     return Fail(o, JsonFileInput(o.program), program.status());
   }
+  // What the reader tolerated in the dump (a header that contradicts the
+  // ENTRY parameters, a truncated dump, ...), as `signature` prints it.
+  for (const std::string& w : program->warnings) PrintWarning(w);
   absl::StatusOr<std::unique_ptr<CheckpointReader>> reader =
       CheckpointReader::Open(o.checkpoint);
   if (!reader.ok()) {
@@ -103,7 +106,7 @@ int Run(const Options& o) {
   if (o.json) {
     Json j = JsonEnvelope("check");
     AddInputs(o, j);
-    j.update(CheckReportJson(Inputs(o), *report, o.strict));
+    j.update(CheckReportJson(Inputs(o), *report, o.strict, program->warnings));
     j["errors"] = Json::array();
     PrintJson(j);
   } else {
@@ -126,7 +129,9 @@ RunFn RegisterCheckCommand(CLI::App& app) {
                   "The program: an XLA HLO text dump or a JSON signature")
       ->required();
   cmd->add_option("--checkpoint", o->checkpoint,
-                  "The checkpoint directory (only its manifest is read)")
+                  "The checkpoint directory: its manifest is read and every "
+                  "tensor's byte range is checked against the size of its "
+                  "data file; no tensor data is read")
       ->required();
   cmd->add_option("--env", o->env,
                   "The current environment (xlayout.environment.v1): its "
@@ -147,7 +152,8 @@ RunFn RegisterCheckCommand(CLI::App& app) {
                 "needing relayout either way");
   cmd->add_flag("--json", o->json,
                 "Print JSON on stdout (docs/json.md): one record per "
-                "parameter, the environment changes, the fix");
+                "parameter, the environment changes, the fix, the program's "
+                "warnings");
   cmd->footer(
       "Verdicts: ok, needs relayout (same dtype and dims, another layout), "
       "incompatible (another dtype or dims), memory kind, missing, extra.\n"

@@ -177,24 +177,90 @@ std::string SuggestedOutput(absl::string_view dir) {
   return absl::StrCat(dir, ".relayout");
 }
 
+// Placeholders for inputs that cannot be named again (CheckFixCommand).
+constexpr absl::string_view kProgramPlaceholder = "PROGRAM.hlo";
+constexpr absl::string_view kEnvPlaceholder = "ENV.json";
+
+// Where `path` was read from when a second command cannot read it again
+// under that name: "standard input" for "-" (and /dev/stdin, /dev/fd/0),
+// "a pipe (/dev/fd/63)" for bash's <(...) or a FIFO, likewise for any other
+// path that is not a regular file or is this process's file descriptor.
+// nullopt for a regular file, and for a path that no longer resolves (it
+// was read under that name, so it is printed as given).
+std::optional<std::string> OneShotSource(const std::string& path) {
+  if (path == "-") return "standard input";
+  if (path == "/dev/stdin" || path == "/dev/fd/0" ||
+      path == "/proc/self/fd/0") {
+    return absl::StrCat("standard input (", path, ")");
+  }
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  const fs::file_status st = fs::status(path, ec);
+  if (ec) return std::nullopt;
+  std::string what;
+  if (fs::is_regular_file(st)) {
+    if (!absl::StartsWith(path, "/dev/fd/") &&
+        !absl::StartsWith(path, "/proc/self/fd/")) {
+      return std::nullopt;
+    }
+    what = "a file descriptor of this process";
+  } else if (fs::is_fifo(st)) {
+    what = "a pipe";
+  } else if (fs::is_socket(st)) {
+    what = "a socket";
+  } else if (fs::is_character_file(st)) {
+    what = "a character device";
+  } else {
+    what = "a file that is not a regular file";
+  }
+  return absl::StrCat(what, " (", path, ")");
+}
+
+// The name the fix command gives `path`: `placeholder` when it cannot be
+// read again, else the path, quoted for the shell.
+std::string FixArgument(const std::string& path,
+                        absl::string_view placeholder) {
+  return OneShotSource(path).has_value() ? std::string(placeholder)
+                                         : ShellQuote(path);
+}
+
 }  // namespace
 
+std::vector<std::string> CheckFixNotes(const CheckInputs& in) {
+  std::vector<std::string> notes;
+  auto note = [&](absl::string_view what, const std::string& path,
+                  absl::string_view placeholder) {
+    std::optional<std::string> source = OneShotSource(path);
+    if (!source.has_value()) return;
+    notes.push_back(absl::StrCat(what, " was read from ", *source,
+                                 " and cannot be read again: give it as a "
+                                 "file in place of ",
+                                 placeholder));
+  };
+  note("the program", in.program, kProgramPlaceholder);
+  if (!in.env.empty()) note("--env", in.env, kEnvPlaceholder);
+  return notes;
+}
+
 std::string CheckFixCommand(const CheckInputs& in) {
-  std::string cmd =
-      absl::StrCat("xlayout relayout --program ", ShellQuote(in.program),
-                   " --checkpoint ", ShellQuote(in.checkpoint));
+  std::string cmd = absl::StrCat("xlayout relayout --program ",
+                                 FixArgument(in.program, kProgramPlaceholder),
+                                 " --checkpoint ", ShellQuote(in.checkpoint));
   for (const std::string& m : in.map) {
     absl::StrAppend(&cmd, " --map ", ShellQuote(m));
   }
   if (!in.memory_kinds.empty()) {
     absl::StrAppend(&cmd, " --memory-kinds ", ShellQuote(in.memory_kinds));
   }
-  if (!in.env.empty()) absl::StrAppend(&cmd, " --env ", ShellQuote(in.env));
+  if (!in.env.empty()) {
+    absl::StrAppend(&cmd, " --env ", FixArgument(in.env, kEnvPlaceholder));
+  }
   absl::StrAppend(&cmd, " -o ", ShellQuote(SuggestedOutput(in.checkpoint)));
   return cmd;
 }
 
-Json CheckReportJson(const CheckInputs& in, const CheckReport& r, bool strict) {
+Json CheckReportJson(const CheckInputs& in, const CheckReport& r, bool strict,
+                     const std::vector<std::string>& program_warnings) {
   Json j;
   j["program"] = r.program;
   j["strict"] = strict;
@@ -229,7 +295,12 @@ Json CheckReportJson(const CheckInputs& in, const CheckReport& r, bool strict) {
   fix["fixable_by_relayout"] = r.fixable_by_relayout();
   fix["command"] =
       r.fixable_by_relayout() ? Json(CheckFixCommand(in)) : Json(nullptr);
+  const std::vector<std::string> notes =
+      r.fixable_by_relayout() ? CheckFixNotes(in) : std::vector<std::string>();
+  fix["note"] =
+      notes.empty() ? Json(nullptr) : Json(absl::StrJoin(notes, "; "));
   j["fix"] = std::move(fix);
+  j["warnings"] = program_warnings;
   return j;
 }
 
@@ -411,6 +482,9 @@ void PrintCheckReportText(const CheckInputs& o, const CheckReport& r,
   if (any_relayout && r.fixable_by_relayout()) {
     std::printf("%s %s\n", s.Bold("Fix:").c_str(),
                 EscapeForTerminal(CheckFixCommand(o)).c_str());
+    for (const std::string& note : CheckFixNotes(o)) {
+      std::printf("  %s\n", EscapeForTerminal(note).c_str());
+    }
   } else if (any_relayout) {
     std::printf(
         "The other parameters need relayout or another memory kind; once "

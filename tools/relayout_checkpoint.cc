@@ -66,7 +66,8 @@ Json Side(const Shape& shape, int64_t bytes, const std::string& kind) {
 }
 
 void PrintJsonResult(const CheckpointRelayoutArgs& a,
-                     const CheckpointRelayoutResult& r) {
+                     const CheckpointRelayoutResult& r,
+                     const std::vector<std::string>& program_warnings) {
   Json j = JsonEnvelope("relayout");
   AddInputs(a, j);
   j["program"] = r.report.program;
@@ -98,7 +99,7 @@ void PrintJsonResult(const CheckpointRelayoutArgs& a,
   j["bytes_per_second"] =
       r.seconds > 0 ? (r.bytes_read + r.bytes_written) / r.seconds : 0.0;
   // The check the run was based on, as `check --json` reports it.
-  j["check"] = CheckReportJson(Inputs(a), r.report, a.strict);
+  j["check"] = CheckReportJson(Inputs(a), r.report, a.strict, program_warnings);
   j["errors"] = Json::array();
   PrintJson(j);
 }
@@ -202,6 +203,9 @@ int RunCheckpointRelayout(const CheckpointRelayoutArgs& a) {
   if (!program.ok()) {
     return Fail(a, JsonFileInput(a.program), program.status());
   }
+  // What the reader tolerated in the dump, as `signature` and `check` print
+  // it.
+  for (const std::string& w : program->warnings) PrintWarning(w);
   absl::StatusOr<std::unique_ptr<CheckpointReader>> reader =
       CheckpointReader::Open(a.checkpoint);
   if (!reader.ok()) {
@@ -228,7 +232,7 @@ int RunCheckpointRelayout(const CheckpointRelayoutArgs& a) {
     // Refused: the same report as `check`, and nothing written.
     const CheckReport& report = r->report;
     if (a.json) {
-      PrintJsonResult(a, *r);
+      PrintJsonResult(a, *r, program->warnings);
     } else {
       PrintCheckReportText(Inputs(a), report, /*show_fix=*/false);
     }
@@ -241,7 +245,7 @@ int RunCheckpointRelayout(const CheckpointRelayoutArgs& a) {
     return kExitFindings;
   }
   if (a.json) {
-    PrintJsonResult(a, *r);
+    PrintJsonResult(a, *r, program->warnings);
   } else {
     PrintTextResult(a, *r);
   }

@@ -93,6 +93,50 @@ grep -q 'nothing written' err.txt || fail "stderr: $(cat err.txt)"
 run 1 "$XLAYOUT" relayout --program C.hlo --checkpoint ck -o ck.c --json
 $PY -c 'import json; j = json.load(open("out.txt")); assert j["written"] is False and j["output"] is None and j["check"]["counts"]["incompatible"] == 1, j'
 
+# --- a dump that contradicts itself: the reader's warnings on stderr, as
+# `signature` prints them (regression, user trial: relayout said nothing) ---
+# C9: C with the header saying ids is s32[9] (the ENTRY says s32[16]).
+sed '1s/s32\[16\]{0}/s32[9]{0}/' C.hlo > C9.hlo
+"$XLAYOUT" signature C9.hlo > /dev/null 2> sig_err.txt || fail "signature C9.hlo: $(cat sig_err.txt)"
+run 1 "$XLAYOUT" relayout --program C9.hlo --checkpoint ck -o ck.c9
+[ "$(cat err.txt)" = "$(cat sig_err.txt)
+error: relayout: nothing written: 2 parameter(s) cannot be fixed by a relayout (2 incompatible, 0 missing); see the report above" ] \
+  || fail "stderr of a refused relayout of C9.hlo: $(cat err.txt)"
+has 'warning: parameter 3: entry_computation_layout says s32[9]{0} but ENTRY parameter(3) at line 7 is s32[16]{0}; using the header' err.txt
+has 'parameter 3 (ids) ← tensor "ids" (by manifest): incompatible: different dims'
+[ ! -e ck.c9 ] || fail "ck.c9 written"
+# B cut after its ENTRY line: the header is whole, so the relayout runs
+# (exit 0) and warns that the names are unknown and the dump truncated.
+head -n 3 B.hlo > cut.hlo
+"$XLAYOUT" signature cut.hlo > /dev/null 2> sig_err.txt || fail "signature cut.hlo: $(cat sig_err.txt)"
+run 0 "$XLAYOUT" relayout --program cut.hlo --checkpoint ck -o ck.cut --json
+cmp err.txt sig_err.txt || fail "relayout warns otherwise than signature: $(cat err.txt)"
+has "warning: the ENTRY computation is not closed by '}': the dump looks truncated" err.txt
+$PY - <<'PY' || fail "relayout --json warnings: $(cat out.txt)"
+import json
+j = json.load(open("out.txt"))
+assert j["written"] is True, j
+w = j["check"]["warnings"]
+assert list(j["check"])[-2:] == ["fix", "warnings"], list(j["check"])
+assert w == ["ENTRY has no parameter(%d); its name is unknown" % i for i in range(5)] + [
+    "the ENTRY computation is not closed by '}': the dump looks truncated"], w
+PY
+cmp ck.b/data/tensors.bin ck.cut/data/tensors.bin || fail "the cut dump wrote other bytes"
+# The program from stdin: the check's fix names a placeholder.
+run 0 "$XLAYOUT" relayout --program - --checkpoint ck -o ck.stdin --json < B.hlo
+[ ! -s err.txt ] || fail "stderr: $(cat err.txt)"
+$PY - <<'PY' || fail "relayout --json fix for stdin: $(cat out.txt)"
+import json
+j = json.load(open("out.txt"))
+assert j["program_input"] == {"file": "-"} and j["check"]["warnings"] == [], j
+assert j["check"]["fix"] == {
+    "fixable_by_relayout": True,
+    "command": "xlayout relayout --program PROGRAM.hlo --checkpoint ck -o ck.relayout",
+    "note": "the program was read from standard input and cannot be read again: "
+            "give it as a file in place of PROGRAM.hlo"}, j["check"]["fix"]
+PY
+cmp ck.b/data/tensors.bin ck.stdin/data/tensors.bin || fail "stdin's program wrote other bytes"
+
 # --- outputs that would touch the source or unrelated files: exit 2 --------
 expect_fail 2 "is the source checkpoint 'ck' itself" "$XLAYOUT" relayout --program B.hlo --checkpoint ck -o ck/
 expect_fail 2 'inside the source checkpoint' "$XLAYOUT" relayout --program B.hlo --checkpoint ck -o ck/sub
