@@ -1,7 +1,13 @@
 // xlayout: XLA physical tensor layouts — sizes, relayout, runtime checks and
 // E0102 diagnosis. `xlayout <command> [options]`; `xlayout help [command]`.
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <iostream>
 #include <string>
 #include <vector>
 
@@ -48,6 +54,51 @@ int UnknownCommand(CLI::App& app, const std::string& name) {
   return kExitError;
 }
 
+// The innermost command being parsed (`env diff` for `xlayout env diff ...`),
+// or nullptr.
+const CLI::App* ParsedCommand(const CLI::App& app) {
+  const CLI::App* deepest = nullptr;
+  for (const CLI::App* sub = &app; sub != nullptr;) {
+    const CLI::App* next = nullptr;
+    for (const CLI::App* s : sub->get_subcommands({})) {
+      if (s->parsed()) next = s;
+    }
+    if (next != nullptr) deepest = next;
+    sub = next;
+  }
+  return deepest;
+}
+
+// A usage error's message. Arguments no option or positional took are named
+// first: CLI11 checks the required options before it reports them, so
+// `check --progam X` would otherwise say "--program is required". For a
+// single unknown long option, the closest one of the command follows, as
+// "Did you mean '--program'?" (`*hint`).
+std::string UsageErrorMessage(const CLI::App& app, const CLI::ParseError& e,
+                              std::string* hint) {
+  if (app.remaining_size(/*recurse=*/true) == 0) return e.what();
+  std::vector<std::string> extras;
+  for (const std::string& arg : app.remaining(/*recurse=*/true)) {
+    if (arg != "--") extras.push_back(arg);
+  }
+  const CLI::App* command = ParsedCommand(app);
+  if (extras.size() == 1 && extras[0].rfind("--", 0) == 0 &&
+      extras[0].size() > 2 && command != nullptr) {
+    std::string word = extras[0].substr(0, extras[0].find('='));
+    std::vector<std::string> names;
+    for (const CLI::Option* opt : command->get_options()) {
+      for (const std::string& n : opt->get_lnames()) names.push_back("--" + n);
+    }
+    const std::string closest = ClosestMatch(word, names);
+    if (!closest.empty() && closest != word) {
+      *hint = absl::StrCat("Did you mean '", closest, "'?");
+    }
+  }
+  // CLI11 prints the list last first; reversed, it is in command-line order.
+  std::reverse(extras.begin(), extras.end());
+  return CLI::ExtrasError(extras).what();
+}
+
 // `xlayout help [COMMAND]`.
 int Help(CLI::App& app, int argc, char** argv) {
   if (argc <= 2) {
@@ -64,7 +115,8 @@ int Help(CLI::App& app, int argc, char** argv) {
   return kExitOk;
 }
 
-int Main(int argc, char** argv) {
+// Runs the command; sets `*command` to its name once it is known.
+int Run(int argc, char** argv, std::string* command) {
   CLI::App app{
       "xlayout: XLA physical tensor layouts — shape sizes, relayout, runtime "
       "input checks and E0102 diagnosis.",
@@ -123,7 +175,9 @@ int Main(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     // Usage errors: message on stderr, exit 2 (CLI11's own codes are not
     // ours), pointing at the help of the command being parsed.
-    PrintError(e.what());
+    std::string hint;
+    PrintError(UsageErrorMessage(app, e, &hint));
+    if (!hint.empty()) std::fprintf(stderr, "%s\n", hint.c_str());
     CLI::App* sub = FindCommand(app, first);
     if (sub != nullptr) {
       std::fprintf(stderr, "Run 'xlayout %s --help' for its usage.\n",
@@ -134,9 +188,39 @@ int Main(int argc, char** argv) {
     return kExitError;
   }
   for (auto& [sub, run] : commands) {
-    if (sub->parsed()) return run();
+    if (sub->parsed()) {
+      *command = sub->get_name();
+      return run();
+    }
   }
   return kExitError;
+}
+
+// A standard descriptor closed by the caller (`>&-`) would be reused by the
+// next open(), and printf or the error messages would then write into that
+// file. Occupy each closed one with /dev/null opened the wrong way, so that
+// using it fails with EBADF as the closed descriptor would.
+void OccupyClosedStandardStreams() {
+  for (int fd : {STDIN_FILENO, STDOUT_FILENO, STDERR_FILENO}) {
+    if (fcntl(fd, F_GETFD) != -1 || errno != EBADF) continue;
+    const int got = open("/dev/null", fd == STDIN_FILENO ? O_WRONLY : O_RDONLY);
+    if (got >= 0 && got != fd) close(got);
+  }
+}
+
+// Every command's output ends here: what could not be written to standard
+// output (a full disk, a closed descriptor) is an error, exit 2, unless the
+// command already failed with its own code. A reader that closed the pipe
+// still ends the process by SIGPIPE, quietly, as before.
+int Main(int argc, char** argv) {
+  OccupyClosedStandardStreams();
+  std::string command;
+  const int rc = Run(argc, argv, &command);
+  const absl::Status written = FlushOutput(stdout, std::cout);
+  if (written.ok()) return rc;
+  PrintError(command.empty() ? std::string(written.message())
+                             : absl::StrCat(command, ": ", written.message()));
+  return rc != kExitOk ? rc : kExitError;
 }
 
 }  // namespace

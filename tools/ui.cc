@@ -3,12 +3,14 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstdlib>
 #include <cstring>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "xlayout/io/io_status.h"
 
 namespace xlayout::cli {
 
@@ -113,6 +115,27 @@ void ProgressBar::Update(int64_t done) {
   std::fprintf(stderr, "\r%s [%s] %5.1f%%%s\x1b[K", label_.c_str(), bar.c_str(),
                permille / 10.0, detail.c_str());
   std::fflush(stderr);
+}
+
+absl::Status FlushOutput(FILE* stream, std::ostream& os) {
+  // std::cout is synchronised with stdio: its flush writes into `stream`'s
+  // buffer, which fflush then writes out.
+  errno = 0;
+  os.flush();
+  int err = os.fail() ? errno : 0;
+  errno = 0;
+  if (std::fflush(stream) != 0 && err == 0) err = errno;
+  if (err == 0 && !os.fail() && std::ferror(stream) == 0) {
+    return absl::OkStatus();
+  }
+  if (err == 0) {
+    // An earlier write failed and stdio dropped its buffer, leaving only the
+    // error flag. An empty write finds the cause again for a full device and
+    // a closed descriptor (pipes and files accept it: EIO then).
+    errno = 0;
+    if (write(fileno(stream), "", 0) < 0) err = errno;
+  }
+  return io::IoError(err != 0 ? err : EIO, "write", "-");
 }
 
 size_t EditDistance(absl::string_view a, absl::string_view b) {

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
+#include <ostream>
 #include <string>
 #include <vector>
 
@@ -92,6 +93,14 @@ void PrintJson(const Json& j) {
   std::printf("%s\n",
               j.dump(2, ' ', false, Json::error_handler_t::replace).c_str());
 }
+
+// Flushes `os` and then `stream` (std::cout and stdout, which the commands
+// and CLI11 write to) and reports whether everything written to them reached
+// the file: a failed flush, or an error flag left by an earlier failed write,
+// is the IoError "cannot write '-': STRERROR", as for `relayout ... -`
+// (errno of the failing write; when stdio kept only its error flag, that of
+// an empty write to the descriptor, or EIO).
+absl::Status FlushOutput(FILE* stream, std::ostream& os);
 
 // Levenshtein distance (byte-wise insertions, deletions, substitutions).
 size_t EditDistance(absl::string_view a, absl::string_view b);

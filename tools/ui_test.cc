@@ -2,6 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+
 namespace xlayout::cli {
 namespace {
 
@@ -60,6 +64,52 @@ TEST(UiTest, NoColorDisablesColor) {
   setenv("NO_COLOR", "1", 1);
   EXPECT_FALSE(ColorEnabled(stdout));
   unsetenv("NO_COLOR");
+}
+
+TEST(UiTest, FlushOutputSucceedsWhenEverythingIsWritten) {
+  FILE* f = std::tmpfile();
+  ASSERT_NE(f, nullptr);
+  std::ostringstream os;
+  std::fputs("report\n", f);
+  os << "help\n";
+  EXPECT_TRUE(FlushOutput(f, os).ok());
+  std::fclose(f);
+}
+
+TEST(UiTest, FlushOutputReportsAFullDevice) {
+  FILE* f = std::fopen("/dev/full", "w");
+  if (f == nullptr) GTEST_SKIP() << "no /dev/full";
+  std::ostringstream os;
+  std::fputs("report\n", f);  // Buffered: fails only when flushed.
+  const absl::Status s = FlushOutput(f, os);
+  EXPECT_EQ(s.code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_EQ(s.message(), "cannot write '-': No space left on device");
+  std::fclose(f);
+}
+
+TEST(UiTest, FlushOutputReportsAFailedStream) {
+  std::ofstream os("/dev/full");
+  if (!os.is_open()) GTEST_SKIP() << "no /dev/full";
+  FILE* f = std::tmpfile();
+  ASSERT_NE(f, nullptr);
+  os << "help\n";
+  const absl::Status s = FlushOutput(f, os);
+  EXPECT_EQ(s.code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_EQ(s.message(), "cannot write '-': No space left on device");
+  std::fclose(f);
+}
+
+TEST(UiTest, FlushOutputReportsAnEarlierFailedWrite) {
+  // Unbuffered: the write fails at once and leaves only the error flag.
+  FILE* f = std::fopen("/dev/full", "w");
+  if (f == nullptr) GTEST_SKIP() << "no /dev/full";
+  std::setvbuf(f, nullptr, _IONBF, 0);
+  std::fputs("report\n", f);
+  std::ostringstream os;
+  const absl::Status s = FlushOutput(f, os);
+  EXPECT_EQ(s.code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_EQ(s.message(), "cannot write '-': No space left on device");
+  std::fclose(f);
 }
 
 }  // namespace
