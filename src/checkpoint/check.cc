@@ -91,6 +91,29 @@ std::string BindingText(const TensorBinding& b) {
   return s;
 }
 
+// Why `b` names no parameter of `program`: ": parameter 3 is not a tuple",
+// ": parameter 3 is a tuple (leaves {0} to {1})", ": it has parameters 0 to
+// 4".
+std::string WhyNoSuchBinding(const ProgramSignature& program,
+                             const TensorBinding& b) {
+  std::vector<std::string> leaves;
+  int64_t last = -1;
+  for (const ParameterSignature& p : program.parameters) {
+    last = std::max(last, p.parameter_number);
+    if (p.parameter_number != b.parameter || p.tuple_index.empty()) continue;
+    leaves.push_back(absl::StrCat("{", absl::StrJoin(p.tuple_index, ","), "}"));
+  }
+  if (b.parameter > last) {
+    return last < 0 ? ": it has no parameters"
+                    : absl::StrCat(": it has parameters 0 to ", last);
+  }
+  if (leaves.empty()) {
+    return absl::StrCat(": parameter ", b.parameter, " is not a tuple");
+  }
+  return absl::StrCat(": parameter ", b.parameter, " is a tuple (leaves ",
+                      leaves.front(), " to ", leaves.back(), ")");
+}
+
 struct BindingKey {
   int64_t parameter;
   std::vector<int64_t> tuple_index;
@@ -204,7 +227,8 @@ absl::StatusOr<CheckReport> CheckCheckpoint(const ProgramSignature& program,
     if (it == by_binding.end()) {
       extra_note[t] =
           absl::StrCat("the manifest binds it to parameter ", BindingText(b),
-                       ", which program '", program.name, "' does not have");
+                       ", which program '", program.name, "' does not have",
+                       WhyNoSuchBinding(program, b));
       continue;
     }
     const int64_t i = it->second;

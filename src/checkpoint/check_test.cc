@@ -252,7 +252,9 @@ TEST(CheckTest, MissingAndExtra) {
   EXPECT_EQ(extra.verdict, CheckVerdict::kExtra);
   EXPECT_EQ(extra.parameter, -1);
   EXPECT_EQ(extra.tensor, "optimizer_state");
-  EXPECT_THAT(extra.note, HasSubstr("parameter 9"));
+  EXPECT_EQ(extra.note,
+            "the manifest binds it to parameter 9, which program 'jit_step' "
+            "does not have: it has parameters 0 to 5");
   // Six tensors for six parameters: the counts agree.
   EXPECT_FALSE(r.buffer_count_message.has_value());
 
@@ -379,6 +381,27 @@ ENTRY %main (p: (f32[8], s32[4]), q: f32[2]) -> f32[] {
   EXPECT_EQ(r->parameters[0].tensor, "a");
   EXPECT_EQ(r->parameters[1].tensor, "b");
   EXPECT_EQ(r->parameters[2].tensor, "q");
+
+  // Bindings that name no leaf say why.
+  m.tensors[0].binding->tuple_index = {0};  // q is no tuple.
+  m.tensors[2].binding->tuple_index = {};   // p is a tuple.
+  m.tensors[1].binding->tuple_index = {5};  // p has leaves {0}, {1}.
+  r = CheckCheckpoint(*sig, m);
+  ASSERT_TRUE(r.ok()) << r.status();
+  std::vector<std::string> notes;
+  for (const ParameterCheck& c : r->parameters) {
+    if (c.verdict == CheckVerdict::kExtra) notes.push_back(c.note);
+  }
+  EXPECT_THAT(notes, ::testing::UnorderedElementsAre(
+                         "the manifest binds it to parameter 1{0}, which "
+                         "program 'tup' does not have: parameter 1 is not a "
+                         "tuple",
+                         "the manifest binds it to parameter 0, which program "
+                         "'tup' does not have: parameter 0 is a tuple (leaves "
+                         "{0} to {1})",
+                         "the manifest binds it to parameter 0{5}, which "
+                         "program 'tup' does not have: parameter 0 is a tuple "
+                         "(leaves {0} to {1})"));
 }
 
 TEST(CheckTest, EnvironmentDiffLayoutAffectingFirst) {
