@@ -175,4 +175,70 @@ printf 'HloModule jit_\033[31mred\033]0;title\007, entry_computation_layout={(f3
 "$XLAYOUT" signature -q "$tmp/esc.hlo" >"$tmp/out" 2>&1 || true
 if LC_ALL=C grep -q $'[\x1b\x07]' "$tmp/out"; then fail "raw control bytes echoed: $(cat -v "$tmp/out")"; fi
 
+# Regression (user trial 2): a sharding that does not parse gave the global
+# size as the per-device one (4x too big). It is unknown: a warning, exit 0,
+# "unknown" in the table and the per-device total, null in JSON.
+cat >"$tmp/junk.hlo" <<'EOF2'
+HloModule m, entry_computation_layout={(f32[64,256]{1,0})->f32[]}, num_partitions=4
+ENTRY e {
+  p = f32[64,256]{1,0} parameter(0), sharding={devices=[4,1]<=[4] junk}
+  c = f32[] constant(0), sharding={replicated}
+}
+EOF2
+"$XLAYOUT" signature "$tmp/junk.hlo" >"$tmp/out" 2>"$tmp/err" || fail "junk sharding exited $?"
+cat >"$tmp/want" <<'EOF2'
+Program m
+Replicas 1, partitions 4, parameters 1  (layouts from entry_computation_layout)
+Read dump before SPMD partitioning — shapes are global; each device holds its sharding's piece (instructions other than entry parameters carry sharding=; the SPMD partitioner clears those)
+
+  #  name  shape             xla_bytes  exact_bytes  per device  device bytes  memory kind  sharding
+  0  p     f32[64,256]{1,0}     65,536       65,536  unknown          unknown  device       {devices=[4,1]<=[4] junk}
+
+Total xla_bytes 65,536 (64.00 KiB), exact_bytes 65,536 (64.00 KiB); per device xla_bytes unknown (a sharding does not apply, see warnings)
+EOF2
+diff -u "$tmp/want" "$tmp/out" || fail "junk sharding text output"
+cat >"$tmp/want" <<'EOF2'
+warning: parameter 0 (p): sharding {devices=[4,1]<=[4] junk} not applied (col 21: unknown word 'junk' in sharding: expected replicated, manual, unknown, unreduced, maximal, devices=, last_tile_dim_replicate, last_tile_dims=, shard_as, shard_like or metadata=); its per-device shape and size are unknown
+EOF2
+diff -u "$tmp/want" "$tmp/err" || fail "junk sharding warning"
+"$XLAYOUT" signature --json "$tmp/junk.hlo" >"$tmp/junk.json" 2>/dev/null || fail "junk --json exited $?"
+$py - "$tmp/junk.json" <<'PY'
+import json, sys
+(p,) = json.load(open(sys.argv[1]))["parameters"]
+assert p["xla_bytes"] == 65536, p
+assert p["per_device_shape"] is None and p["per_device_xla_bytes"] is None \
+    and p["per_device_exact_bytes"] is None, p
+PY
+# It reads back, and stays unknown.
+"$XLAYOUT" signature --json "$tmp/junk.json" >"$tmp/junk2.json" 2>/dev/null || fail "junk json read back exited $?"
+$py -c 'import json,sys; a,b=(json.load(open(f)) for f in sys.argv[1:]); del a["input"], b["input"]; assert a == b, (a, b)' \
+  "$tmp/junk.json" "$tmp/junk2.json" || fail "junk sharding JSON round trip"
+# A JSON signature whose sharding is "total garbage": the same rule; the
+# per-device values it gives (written before the fix) are ignored, warned.
+cat >"$tmp/garbage.json" <<'EOF2'
+{"name": "g", "num_partitions": 4, "dump_stage": "before_spmd_partitioning",
+ "parameters": [{"index": 0, "name": "a", "shape": "s32[32,512]{1,0:T(8,128)}",
+   "sharding": "total garbage", "per_device_shape": "s32[32,512]{1,0:T(8,128)}",
+   "per_device_xla_bytes": 65536, "per_device_exact_bytes": 65536}]}
+EOF2
+"$XLAYOUT" signature "$tmp/garbage.json" >"$tmp/out" 2>"$tmp/err" || fail "garbage json exited $?"
+grep -Eq '^  0  a     s32\[32,512\]\{1,0:T\(8,128\)\}     65,536       65,536  unknown          unknown  device       total garbage$' "$tmp/out" ||
+  fail "garbage json row: $(cat "$tmp/out")"
+grep -q 'per device xla_bytes unknown (a sharding does not apply, see warnings)$' "$tmp/out" || fail "garbage json total"
+cat >"$tmp/want" <<'EOF2'
+warning: parameter 0 (a): sharding total garbage not applied (col 1: expected '{' to start a sharding, got 'total'); its per-device shape and size are unknown
+warning: parameters[0]: per_device_shape "s32[32,512]{1,0:T(8,128)}" ignored: the sharding does not apply, so it cannot be derived
+warning: parameters[0]: per_device_xla_bytes 65536 ignored: the sharding does not apply, so it cannot be derived
+warning: parameters[0]: per_device_exact_bytes 65536 ignored: the sharding does not apply, so it cannot be derived
+EOF2
+diff -u "$tmp/want" "$tmp/err" || fail "garbage json warnings"
+
+# Regression (user trial 2): one partition was explained twice ("... every
+# device holds the global shapes (num_partitions is 1: every device holds
+# the global shapes)").
+"$XLAYOUT" signature "$EXAMPLES/old_comma_header.hlo" >"$tmp/out" 2>/dev/null || fail "single partition exited $?"
+grep -qx 'Read one partition (num_partitions is 1) — every device holds the global shapes' "$tmp/out" ||
+  fail "single partition stage line: $(sed -n 3p "$tmp/out")"
+[ "$(grep -o 'every device holds the global shapes' "$tmp/out" | wc -l)" -eq 1 ] || fail "stage said twice"
+
 echo "signature CLI tests passed"

@@ -31,8 +31,10 @@ std::string StageLine(const ProgramSignature& sig) {
   std::string what;
   switch (sig.dump_stage) {
     case DumpStage::kSinglePartition:
-      what = "one partition — every device holds the global shapes";
-      break;
+      // The stage's reason says the same thing ("num_partitions is 1: every
+      // device holds the global shapes"): said once.
+      return "one partition (num_partitions is 1) — every device holds the "
+             "global shapes";
     case DumpStage::kBeforePartitioning:
       what =
           "dump before SPMD partitioning — shapes are global; each device "
@@ -96,10 +98,15 @@ int Run(const SignatureArgs& args) {
   absl::StatusOr<ProgramSignature> sig = ReadSignatureFile(args.path, options);
   if (!sig.ok()) return Fail(args, sig.status());
   // Totals over the parameters with a defined size, overflow-checked.
+  // A parameter whose per-device shape is unknown (its sharding does not
+  // apply) makes the per-device total unknown: no made-up number.
   std::vector<int64_t> xla, exact, device;
   bool unknown = false;
+  bool device_unknown = false;
   for (const ParameterSignature& p : sig->parameters) {
-    if (p.xla_bytes < 0 || p.exact_bytes < 0 || p.per_device_xla_bytes < 0) {
+    if (!p.per_device_known) device_unknown = true;
+    if (p.xla_bytes < 0 || p.exact_bytes < 0 ||
+        (p.per_device_known && p.per_device_xla_bytes < 0)) {
       unknown = true;
     }
     if (p.xla_bytes > 0) xla.push_back(p.xla_bytes);
@@ -143,23 +150,32 @@ int Run(const SignatureArgs& args) {
               {true, false, false, true, true, false, true, false, false});
   for (const ParameterSignature& p : sig->parameters) {
     const bool same = p.per_device_shape == p.shape;
+    std::string per_device =
+        !p.per_device_known
+            ? "unknown"
+            : (same ? "="
+                    : EscapeForTerminal(p.per_device_shape.ToString(false)));
     table.AddRow(
         {absl::StrCat(p.index),
          p.name.empty() ? "-" : EscapeAndTruncate(p.name, 80),
          EscapeForTerminal(p.shape.ToString(true)), Bytes(p.xla_bytes),
-         Bytes(p.exact_bytes),
-         same ? "=" : EscapeForTerminal(p.per_device_shape.ToString(false)),
-         Bytes(p.per_device_xla_bytes), EscapeForTerminal(p.memory_kind),
+         Bytes(p.exact_bytes), std::move(per_device),
+         p.per_device_known ? Bytes(p.per_device_xla_bytes) : "unknown",
+         EscapeForTerminal(p.memory_kind),
          p.sharding ? EscapeAndTruncate(*p.sharding, 80) : "-"});
   }
   std::printf("\n%s", table.Render("  ").c_str());
+  const std::string device_total =
+      device_unknown
+          ? std::string("unknown (a sharding does not apply, see warnings)")
+          : absl::StrCat(WithCommas(*total_device), " (",
+                         HumanBytes(*total_device), ")");
   std::printf(
-      "\n%s xla_bytes %s (%s), exact_bytes %s (%s); per device xla_bytes %s "
-      "(%s)%s\n",
+      "\n%s xla_bytes %s (%s), exact_bytes %s (%s); per device xla_bytes "
+      "%s%s\n",
       style.Bold("Total").c_str(), WithCommas(*total_xla).c_str(),
       HumanBytes(*total_xla).c_str(), WithCommas(*total_exact).c_str(),
-      HumanBytes(*total_exact).c_str(), WithCommas(*total_device).c_str(),
-      HumanBytes(*total_device).c_str(),
+      HumanBytes(*total_exact).c_str(), device_total.c_str(),
       unknown ? " — some sizes are undefined (see warnings)" : "");
   return kExitOk;
 }
@@ -186,7 +202,8 @@ RunFn RegisterSignatureCommand(CLI::App& app) {
       "Print the signature as one JSON object (schema xlayout.v1, "
       "docs/json.md: name, replica_count, num_partitions, parameters[{index, "
       "name, shape, xla_bytes, exact_bytes, memory_kind, sharding, "
-      "per_device_shape, per_device_xla_bytes, per_device_exact_bytes}], "
+      "per_device_shape, per_device_xla_bytes, per_device_exact_bytes (null "
+      "when the sharding does not apply)}], "
       "dump_stage, memory_kinds); it reads back as DUMP.");
   cmd->add_option("--memory-kinds", args->memory_kinds,
                   "Memory space to memory kind mapping for S(n), e.g. "

@@ -52,6 +52,41 @@ set -e
 grep -q "col 7: expected ',' or ']' after dimension" "$tmp/err" || fail "error text: $(cat "$tmp/err")"
 grep -q '^f32\[2\]{0}' "$tmp/out" && grep -q '^f32\[3\]{0}' "$tmp/out" || fail "other shapes not reported"
 
+# Regression (user trial 2): a tuple with an opaque[] element had a made-up
+# total (8 bytes for (f32[2], opaque[])). Its total is unknown, with a note
+# naming the element; the elements keep their own sizes.
+"$x" size '(f32[2], opaque[])' >"$tmp/out" 2>"$tmp/err" || fail "opaque tuple exited $?"
+cat >"$tmp/want" <<'EOF2'
+(f32[2]{0}, opaque[])
+  element {1}: opaque[] has a backend-defined size (a pointer), so the tuple has no total size
+  f32[2]{0}
+    xla_bytes          8  8 B  what XLA's runtime compares (first tile level)
+    exact_bytes        8  8 B  every tile level applied
+    logical_bytes      8  8 B  no tiling (ByteSizeOf)
+    padding           1×       exact / logical
+    physical dims, major to minor:
+    dim  extent  padded  tile  padding
+      0       2       2     -
+  opaque[]
+    opaque[] has a backend-defined size (a pointer)
+EOF2
+diff -u "$tmp/want" "$tmp/out" || fail "opaque tuple text output"
+[ ! -s "$tmp/err" ] || fail "opaque tuple stderr: $(cat "$tmp/err")"
+"$x" size --json '(f32[2], ((opaque[]), token[]))' >"$tmp/json" || fail "opaque tuple --json exited $?"
+$py - "$tmp/json" <<'PY'
+import json, sys
+(t,) = json.load(open(sys.argv[1]))["shapes"]
+for k in ("xla_bytes", "exact_bytes", "logical_bytes", "padding_factor"):
+    assert t[k] is None, (k, t)
+assert t["notes"] == ["element {1,0,0}: opaque[] has a backend-defined size (a pointer), "
+                      "so the tuple has no total size"], t["notes"]
+a, inner = t["elements"]
+assert a["xla_bytes"] == 8 and a["notes"] == [], a
+assert inner["xla_bytes"] is None and inner["notes"] == [
+    "element {0,0}: opaque[] has a backend-defined size (a pointer), so the tuple has no total size"], inner
+assert inner["elements"][1]["xla_bytes"] == 0, inner  # token[]: 0, known
+PY
+
 # Validation errors are input errors too.
 set +e
 "$x" size 'f32[2,3]{0,0}' >/dev/null 2>"$tmp/err"; rc=$?

@@ -46,9 +46,13 @@ void PrintHuman(const ShapeSizes& r, const Style& style, int indent) {
   std::printf("%s%s\n", pad.c_str(),
               style.Bold(ShapeText(r.shape, true)).c_str());
   if (!r.has_size) {
+    // No byte counts at all: a tuple with an element of unknown size has no
+    // total either. The elements still print their own sizes.
     for (const std::string& note : r.sizes.notes) {
-      std::printf("%s  %s\n", pad.c_str(), style.Dim(note).c_str());
+      std::printf("%s  %s\n", pad.c_str(),
+                  style.Dim(EscapeForTerminal(note)).c_str());
     }
+    for (const ShapeSizes& e : r.elements) PrintHuman(e, style, indent + 2);
     return;
   }
   const ArraySizes& s = r.sizes;

@@ -49,8 +49,15 @@ struct ParameterSignature {
   // unknown); `shape` itself when it is already per-device (after
   // partitioning), unsharded, or there is one partition.
   Shape per_device_shape;
-  int64_t per_device_xla_bytes = 0;    // -1 when undefined.
-  int64_t per_device_exact_bytes = 0;  // -1 when undefined.
+  int64_t per_device_xla_bytes = 0;    // -1 when undefined or unknown.
+  int64_t per_device_exact_bytes = 0;  // -1 when undefined or unknown.
+  // False when a sharding that should cut a global `shape` does not parse or
+  // does not fit it: what a device holds is then unknown. per_device_shape
+  // is left equal to `shape` (its element type and layout still hold; its
+  // dims are NOT the device's) and both per-device sizes are -1; JSON
+  // writes null for the three. Consumers must not compare dims or bytes
+  // against per_device_shape when this is false.
+  bool per_device_known = true;
 
   friend bool operator==(const ParameterSignature&,
                          const ParameterSignature&) = default;
@@ -128,9 +135,10 @@ absl::StatusOr<ProgramSignature> ReadHloSignatureFile(
 
 // (Re)computes xla_bytes, exact_bytes, memory_kind and the per-device shape
 // and sizes of every parameter (the per-device ones from dump_stage and the
-// shardings). Sizes that are undefined become -1 with a warning, a sharding
-// that does not parse or fit leaves the per-device shape global with a
-// warning; never fails on them.
+// shardings). Sizes that are undefined become -1 with a warning; a sharding
+// that does not parse or fit makes the per-device shape unknown
+// (per_device_known false, per-device sizes -1) with a warning; never fails
+// on them.
 void FillDerivedFields(ProgramSignature* signature, const MemoryKindMap& kinds);
 
 // JSON signature (docs/runtime.md). `indent` < 0 gives one line.

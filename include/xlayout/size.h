@@ -73,11 +73,15 @@ absl::StatusOr<ArraySizes> ComputeArraySizes(const Shape& shape);
 // Sizes of any shape, with tuples broken down into their elements.
 struct ShapeSizes {
   Shape shape;
-  // False for opaque[] (a backend-defined pointer); sizes then hold only a
-  // note. Token and empty tuples have size 0.
+  // False for opaque[] (a backend-defined pointer) and for a tuple with such
+  // an element at any depth: its total would be made up. The byte counts are
+  // then meaningless (0) and sizes.notes say why; for a tuple, one note per
+  // unsized leaf: "element {1,0}: opaque[] has a backend-defined size (a
+  // pointer), so the tuple has no total size". Token and empty tuples have
+  // size 0.
   bool has_size = true;
-  // Arrays: ComputeArraySizes. Tuples: logical, xla and exact bytes are the
-  // checked sums over the elements that have a size (no index table, as the
+  // Arrays: ComputeArraySizes. Tuples with a size: logical, xla and exact
+  // bytes are the checked sums over the elements (no index table, as the
   // runtime's per-buffer sizes), padding_factor is exact / logical, dims are
   // empty.
   ArraySizes sizes;

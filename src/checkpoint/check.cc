@@ -332,8 +332,10 @@ absl::StatusOr<CheckReport> CheckCheckpoint(const ProgramSignature& program,
     c.parameter_name = p.name;
     c.expected = p.shape;
     c.expected_xla_bytes = p.xla_bytes;
-    c.expected_per_device = p.per_device_shape;
-    c.expected_per_device_bytes = p.per_device_xla_bytes;
+    if (p.per_device_known) {
+      c.expected_per_device = p.per_device_shape;
+      c.expected_per_device_bytes = p.per_device_xla_bytes;
+    }
     c.expected_memory_kind = p.memory_kind;
     c.sharding = p.sharding.value_or("");
     c.num_partitions = sig.num_partitions;
@@ -411,8 +413,8 @@ absl::StatusOr<CheckReport> CheckCheckpoint(const ProgramSignature& program,
       c.classification = d.classification;
       c.summary = d.summary;
       c.details = d.details;
-      if (!(p.per_device_shape == p.shape) ||
-          !(b.on_device_shape() == t.device_shape)) {
+      if (p.per_device_known && (!(p.per_device_shape == p.shape) ||
+                                 !(b.on_device_shape() == t.device_shape))) {
         c.details.push_back(absl::StrCat(
             "per device (", p.sharding.value_or("no sharding"), " over ",
             sig.num_partitions, " partitions): the program expects ",
@@ -461,6 +463,11 @@ absl::StatusOr<CheckReport> CheckCheckpoint(const ProgramSignature& program,
                 ? "another shape"
                 : "the program's layout (permuted data)");
       }
+    }
+    if (!p.per_device_known && c.note.empty()) {
+      c.note = absl::StrCat("the program's sharding ", p.sharding.value_or(""),
+                            " does not apply: what each device holds is "
+                            "unknown, so only the layout was checked");
     }
     report.parameters.push_back(std::move(c));
   }

@@ -404,6 +404,35 @@ ENTRY %main (p: (f32[8], s32[4]), q: f32[2]) -> f32[] {
                          "(leaves {0} to {1})"));
 }
 
+// A sharding the reader cannot apply leaves what each device holds unknown:
+// no per-device shape is reported (not the global one as if it were), the
+// layout is still checked, and the note says why.
+TEST(CheckTest, ShardingThatDoesNotApplyLeavesPerDeviceUnknown) {
+  absl::StatusOr<ProgramSignature> sig = ParseHloSignature(
+      R"(HloModule m, entry_computation_layout={(f32[64,256]{1,0})->f32[]}, num_partitions=4
+ENTRY e {
+  p = f32[64,256]{1,0} parameter(0), sharding={devices=[4,1]<=[4] junk}
+  c = f32[] constant(0), sharding={replicated}
+}
+)");
+  ASSERT_TRUE(sig.ok()) << sig.status();
+  ASSERT_FALSE(sig->parameters[0].per_device_known);
+  CheckpointManifest m;
+  m.tensors = {Tensor("p", "f32[64,256]{1,0}", 0)};
+  absl::StatusOr<CheckReport> r = CheckCheckpoint(*sig, m);
+  ASSERT_TRUE(r.ok()) << r.status();
+  const ParameterCheck& c = r->parameters[0];
+  EXPECT_EQ(c.verdict, CheckVerdict::kOk);
+  EXPECT_FALSE(c.expected_per_device.has_value());
+  EXPECT_EQ(c.expected_per_device_bytes, -1);
+  EXPECT_THAT(c.note, HasSubstr("does not apply: what each device holds is "
+                                "unknown, so only the layout was checked"));
+  m.tensors = {Tensor("p", "f32[64,256]{0,1}", 0)};
+  r = CheckCheckpoint(*sig, m);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->parameters[0].verdict, CheckVerdict::kNeedsRelayout);
+}
+
 TEST(CheckTest, EnvironmentDiffLayoutAffectingFirst) {
   CheckpointManifest m = Matching();
   absl::StatusOr<Environment> before = ParseEnvironment(R"({

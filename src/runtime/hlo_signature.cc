@@ -630,10 +630,24 @@ absl::StatusOr<ProgramSignature> FromJsonImpl(const nlohmann::json& j,
     const auto& pj = params[i];
     const ParameterSignature& p = sig.parameters[i];
     std::string where = absl::StrCat("parameters[", i, "]");
+    if (!p.per_device_known) {
+      // Nothing to check the file's per-device values against: null is
+      // the only value that agrees; anything else is ignored with a warning
+      // (files written before unknown per-device shapes were null).
+      for (const char* key : {"per_device_shape", "per_device_xla_bytes",
+                              "per_device_exact_bytes"}) {
+        if (pj.contains(key) && !pj[key].is_null()) {
+          AddWarning(&sig, absl::StrCat(where, ": ", key, " ", pj[key].dump(),
+                                        " ignored: the sharding does not "
+                                        "apply, so it cannot be derived"));
+        }
+      }
+    }
     for (const char* key : {"xla_bytes", "exact_bytes", "per_device_xla_bytes",
                             "per_device_exact_bytes"}) {
       if (!pj.contains(key)) continue;
       const std::string k = key;
+      if (!p.per_device_known && k.starts_with("per_device_")) continue;
       int64_t want = k == "xla_bytes"              ? p.xla_bytes
                      : k == "exact_bytes"          ? p.exact_bytes
                      : k == "per_device_xla_bytes" ? p.per_device_xla_bytes
@@ -644,7 +658,7 @@ absl::StatusOr<ProgramSignature> FromJsonImpl(const nlohmann::json& j,
                                       p.shape.ToString(true), " has ", want));
       }
     }
-    if (pj.contains("per_device_shape")) {
+    if (p.per_device_known && pj.contains("per_device_shape")) {
       const std::string want = p.per_device_shape.ToString(true);
       if (!pj["per_device_shape"].is_string() ||
           pj["per_device_shape"].get<std::string>() != want) {
@@ -691,6 +705,7 @@ void FillDerivedFields(ProgramSignature* signature,
     p.xla_bytes = p.exact_bytes = 0;
     p.per_device_xla_bytes = p.per_device_exact_bytes = 0;
     p.per_device_shape = p.shape;
+    p.per_device_known = true;
     if (!p.shape.IsArray()) {
       AddWarning(signature,
                  absl::StrCat("parameter ", p.index, " (", p.name, ") is ",
@@ -724,12 +739,15 @@ void FillDerivedFields(ProgramSignature* signature,
                                       ? ShardShape(p.shape, *it->second)
                                       : it->second.status();
     if (!shard.ok()) {
+      // The global shape is not what a device holds under this sharding:
+      // no per-device shape or size rather than a wrong one.
       AddWarning(
           signature,
           absl::StrCat("parameter ", p.index, " (", p.name, "): sharding ",
                        *p.sharding, " not applied (", shard.status().message(),
-                       "); its per-device shape is taken to be its "
-                       "global shape"));
+                       "); its per-device shape and size are unknown"));
+      p.per_device_known = false;
+      p.per_device_xla_bytes = p.per_device_exact_bytes = -1;
       continue;
     }
     if (*shard == p.shape) continue;
@@ -831,9 +849,15 @@ std::string SignatureToJson(const ProgramSignature& signature, int indent) {
     pj["memory_kind"] = p.memory_kind;
     pj["sharding"] = p.sharding ? nlohmann::ordered_json(*p.sharding)
                                 : nlohmann::ordered_json(nullptr);
-    pj["per_device_shape"] = p.per_device_shape.ToString(true);
-    pj["per_device_xla_bytes"] = p.per_device_xla_bytes;
-    pj["per_device_exact_bytes"] = p.per_device_exact_bytes;
+    if (p.per_device_known) {
+      pj["per_device_shape"] = p.per_device_shape.ToString(true);
+      pj["per_device_xla_bytes"] = p.per_device_xla_bytes;
+      pj["per_device_exact_bytes"] = p.per_device_exact_bytes;
+    } else {
+      pj["per_device_shape"] = nullptr;
+      pj["per_device_xla_bytes"] = nullptr;
+      pj["per_device_exact_bytes"] = nullptr;
+    }
     params.push_back(std::move(pj));
   }
   j["parameters"] = std::move(params);

@@ -682,6 +682,99 @@ TEST(HloSignatureTest, JsonRecordsTheStageAndPerDeviceFields) {
           .ok());
 }
 
+// Regression (user trial 2): a sharding that does not parse gave the
+// global size as the per-device size (4x too big for devices=[4,1]). It is
+// unknown now: a warning, per_device_known false, sizes -1, null in JSON.
+constexpr absl::string_view kJunkShardingProgram =
+    "HloModule m, entry_computation_layout={(f32[64,256]{1,0})->f32[]}, "
+    "num_partitions=4\n"
+    "ENTRY e {\n"
+    "  p = f32[64,256]{1,0} parameter(0), sharding={devices=[4,1]<=[4] "
+    "junk}\n"
+    "  c = f32[] constant(0), sharding={replicated}\n"
+    "}\n";
+
+TEST(HloSignatureTest, ShardingThatDoesNotParseGivesNoPerDeviceSize) {
+  ProgramSignature sig = MustParse(kJunkShardingProgram);
+  EXPECT_EQ(sig.dump_stage, DumpStage::kBeforePartitioning);
+  ASSERT_EQ(sig.parameters.size(), 1u);
+  const ParameterSignature& p = sig.parameters[0];
+  EXPECT_EQ(p.xla_bytes, 65536);
+  EXPECT_FALSE(p.per_device_known);
+  EXPECT_EQ(p.per_device_xla_bytes, -1);
+  EXPECT_EQ(p.per_device_exact_bytes, -1);
+  ASSERT_EQ(sig.warnings.size(), 1u);
+  EXPECT_THAT(sig.warnings[0],
+              HasSubstr("parameter 0 (p): sharding {devices=[4,1]<=[4] junk} "
+                        "not applied (col 21: unknown word 'junk'"));
+  EXPECT_THAT(
+      sig.warnings[0],
+      ::testing::EndsWith("); its per-device shape and size are unknown"));
+  std::string json = SignatureToJson(sig);
+  EXPECT_THAT(json, HasSubstr("\"per_device_shape\": null,\n"
+                              "      \"per_device_xla_bytes\": null,\n"
+                              "      \"per_device_exact_bytes\": null"));
+  absl::StatusOr<ProgramSignature> back = SignatureFromJson(json);
+  ASSERT_TRUE(back.ok()) << back.status();
+  EXPECT_EQ(*back, sig);
+  EXPECT_EQ(SignatureToJson(*back), json);
+}
+
+TEST(HloSignatureTest, ShardingThatDoesNotFitGivesNoPerDeviceSize) {
+  std::string text(kJunkShardingProgram);
+  const std::string junk = "{devices=[4,1]<=[4] junk}";
+  text.replace(text.find(junk), junk.size(), "{devices=[2,1,2]<=[4]}");
+  ProgramSignature sig = MustParse(text);
+  ASSERT_EQ(sig.parameters.size(), 1u);
+  EXPECT_FALSE(sig.parameters[0].per_device_known);
+  EXPECT_EQ(sig.parameters[0].per_device_xla_bytes, -1);
+  ASSERT_EQ(sig.warnings.size(), 1u);
+  EXPECT_THAT(sig.warnings[0],
+              HasSubstr("its per-device shape and size are unknown"));
+  // A sharding that parses and fits still cuts the shape.
+  text = std::string(kJunkShardingProgram);
+  text.replace(text.find(junk), junk.size(), "{devices=[4,1]<=[4]}");
+  sig = MustParse(text);
+  EXPECT_TRUE(sig.parameters[0].per_device_known);
+  EXPECT_EQ(sig.parameters[0].per_device_xla_bytes, 16384);
+  EXPECT_TRUE(sig.warnings.empty());
+}
+
+// The same rule for a JSON signature: "total garbage" is accepted, its
+// per-device values are unknown, and values a file gives for them (as files
+// written before the fix did) are ignored with a warning.
+TEST(HloSignatureJsonTest, ShardingThatDoesNotParseGivesNoPerDeviceSize) {
+  const std::string json =
+      "{\"name\": \"m\", \"num_partitions\": 4, "
+      "\"dump_stage\": \"before_spmd_partitioning\", \"parameters\": ["
+      "{\"shape\": \"s32[32,512]{1,0:T(8,128)}\", \"sharding\": \"total "
+      "garbage\", \"per_device_shape\": \"s32[32,512]{1,0:T(8,128)}\", "
+      "\"per_device_xla_bytes\": 65536, \"per_device_exact_bytes\": null}, "
+      "{\"shape\": \"f32[8]{0}\", \"sharding\": \"{devices=[4]<=[4]}\"}]}";
+  absl::StatusOr<ProgramSignature> sig = SignatureFromJson(json);
+  ASSERT_TRUE(sig.ok()) << sig.status();
+  ASSERT_EQ(sig->parameters.size(), 2u);
+  const ParameterSignature& p = sig->parameters[0];
+  EXPECT_FALSE(p.per_device_known);
+  EXPECT_EQ(p.per_device_xla_bytes, -1);
+  EXPECT_EQ(p.per_device_exact_bytes, -1);
+  EXPECT_TRUE(sig->parameters[1].per_device_known);
+  EXPECT_EQ(sig->parameters[1].per_device_xla_bytes, 8);
+  ASSERT_EQ(sig->warnings.size(), 3u)
+      << ::testing::PrintToString(sig->warnings);
+  EXPECT_THAT(sig->warnings[0],
+              HasSubstr("parameter 0 (): sharding total garbage not applied"));
+  EXPECT_EQ(sig->warnings[1],
+            "parameters[0]: per_device_shape \"s32[32,512]{1,0:T(8,128)}\" "
+            "ignored: the sharding does not apply, so it cannot be derived");
+  EXPECT_EQ(sig->warnings[2],
+            "parameters[0]: per_device_xla_bytes 65536 ignored: the sharding "
+            "does not apply, so it cannot be derived");
+  EXPECT_THAT(SignatureToJson(*sig, -1),
+              HasSubstr("\"per_device_shape\":null,\"per_device_xla_bytes\":"
+                        "null,\"per_device_exact_bytes\":null}"));
+}
+
 TEST(HloTextTest, MayBeParameterInstruction) {
   EXPECT_TRUE(
       hlo_text::MayBeParameterInstruction("  %p = f32[2]{0} parameter(0)"));

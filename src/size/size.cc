@@ -347,6 +347,34 @@ absl::StatusOr<int64_t> SumBytes(absl::Span<const int64_t> bytes,
   return total;
 }
 
+namespace {
+
+// The notes of every leaf of `r`'s tuple elements that has no size, prefixed
+// with its index path: "element {1,0}: opaque[] has ...".
+void CollectUnsized(const ShapeSizes& r, const std::string& path,
+                    std::vector<std::string>& notes) {
+  for (size_t i = 0; i < r.elements.size(); ++i) {
+    const ShapeSizes& e = r.elements[i];
+    const std::string index =
+        path.empty() ? absl::StrCat(i) : absl::StrCat(path, ",", i);
+    if (e.has_size) continue;
+    if (e.shape.IsTuple()) {
+      CollectUnsized(e, index, notes);
+      continue;
+    }
+    if (e.sizes.notes.empty()) {
+      notes.push_back(absl::StrCat("element {", index,
+                                   "}: ", e.shape.ToString(true),
+                                   " has no known size"));
+    }
+    for (const std::string& note : e.sizes.notes) {
+      notes.push_back(absl::StrCat("element {", index, "}: ", note));
+    }
+  }
+}
+
+}  // namespace
+
 absl::StatusOr<ShapeSizes> ComputeShapeSizes(const Shape& shape) {
   ShapeSizes out;
   out.shape = shape;
@@ -354,12 +382,22 @@ absl::StatusOr<ShapeSizes> ComputeShapeSizes(const Shape& shape) {
     std::vector<int64_t> logical, xla, exact;
     for (const Shape& element : shape.tuple_shapes()) {
       XLAYOUT_ASSIGN_OR_RETURN(ShapeSizes e, ComputeShapeSizes(element));
-      if (e.has_size) {
-        logical.push_back(e.sizes.logical_bytes);
-        xla.push_back(e.sizes.xla_bytes);
-        exact.push_back(e.sizes.exact_bytes);
-      }
+      logical.push_back(e.sizes.logical_bytes);
+      xla.push_back(e.sizes.xla_bytes);
+      exact.push_back(e.sizes.exact_bytes);
       out.elements.push_back(std::move(e));
+    }
+    // A total over elements of unknown size would be a made-up number: the
+    // tuple has no size either, and says which elements are to blame.
+    std::vector<std::string> unsized;
+    CollectUnsized(out, "", unsized);
+    if (!unsized.empty()) {
+      out.has_size = false;
+      for (const std::string& note : unsized) {
+        out.sizes.notes.push_back(
+            absl::StrCat(note, ", so the tuple has no total size"));
+      }
+      return out;
     }
     const std::string where = absl::StrCat("of ", shape.ToString(true));
     XLAYOUT_ASSIGN_OR_RETURN(out.sizes.logical_bytes,

@@ -12,6 +12,7 @@
 namespace xlayout {
 namespace {
 
+using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 
 constexpr auto Parse = test_util::ParseOrFail;
@@ -194,14 +195,48 @@ TEST(ShapeSizesTest, TupleTotalOverflowIsOutOfRange) {
 TEST(ShapeSizesTest, TupleSumsElements) {
   absl::StatusOr<ShapeSizes> sizes = ComputeShapeSizes(
       Parse("(bf16[16,1280,40]{2,1,0:T(8,128)(2,1)}, f32[3]{0}, token[], "
-            "opaque[])"));
+            "(f32[2]{0}))"));
   ASSERT_TRUE(sizes.ok()) << sizes.status();
   ASSERT_EQ(sizes->elements.size(), 4u);
-  EXPECT_EQ(sizes->sizes.xla_bytes, 5242880 + 12);
-  EXPECT_EQ(sizes->sizes.exact_bytes, 5242880 + 12);
-  EXPECT_EQ(sizes->sizes.logical_bytes, 1638400 + 12);
-  EXPECT_FALSE(sizes->elements[3].has_size);
+  EXPECT_EQ(sizes->sizes.xla_bytes, 5242880 + 12 + 8);
+  EXPECT_EQ(sizes->sizes.exact_bytes, 5242880 + 12 + 8);
+  EXPECT_EQ(sizes->sizes.logical_bytes, 1638400 + 12 + 8);
   EXPECT_TRUE(sizes->has_size);
+  EXPECT_TRUE(sizes->sizes.notes.empty());
+}
+
+// Regression (user trial 2): (f32[2], opaque[]) had a total of 8 bytes, the
+// opaque element silently left out. A total over an element of unknown size
+// is unknown, at any depth, and the note says which element.
+TEST(ShapeSizesTest, TupleWithAnOpaqueElementHasNoTotal) {
+  absl::StatusOr<ShapeSizes> sizes =
+      ComputeShapeSizes(Parse("(f32[2], opaque[])"));
+  ASSERT_TRUE(sizes.ok()) << sizes.status();
+  EXPECT_FALSE(sizes->has_size);
+  EXPECT_THAT(sizes->sizes.notes,
+              ElementsAre("element {1}: opaque[] has a backend-defined size "
+                          "(a pointer), so the tuple has no total size"));
+  ASSERT_EQ(sizes->elements.size(), 2u);
+  EXPECT_TRUE(sizes->elements[0].has_size);
+  EXPECT_EQ(sizes->elements[0].sizes.xla_bytes, 8);
+  EXPECT_FALSE(sizes->elements[1].has_size);
+
+  sizes = ComputeShapeSizes(
+      Parse("(f32[2], (token[], opaque[]), (f32[1]), opaque[])"));
+  ASSERT_TRUE(sizes.ok()) << sizes.status();
+  EXPECT_FALSE(sizes->has_size);
+  EXPECT_THAT(
+      sizes->sizes.notes,
+      ElementsAre("element {1,1}: opaque[] has a backend-defined size (a "
+                  "pointer), so the tuple has no total size",
+                  "element {3}: opaque[] has a backend-defined size (a "
+                  "pointer), so the tuple has no total size"));
+  EXPECT_FALSE(sizes->elements[1].has_size);
+  EXPECT_THAT(sizes->elements[1].sizes.notes,
+              ElementsAre("element {1}: opaque[] has a backend-defined size "
+                          "(a pointer), so the tuple has no total size"));
+  EXPECT_TRUE(sizes->elements[2].has_size);
+  EXPECT_EQ(sizes->elements[2].sizes.xla_bytes, 4);
 }
 
 TEST(ShapeSizesTest, SumBytes) {
