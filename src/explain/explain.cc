@@ -120,6 +120,16 @@ struct Side {
   std::optional<Shape> effective;  // Printed, or the best inferred layout.
   bool inferred = false;
   std::string inferred_rule;
+  // The side was printed without a tiling and untiled storage reproduces its
+  // printed size, but so do tilings, and the other side is tiled (a TPU
+  // buffer): its layout was taken from the other side's tiling
+  // (same_tiling), or it is unknown (tiling_unknown).
+  bool omitted_tiling = false;
+  bool same_tiling = false;
+  bool tiling_unknown = false;
+  // Bytes of dynamic-shape metadata (4 per dim) the printed size includes, as
+  // XLA's CPU and GPU runtimes add for a dynamic shape; 0 if none.
+  int64_t dynamic_metadata = 0;
 };
 
 bool Is16Bit(PrimitiveType t) { return BitWidth(t) == 16; }
@@ -282,6 +292,17 @@ Side BuildSide(const MismatchSide& in) {
     absl::StatusOr<int64_t> bytes = XlaBytes(full);
     if (bytes.ok()) {
       side.report.recomputed_bytes = *bytes;
+      // CPU/GPU runtimes size a dynamic (non-tuple) shape's buffer with one
+      // int32 of metadata per dim after the data (GetByteSizeRequirement,
+      // CpuExecutable::ShapeSizeBytes).
+      const int64_t metadata = 4 * static_cast<int64_t>(full.rank());
+      const std::vector<bool>& dynamic = full.dynamic_dimensions();
+      if (printed.has_value() && *printed != *bytes &&
+          std::find(dynamic.begin(), dynamic.end(), true) != dynamic.end() &&
+          *printed == *bytes + metadata) {
+        side.dynamic_metadata = metadata;
+        side.report.recomputed_bytes = *bytes + metadata;
+      }
     } else {
       side.report.error = std::string(bytes.status().message());
     }
@@ -300,6 +321,64 @@ Side BuildSide(const MismatchSide& in) {
     }
   }
   return side;
+}
+
+// A side printed without a tiling whose printed size untiled storage
+// reproduces, while the other side is tiled (printed or inferred): on a TPU
+// the buffer has a tiling the message left out, and other tilings may
+// reproduce the same size. The other side's tiling is taken when it
+// reproduces the size (inferred, like a tiling inferred from a size that
+// untiled storage does not fit); when only other tilings do, the side's
+// layout is unknown and no command may guess it.
+void ResolveOmittedTiling(Side& s, const Side& other,
+                          absl::string_view other_name) {
+  if (!s.effective || !other.effective || !s.effective->IsArray() ||
+      !other.effective->IsArray() || s.inferred || s.dynamic_metadata > 0) {
+    return;
+  }
+  if (!s.report.printed_bytes ||
+      s.report.recomputed_bytes != s.report.printed_bytes) {
+    return;
+  }
+  const Layout& own = s.effective->layout();
+  const Layout& theirs = other.effective->layout();
+  if (!own.tiles().empty() || theirs.tiles().empty()) return;
+  const int64_t bytes = *s.report.printed_bytes;
+  std::vector<std::pair<Shape, std::string>> fits;
+  Shape same = *s.effective;
+  Layout same_layout = own;
+  same_layout.mutable_tiles()->assign(theirs.tiles().begin(),
+                                      theirs.tiles().end());
+  same.set_layout(std::move(same_layout));
+  absl::StatusOr<int64_t> same_bytes = XlaBytes(same);
+  const bool same_fits =
+      same_bytes.ok() && *same_bytes == bytes && FitsDeviceBuffer(same);
+  if (same_fits) {
+    fits.emplace_back(
+        same, absl::StrCat("the ", other_name, " side's tiling ",
+                           TilesToString(theirs),
+                           ": a TPU buffer has a tiling the message leaves "
+                           "out, and this one reproduces the printed size"));
+  }
+  for (auto& candidate : InferShapes(*s.effective, bytes, bytes)) {
+    if (same_fits && candidate.first == same) continue;
+    fits.push_back(std::move(candidate));
+  }
+  if (fits.empty()) return;  // Only untiled storage fits: as printed.
+  fits.emplace_back(*s.effective,
+                    "untiled, as printed (the logical size, as on CPU/GPU)");
+  for (const auto& [shape, rule] : fits) {
+    s.report.inferred_layouts.push_back({shape.ToString(true), rule});
+  }
+  s.omitted_tiling = true;
+  if (same_fits) {
+    s.effective = std::move(same);
+    s.inferred = true;
+    s.same_tiling = true;
+    s.inferred_rule = fits.front().second;
+  } else {
+    s.tiling_unknown = true;
+  }
 }
 
 // --- Classification ---------------------------------------------------------
@@ -343,12 +422,31 @@ void ElementTypeFacts(PrimitiveType expected, PrimitiveType actual,
 
 void DimsFacts(const Shape& e, const Shape& a, Diagnosis* d) {
   bool halved = false;
+  auto dim = [](const Shape& s, int i) {
+    return absl::StrCat(s.is_dynamic_dimension(i) ? "<=" : "", s.dimensions(i));
+  };
   for (int i = 0; i < e.rank(); ++i) {
     int64_t x = e.dimensions(i), y = a.dimensions(i);
-    if (x == y) continue;
-    std::string line = absl::StrCat("dim ", i, ": expected ", x, ", got ", y,
-                                    " (", Fraction(y, x), ")");
-    if (y * 2 == x) {
+    const bool dynamic = e.is_dynamic_dimension(i) || a.is_dynamic_dimension(i);
+    if (x == y) {
+      if (e.is_dynamic_dimension(i) != a.is_dynamic_dimension(i)) {
+        d->details.push_back(absl::StrCat(
+            "dim ", i, ": expected ", dim(e, i), ", got ", dim(a, i), " (",
+            e.is_dynamic_dimension(i) ? "dynamic vs static"
+                                      : "static vs dynamic",
+            "): the program was compiled for a ",
+            e.is_dynamic_dimension(i) ? "dynamic" : "static", " dim"));
+      }
+      continue;
+    }
+    std::string line =
+        absl::StrCat("dim ", i, ": expected ", dim(e, i), ", got ", dim(a, i),
+                     " (", Fraction(y, x), ")");
+    if (dynamic) {
+      absl::StrAppend(&line,
+                      ": the bound of a dynamic dim differs (the program was "
+                      "compiled for another bound)");
+    } else if (y * 2 == x) {
       absl::StrAppend(&line,
                       ": halved, as when the dim is sharded over twice as "
                       "many devices");
@@ -370,6 +468,16 @@ void DimsFacts(const Shape& e, const Shape& a, Diagnosis* d) {
   if (std::optional<PartitionCountChange> c = InferPartitionCountChange(q)) {
     d->details.push_back(absl::StrCat("sharding: ", c->message));
     halved = true;
+  }
+  bool bound = false;
+  for (int i = 0; i < e.rank(); ++i) {
+    bound = bound || e.is_dynamic_dimension(i) || a.is_dynamic_dimension(i);
+  }
+  if (bound) {
+    d->causes.push_back(
+        "A dynamic dim's bound (or whether the dim is dynamic) differs from "
+        "the one the program was compiled for: another padding bucket or "
+        "maximum length, or a program compiled for static shapes");
   }
   d->causes.push_back(
       "The input's dims differ from those the program was compiled for: a "
@@ -493,27 +601,47 @@ void LayoutFacts(const Side& e, const Side& a, Diagnosis* d) {
     d->details.push_back(
         absl::StrCat("minor_to_major ", M2mText(el), " on both sides"));
   }
-  if (el.tiles() != al.tiles()) {
+  const bool unknown = e.tiling_unknown || a.tiling_unknown;
+  // Which sides' tilings come from the printed sizes alone.
+  std::string inferred_note;
+  if (e.same_tiling || a.same_tiling) {
+    inferred_note =
+        absl::StrCat(" (the ", e.same_tiling ? "expected" : "actual",
+                     " side's inferred from its printed size)");
+  }
+  if (unknown) {
+    const Side& u = e.tiling_unknown ? e : a;
+    const char* un = e.tiling_unknown ? "expected" : "actual";
+    const char* kn = e.tiling_unknown ? "actual" : "expected";
+    const Layout& kl = e.tiling_unknown ? al : el;
+    d->details.push_back(absl::StrCat(
+        "tiling: ", TilesText(kl), " on the ", kn, " side; the ", un,
+        " side's tiling is unknown: the message leaves it out and its printed "
+        "size fits ",
+        u.report.inferred_layouts.size(),
+        " layouts (untiled storage and other tilings), not the ", kn,
+        " side's"));
+  } else if (el.tiles() != al.tiles()) {
     d->details.push_back(absl::StrCat("tiling changed: ", TilesText(el),
                                       " expected, ", TilesText(al), " got"));
   } else if (el.tiles().empty()) {
     d->details.push_back("no tiling on either side");
   } else {
-    d->details.push_back(
-        absl::StrCat("tiling ", TilesText(el), " on both sides"));
+    d->details.push_back(absl::StrCat("tiling ", TilesText(el),
+                                      " on both sides", inferred_note));
   }
-  PaddingFacts(es, "expected", d);
-  PaddingFacts(as, "actual", d);
+  if (!e.tiling_unknown) PaddingFacts(es, "expected", d);
+  if (!a.tiling_unknown) PaddingFacts(as, "actual", d);
   absl::StatusOr<int64_t> eb = XlaBytes(es), ab = XlaBytes(as),
                           lb = LogicalBytes(es);
-  if (eb.ok() && ab.ok() && lb.ok() && *lb > 0) {
+  if (!unknown && eb.ok() && ab.ok() && lb.ok() && *lb > 0) {
     d->details.push_back(
         absl::StrCat("padding factor: expected ",
                      FormatFactor(static_cast<double>(*eb) / *lb), ", actual ",
                      FormatFactor(static_cast<double>(*ab) / *lb),
                      " (logical size ", WithCommas(*lb), " bytes)"));
   }
-  if (eb.ok() && ab.ok() && *eb == *ab) {
+  if (!unknown && eb.ok() && ab.ok() && *eb == *ab) {
     d->details.push_back(
         "both layouts need the same number of bytes: XLA's size check passes "
         "and the program would read the bytes in the wrong order");
@@ -523,6 +651,51 @@ void LayoutFacts(const Side& e, const Side& a, Diagnosis* d) {
   d->next_steps.push_back(std::string(kStepFlags));
   d->next_steps.push_back(std::string(kStepTopology));
   d->next_steps.push_back(std::string(kStepReexport));
+  if (unknown) {
+    // A guessed --shape would make relayout read the bytes in the wrong
+    // order and silently permute the data.
+    const char* un = e.tiling_unknown ? "expected" : "actual";
+    const std::string unknown_tiling = ":<TILING>}";
+    const std::string shape =
+        a.tiling_unknown
+            ? absl::StrCat(as.ToString(false),
+                           M2mText(al).substr(0, M2mText(al).size() - 1),
+                           unknown_tiling)
+            : as.ToString(true);
+    const std::string to =
+        e.tiling_unknown
+            ? absl::StrCat(M2mText(el).substr(0, M2mText(el).size() - 1),
+                           unknown_tiling)
+            : el.ToString();
+    d->next_steps.push_back(absl::StrCat(
+        "No relayout command: the ", un,
+        " side's tiling is unknown (its printed size fits every layout "
+        "listed for it above); confirm it first from the HLO dump "
+        "(--xla_dump_to) or, in JAX, the array's format (x.format), then "
+        "run xlayout relayout --shape '",
+        shape, "' --to '", to,
+        "' IN OUT with <TILING> replaced by the confirmed tiling; a wrong "
+        "tiling permutes the data without an error"));
+    if (e.inferred) {
+      d->next_steps.push_back(
+          "The expected layout was inferred (the message omits it); confirm "
+          "it against the HLO dump (--xla_dump_to) too");
+    }
+    if (!e.tiling_unknown) {
+      d->next_steps.push_back(
+          "Or, for an array still on the device, let JAX convert it (it "
+          "knows the array's layout) with the statement below");
+      d->jax_fix = JaxDevicePutCode(el, "x", MemoryKindName(el.memory_space()));
+    }
+    return;
+  }
+  if (e.dynamic_metadata > 0 || a.dynamic_metadata > 0) {
+    d->next_steps.push_back(
+        "No relayout command: the printed sizes include dynamic-shape "
+        "metadata, which xlayout relayout does not convert; relayout the "
+        "data at the shapes' bounds and keep the metadata");
+    return;
+  }
   d->next_steps.push_back(
       "Or convert the buffer's bytes to the expected layout with the command "
       "below");
@@ -568,6 +741,26 @@ void SizesOnlyFacts(int64_t e, int64_t a, Diagnosis* d) {
                        " expected vs ", WithCommas(a / w), " given"));
     }
   }
+  // CPU/GPU runtimes add 4 bytes per dim to a dynamic shape's buffer.
+  const int64_t diff = e > a ? e - a : a - e;
+  if (diff % 4 == 0 && diff / 4 >= 1 && diff / 4 <= 8) {
+    d->details.push_back(absl::StrCat(
+        "the sizes differ by ", diff, " bytes = 4 × ", diff / 4,
+        ": the dynamic-shape metadata of a rank-", diff / 4,
+        " array (one int32 per dim, which XLA's CPU and GPU runtimes add to a "
+        "dynamic shape's buffer); the ",
+        e > a ? "expected" : "actual",
+        " side may be a dynamic (bounded) "
+        "shape with the same data as a static shape on the other"));
+    d->causes.push_back(absl::StrCat(
+        "A dynamic shape against a static one: ",
+        e > a ? "the program was compiled for a dynamic (bounded) shape and "
+                "got a static array"
+              : "the program was compiled for a static shape and got a "
+                "dynamic (bounded) array",
+        " whose data has the same size; the ", diff,
+        " bytes are the dynamic-shape metadata"));
+  }
   int64_t g = std::gcd(e, a);
   int64_t p = g ? a / g : a, q = g ? e / g : e;
   if ((p == 1 && q == 2) || (p == 2 && q == 1)) {
@@ -590,8 +783,9 @@ void SizesOnlyFacts(int64_t e, int64_t a, Diagnosis* d) {
         "sequence length or sharding)");
   }
   d->details.push_back(
-      "CPU/GPU runtimes compare logical sizes (no tiling), so a layout change "
-      "alone cannot cause this message there");
+      "CPU/GPU runtimes compare logical sizes (no tiling; a dynamic shape "
+      "adds 4 bytes per dim), so a layout change alone cannot cause this "
+      "message there");
   d->causes.push_back(
       "The input's dims or element type differ from the compiled parameter");
   d->causes.push_back(std::string(kCauseConfig));
@@ -605,6 +799,37 @@ void SizesOnlyFacts(int64_t e, int64_t a, Diagnosis* d) {
 void Consistency(const Side& s, absl::string_view name, Diagnosis* d) {
   const SideReport& r = s.report;
   if (!r.printed_bytes || !r.recomputed_bytes) return;
+  if (s.dynamic_metadata > 0) {
+    d->details.push_back(absl::StrCat(
+        "the ", name, " size ", WithCommas(*r.printed_bytes), " is ",
+        WithCommas(*r.recomputed_bytes - s.dynamic_metadata),
+        " bytes of data plus ", s.dynamic_metadata,
+        " bytes of dynamic-shape metadata (4 bytes per dim, as XLA's CPU and "
+        "GPU runtimes add to a dynamic shape's buffer)"));
+  }
+  if (s.omitted_tiling) {
+    const std::string untiled = absl::StrCat(
+        "the ", name, " shape ", r.shape,
+        " is printed without a tiling; its printed ",
+        WithCommas(*r.printed_bytes), " bytes fit untiled storage, ");
+    if (s.same_tiling) {
+      d->details.push_back(absl::StrCat(
+          untiled, "and also ", r.inferred_layouts.front().shape,
+          " with the other side's tiling, which a TPU buffer has: taken as "
+          "that (inferred)",
+          r.inferred_layouts.size() > 2
+              ? absl::StrCat("; ", r.inferred_layouts.size() - 2,
+                             " other tiling(s) fit too")
+              : ""));
+    } else {
+      d->details.push_back(absl::StrCat(
+          untiled, "and ", r.inferred_layouts.size() - 1, " tiling(s) (best ",
+          r.inferred_layouts.front().shape,
+          "), but not the other side's tiling: this side's tiling is "
+          "unknown"));
+    }
+    return;
+  }
   if (*r.printed_bytes == *r.recomputed_bytes) return;
   d->consistent = false;
   if (!r.inferred_layouts.empty()) {
@@ -1000,7 +1225,35 @@ Diagnosis Diagnose(const ScannedMessage& m) {
   return Diagnose(FactFromMessage(m));
 }
 
+namespace {
+
+Diagnosis DiagnoseOnce(const MismatchFact& m);
+
+// Drops repeated lines (e.g. the same cause found for both sides), keeping
+// the first of each.
+void DropRepeats(std::vector<std::string>* lines) {
+  std::vector<std::string> out;
+  for (std::string& l : *lines) {
+    if (std::find(out.begin(), out.end(), l) == out.end()) {
+      out.push_back(std::move(l));
+    }
+  }
+  *lines = std::move(out);
+}
+
+}  // namespace
+
 Diagnosis Diagnose(const MismatchFact& m) {
+  Diagnosis d = DiagnoseOnce(m);
+  DropRepeats(&d.details);
+  DropRepeats(&d.causes);
+  DropRepeats(&d.next_steps);
+  return d;
+}
+
+namespace {
+
+Diagnosis DiagnoseOnce(const MismatchFact& m) {
   Diagnosis d;
   d.kind = m.kind;
   d.program = m.program;
@@ -1015,6 +1268,8 @@ Diagnosis Diagnose(const MismatchFact& m) {
   d.message = m.message;
   Side e = BuildSide(m.expected);
   Side a = BuildSide(m.actual);
+  ResolveOmittedTiling(e, a, "actual");
+  ResolveOmittedTiling(a, e, "expected");
   d.expected = e.report;
   d.actual = a.report;
 
@@ -1175,6 +1430,15 @@ Diagnosis Diagnose(const MismatchFact& m) {
       d.details.push_back(absl::StrCat("actual shape '", a.report.shape,
                                        "': ", a.report.error));
     }
+    // The scanner marks a size message that the input ends inside: what was
+    // read is shown, nothing is inferred from the missing side.
+    if (absl::StrContains(m.message, " [truncated: ")) {
+      d.summary = "message truncated: the log ends inside it";
+      d.details.push_back(
+          "the input ends inside this message; only the fields before the "
+          "cut were read");
+      return d;
+    }
     if (m.expected.bytes && m.actual.bytes) {
       SizesOnlyFacts(*m.expected.bytes, *m.actual.bytes, &d);
       d.summary = "shapes could not be read; sizes only";
@@ -1185,6 +1449,8 @@ Diagnosis Diagnose(const MismatchFact& m) {
   if (m.kind == MessageKind::kMosaicLayout) MosaicFacts(&d);
   return d;
 }
+
+}  // namespace
 
 Diagnosis Explain(const MismatchRecord& record) {
   return Diagnose(FactFromRecord(record));

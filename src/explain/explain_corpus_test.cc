@@ -211,6 +211,11 @@ INSTANTIATE_TEST_SUITE_P(Corpus, CorpusTest, testing::ValuesIn(LoadCorpus()),
 INSTANTIATE_TEST_SUITE_P(Families, CorpusTest,
                          testing::ValuesIn(LoadCorpus("families.txt")),
                          CaseName);
+// Regression inputs of the second user trial: interleaved writers, messages
+// wrapped by a terminal, colour codes inside a message, a log cut inside one.
+INSTANTIATE_TEST_SUITE_P(UserTrial2, CorpusTest,
+                         testing::ValuesIn(LoadCorpus("user_trial2.txt")),
+                         CaseName);
 
 // Every case of the families corpus fed in two pieces, split at every byte
 // position, with the smallest windows: the same messages as a whole feed.
@@ -242,6 +247,10 @@ TEST(FamiliesCorpus, SplitAtEveryByte) {
       ASSERT_EQ(scan(in.substr(0, k), in.substr(k)), whole) << "split at " << k;
     }
   }
+}
+
+TEST(CorpusSize, UserTrial2CasesAreRead) {
+  EXPECT_EQ(LoadCorpus("user_trial2.txt").size(), 11u);
 }
 
 TEST(CorpusSize, AtLeastFortyMessages) {

@@ -13,6 +13,7 @@
 #include "gtest/gtest.h"
 #include "rapidcheck/gtest.h"
 #include "xlayout/explain.h"
+#include "xlayout/layout.h"
 #include "xlayout/log_scanner.h"
 #include "xlayout/relayout.h"
 #include "xlayout/shape_parser.h"
@@ -149,6 +150,186 @@ TEST(ExplainFixTest, NoFixWhenAPrintedSizeFitsNoConvertibleLayout) {
   EXPECT_THAT(d.fix_commands, testing::IsEmpty());
   EXPECT_THAT(d.next_steps,
               testing::Contains(testing::HasSubstr("No relayout command")));
+}
+
+// The bytes of `logical` (untiled, row-major) laid out as `shape`.
+std::vector<uint8_t> Place(const Shape& shape, const std::vector<uint8_t>& in) {
+  Shape row_major = shape;
+  row_major.set_layout(DefaultLayout(shape.rank()));
+  std::vector<uint8_t> out(*XlaBytes(shape));
+  EXPECT_TRUE(Relayout(row_major, shape, in, absl::MakeSpan(out)).ok());
+  return out;
+}
+
+// Runs the single fix of `d` on a device buffer whose real layout is
+// `actual` and checks that the program receives its data in `expected`.
+void ExpectFixKeepsData(const Diagnosis& d, const std::string& actual,
+                        const std::string& expected) {
+  ASSERT_EQ(d.fix_commands.size(), 1u);
+  absl::StatusOr<Shape> real_in = ParseShape(actual);
+  absl::StatusOr<Shape> want = ParseShape(expected);
+  ASSERT_TRUE(real_in.ok() && want.ok());
+  std::vector<uint8_t> logical(*LogicalBytes(*real_in));
+  for (size_t i = 0; i < logical.size(); ++i) {
+    logical[i] = static_cast<uint8_t>(i * 7 + i / 251);
+  }
+  const std::vector<uint8_t> buffer = Place(*real_in, logical);
+  ASSERT_EQ(static_cast<int64_t>(buffer.size()), d.actual.printed_bytes);
+  absl::StatusOr<Shape> from = ParseShape(Arg(d.fix_commands[0], "--shape"));
+  absl::StatusOr<Layout> to_layout =
+      ParseLayout(Arg(d.fix_commands[0], "--to"));
+  ASSERT_TRUE(from.ok() && to_layout.ok());
+  Shape to = *from;
+  to.set_layout(*to_layout);
+  std::vector<uint8_t> out(*XlaBytes(to));
+  ASSERT_TRUE(Relayout(*from, to, buffer, absl::MakeSpan(out)).ok());
+  EXPECT_TRUE(out == Place(*want, logical))
+      << d.fix_commands[0] << " permutes the data of a " << actual << " buffer";
+}
+
+// User trial, defect 1: the runtime printed both shapes without their
+// tiling. The actual size 1,638,400 = 16*40*1280*2 fits untiled storage
+// and also {1,2,0:T(8,128)(2,1)} (dim 1: 1280, a multiple of 128; dim 2:
+// 40, a multiple of 8), the tiling the expected size 5,242,880 =
+// 16*1280*128*2 needs. The command used to read the buffer as untiled and
+// so permuted the data of the real (tiled) buffer.
+TEST(ExplainFixTest, OmittedTilingOfTheBufferIsInferredNotAssumedUntiled) {
+  Diagnosis d = Diagnose(ScanText(
+      "Executable(jit_s) expected parameter 2482 of size 5242880 "
+      "(bf16[16,1280,40]{2,1,0}) but got buffer with incompatible size "
+      "1638400 (bf16[16,1280,40]{1,2,0})")[0]);
+  EXPECT_EQ(d.classification, Classification::kLayout);
+  EXPECT_THAT(
+      d.fix_commands,
+      testing::ElementsAre("xlayout relayout --shape "
+                           "'bf16[16,1280,40]{1,2,0:T(8,128)(2,1)}' --to "
+                           "'{2,1,0:T(8,128)(2,1)}' IN OUT"));
+  EXPECT_THAT(d.details,
+              testing::Contains("tiling T(8,128)(2,1) on both sides (the "
+                                "actual side's inferred from its printed "
+                                "size)"));
+  EXPECT_THAT(
+      d.details,
+      testing::Not(testing::Contains(testing::HasSubstr("tiling changed"))));
+  EXPECT_THAT(
+      d.details,
+      testing::Contains(
+          "the actual shape bf16[16,1280,40]{1,2,0} is printed without a "
+          "tiling; its printed 1,638,400 bytes fit untiled storage, and also "
+          "bf16[16,1280,40]{1,2,0:T(8,128)(2,1)} with the other side's "
+          "tiling, which a TPU buffer has: taken as that (inferred); 3 other "
+          "tiling(s) fit too"));
+  EXPECT_THAT(d.next_steps, testing::Contains(testing::HasSubstr(
+                                "The layout in the command was inferred")));
+  ASSERT_EQ(d.actual.inferred_layouts.size(), 5u);
+  EXPECT_EQ(d.actual.inferred_layouts.front().shape,
+            "bf16[16,1280,40]{1,2,0:T(8,128)(2,1)}");
+  EXPECT_EQ(d.actual.inferred_layouts.back().shape, "bf16[16,1280,40]{1,2,0}");
+  // The expected side's printed shape needs 1,638,400 bytes, not 5,242,880.
+  EXPECT_FALSE(d.consistent);
+  EXPECT_THAT(RunFixes(d), testing::IsEmpty());
+  ExpectFixKeepsData(d, "bf16[16,1280,40]{1,2,0:T(8,128)(2,1)}",
+                     "bf16[16,1280,40]{2,1,0:T(8,128)(2,1)}");
+
+  Finding f;
+  f.diagnosis = d;
+  f.count = 1;
+  nlohmann::ordered_json j = FindingToJson(f);
+  EXPECT_EQ(j["actual"]["recomputed_bytes"], 1638400);
+  EXPECT_EQ(j["actual"]["inferred_layouts"][0]["shape"],
+            "bf16[16,1280,40]{1,2,0:T(8,128)(2,1)}");
+  EXPECT_EQ(j["actual"]["inferred_layouts"][4]["rule"],
+            "untiled, as printed (the logical size, as on CPU/GPU)");
+}
+
+// The same with f32[1280,40]: {1,0:T(8,128)} is 1280*128*4 = 655,360; {0,1}
+// is 40*1280*4 = 204,800 untiled and under T(8,128) (1280 is a multiple of
+// 128, 40 of 8).
+TEST(ExplainFixTest, OmittedTilingF32) {
+  Diagnosis d = Diagnose(ScanText(
+      "Executable(jit_t) expected parameter 1 of size 655360 "
+      "(f32[1280,40]{1,0}) but got buffer with incompatible size 204800 "
+      "(f32[1280,40]{0,1})")[0]);
+  EXPECT_THAT(d.fix_commands,
+              testing::ElementsAre("xlayout relayout --shape "
+                                   "'f32[1280,40]{0,1:T(8,128)}' --to "
+                                   "'{1,0:T(8,128)}' IN OUT"));
+  EXPECT_THAT(d.details,
+              testing::Contains("tiling T(8,128) on both sides (the actual "
+                                "side's inferred from its printed size)"));
+  ExpectFixKeepsData(d, "f32[1280,40]{0,1:T(8,128)}",
+                     "f32[1280,40]{1,0:T(8,128)}");
+
+  // The other direction: the expected side is printed untiled and fits
+  // untiled storage; the buffer's printed tiling fits it too.
+  d = Diagnose(ScanText(
+      "Executable(jit_t) expected parameter 1 of size 204800 "
+      "(f32[1280,40]{0,1}) but got buffer with incompatible size 655360 "
+      "(f32[1280,40]{1,0:T(8,128)})")[0]);
+  EXPECT_THAT(d.fix_commands,
+              testing::ElementsAre("xlayout relayout --shape "
+                                   "'f32[1280,40]{1,0:T(8,128)}' --to "
+                                   "'{0,1:T(8,128)}' IN OUT"));
+  EXPECT_THAT(d.details,
+              testing::Contains("tiling T(8,128) on both sides (the expected "
+                                "side's inferred from its printed size)"));
+  ExpectFixKeepsData(d, "f32[1280,40]{1,0:T(8,128)}",
+                     "f32[1280,40]{0,1:T(8,128)}");
+}
+
+// f32[1280,36]: the expected size 655,360 = 1280*128*4 needs a tiling
+// (T(8,128) first). The actual {0,1} is 36*1280*4 = 184,320 untiled and
+// under T(4,128), T(2,128), T(1,128) (36 is a multiple of 4), but 40*1280*4
+// = 204,800 under T(8,128): the buffer's layout is unknown, so no command.
+TEST(ExplainFixTest, NoRunnableCommandWhenTheBufferTilingIsUnknown) {
+  Diagnosis d = Diagnose(ScanText(
+      "Executable(jit_u) expected parameter 1 of size 655360 "
+      "(f32[1280,36]{1,0}) but got buffer with incompatible size 184320 "
+      "(f32[1280,36]{0,1})")[0]);
+  EXPECT_EQ(d.classification, Classification::kLayout);
+  EXPECT_THAT(d.fix_commands, testing::IsEmpty());
+  EXPECT_THAT(
+      d.details,
+      testing::Not(testing::Contains(testing::HasSubstr("tiling changed"))));
+  EXPECT_THAT(d.details,
+              testing::Contains(
+                  "tiling: T(8,128) on the expected side; the actual side's "
+                  "tiling is unknown: the message leaves it out and its "
+                  "printed size fits 4 layouts (untiled storage and other "
+                  "tilings), not the expected side's"));
+  EXPECT_THAT(d.next_steps,
+              testing::Contains(
+                  "No relayout command: the actual side's tiling is unknown "
+                  "(its printed size fits every layout listed for it above); "
+                  "confirm it first from the HLO dump (--xla_dump_to) or, in "
+                  "JAX, the array's format (x.format), then run xlayout "
+                  "relayout --shape 'f32[1280,36]{0,1:<TILING>}' --to "
+                  "'{1,0:T(8,128)}' IN OUT with <TILING> replaced by the "
+                  "confirmed tiling; a wrong tiling permutes the data without "
+                  "an error"));
+  std::vector<std::string> shapes;
+  for (const InferredLayout& l : d.actual.inferred_layouts) {
+    shapes.push_back(l.shape);
+  }
+  EXPECT_THAT(shapes, testing::ElementsAre("f32[1280,36]{0,1:T(2,128)}",
+                                           "f32[1280,36]{0,1:T(4,128)}",
+                                           "f32[1280,36]{0,1:T(1,128)}",
+                                           "f32[1280,36]{0,1}"));
+  // JAX knows the array's layout: its conversion stays safe.
+  EXPECT_EQ(d.jax_fix,
+            "jax.device_put(x, Format(Layout(major_to_minor=(0, 1), "
+            "tiling=((8, 128),)), x.sharding))");
+
+  // The expected side unknown: neither command nor JAX statement.
+  d = Diagnose(ScanText(
+      "Executable(jit_u) expected parameter 1 of size 184320 "
+      "(f32[1280,36]{0,1}) but got buffer with incompatible size 655360 "
+      "(f32[1280,36]{1,0:T(8,128)})")[0]);
+  EXPECT_THAT(d.fix_commands, testing::IsEmpty());
+  EXPECT_EQ(d.jax_fix, "");
+  EXPECT_THAT(d.next_steps, testing::Contains(testing::HasSubstr(
+                                "--shape 'f32[1280,36]{1,0:T(8,128)}' --to "
+                                "'{0,1:<TILING>}' IN OUT")));
 }
 
 // Random 2-D/3-D mismatches: each side printed without its layout, with the

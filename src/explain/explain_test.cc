@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -568,6 +569,99 @@ TEST(ExplainTest, DimsNameAPartitionCountChange) {
       "(f32[12,1024]{1,0})");
   EXPECT_THAT(d.details, testing::Not(testing::Contains(
                              HasSubstr("a different partition count"))));
+}
+
+// User trial, defect 2 (spec §3.1): XLA's CPU and GPU runtimes size a
+// dynamic shape's buffer with 4 bytes of metadata per dim. f32[2,<=512]:
+// 2*512*4 = 4,096 + 2*4 = 4,104; f32[2,<=514]: 2*514*4 = 4,112 + 8 = 4,120.
+// Both sizes used to be marked inconsistent, and the layout-bug cause was
+// listed twice.
+TEST(ExplainTest, DynamicShapeMetadataIsPartOfTheSize) {
+  Diagnosis d = DiagnoseText(
+      "Executable(jit_e) expected parameter 0 of size 4104 "
+      "(f32[2,<=512]{1,0}) but got buffer with incompatible size 4120 "
+      "(f32[2,<=514]{1,0})");
+  EXPECT_TRUE(d.consistent);
+  EXPECT_EQ(d.expected.recomputed_bytes, 4104);
+  EXPECT_EQ(d.actual.recomputed_bytes, 4120);
+  EXPECT_THAT(d.expected.inferred_layouts, IsEmpty());
+  EXPECT_EQ(d.classification, Classification::kDims);
+  EXPECT_THAT(
+      d.details,
+      ElementsAre(
+          "the expected size 4,104 is 4,096 bytes of data plus 8 bytes of "
+          "dynamic-shape metadata (4 bytes per dim, as XLA's CPU and GPU "
+          "runtimes add to a dynamic shape's buffer)",
+          "the actual size 4,120 is 4,112 bytes of data plus 8 bytes of "
+          "dynamic-shape metadata (4 bytes per dim, as XLA's CPU and GPU "
+          "runtimes add to a dynamic shape's buffer)",
+          "dim 1: expected <=512, got <=514 (257/256): the bound of a dynamic "
+          "dim differs (the program was compiled for another bound)"));
+  EXPECT_THAT(d.causes, testing::Not(testing::Contains(
+                            HasSubstr("compiler or runtime layout bug"))));
+  EXPECT_THAT(d.causes[0], HasSubstr("A dynamic dim's bound"));
+
+  // A dynamic parameter given a static array of the same data.
+  d = DiagnoseText(
+      "Executable(jit_e) expected parameter 0 of size 4104 "
+      "(f32[2,<=512]{1,0}) but got buffer with incompatible size 4096 "
+      "(f32[2,512]{1,0})");
+  EXPECT_TRUE(d.consistent);
+  EXPECT_THAT(d.details,
+              testing::Contains("dim 1: expected <=512, got 512 (dynamic vs "
+                                "static): the program was compiled for a "
+                                "dynamic dim"));
+
+  // Without the metadata the size is the data's (TPU): consistent too.
+  d = DiagnoseText(
+      "Executable(jit_e) expected parameter 0 of size 4096 "
+      "(f32[2,<=512]{1,0}) but got buffer with incompatible size 4112 "
+      "(f32[2,<=514]{1,0})");
+  EXPECT_TRUE(d.consistent);
+  EXPECT_EQ(d.expected.recomputed_bytes, 4096);
+}
+
+TEST(ExplainTest, SizesOnlyNameDynamicShapeMetadata) {
+  Diagnosis d = DiagnoseText(
+      "Executable expected parameter 0 of size 4104 but got buffer with "
+      "incompatible size 4096");
+  EXPECT_THAT(
+      d.details,
+      testing::Contains(
+          "the sizes differ by 8 bytes = 4 × 2: the dynamic-shape metadata "
+          "of a rank-2 array (one int32 per dim, which XLA's CPU and GPU "
+          "runtimes add to a dynamic shape's buffer); the expected side may "
+          "be a dynamic (bounded) shape with the same data as a static shape "
+          "on the other"));
+  ASSERT_FALSE(d.causes.empty());
+  EXPECT_EQ(d.causes[0],
+            "A dynamic shape against a static one: the program was compiled "
+            "for a dynamic (bounded) shape and got a static array whose data "
+            "has the same size; the 8 bytes are the dynamic-shape metadata");
+  // A difference that is no metadata does not mention it.
+  d = DiagnoseText(
+      "Executable expected parameter 0 of size 65536 but got buffer with "
+      "incompatible size 49152");
+  EXPECT_THAT(d.details,
+              testing::Not(testing::Contains(HasSubstr("metadata"))));
+}
+
+// Both sides' sizes fit no documented tiling: the cause is listed once.
+TEST(ExplainTest, SameCauseListedOnce) {
+  Diagnosis d = DiagnoseText(
+      "Executable(jit_f) expected parameter 0 of size 1000 "
+      "(f32[10,10]{1,0}) but got buffer with incompatible size 1004 "
+      "(f32[10,10]{0,1})");
+  EXPECT_FALSE(d.consistent);
+  EXPECT_EQ(std::count_if(d.causes.begin(), d.causes.end(),
+                          [](const std::string& c) {
+                            return absl::StrContains(
+                                c, "A compiler or runtime layout bug");
+                          }),
+            1);
+  std::vector<std::string> sorted = d.causes;
+  std::sort(sorted.begin(), sorted.end());
+  EXPECT_EQ(std::adjacent_find(sorted.begin(), sorted.end()), sorted.end());
 }
 
 }  // namespace

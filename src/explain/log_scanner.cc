@@ -18,6 +18,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "base/text_cursor.h"
 #include "explain/newlines.h"
 #include "xlayout/io/block_reader.h"
@@ -36,7 +37,7 @@ namespace {
 // so that a message is still found when a wrap splits one of them.
 // Every anchor is at least 17 bytes long: the shortest anchor bounds the
 // search's skip distance, and so its speed on logs without messages.
-constexpr std::array<absl::string_view, 19> kAnchors = {
+constexpr std::array<absl::string_view, 21> kAnchors = {
     "expected parameter",
     "incompatible size",
     "incompatible shape",
@@ -61,6 +62,12 @@ constexpr std::array<absl::string_view, 19> kAnchors = {
     "Mosaic kernel operand",
     "does not match Mosaic layout",
     "does not match MLIR layout",
+    // With "incompatible size", the phrase "but got buffer with incompatible
+    // size" holds three anchors placed so that a terminal that wraps every
+    // 30 or more columns leaves at least one of them whole, wherever the
+    // breaks fall.
+    "but got buffer with",
+    "buffer with incompat",
 };
 constexpr size_t kAnchorRuntimeProgramInputMismatch = 6;
 constexpr size_t kBlock = 4;
@@ -349,12 +356,26 @@ size_t TimePrefix(absl::string_view s, size_t i) {
   return t;
 }
 
-// "[anything]" (process/host tags, bracketed timestamps and levels).
+// "[anything]" (process/host tags, bracketed timestamps and levels). Not
+// a shape's dims ("[16,1280,40]{2,1,0}" at the start of a line that a
+// terminal wrapped): brackets holding only digits and commas must be
+// followed by whitespace, '<' or '[' (Open MPI's "[1,0]<stderr>:").
 size_t BracketPrefix(absl::string_view s, size_t i) {
   if (i >= s.size() || s[i] != '[') return 0;
+  bool dims = true;
   for (size_t j = i + 1; j < s.size() && j - i <= 96; ++j) {
-    if (s[j] == ']') return j + 1 - i;
+    if (s[j] == ']') {
+      if (dims) {
+        if (j == i + 1) return 0;
+        if (j + 1 < s.size() && !IsSpace(s[j + 1]) && s[j + 1] != '<' &&
+            s[j + 1] != '[') {
+          return 0;
+        }
+      }
+      return j + 1 - i;
+    }
     if (s[j] == '[') return 0;
+    if (!IsDigit(s[j]) && s[j] != ',') dims = false;
   }
   return 0;
 }
@@ -499,33 +520,128 @@ size_t LevelPrefix(absl::string_view s, size_t i) {
   return 0;
 }
 
-}  // namespace
+// The writer a prefix names, for telling apart the lines of messages that
+// several threads, hosts or replicas wrote at the same time: the glog thread
+// id, a bracketed tag without a time in it ("[host0]"), a Ray pid tag, a
+// syslog host and program, a container stream or compose service, a host
+// prefix. Timestamps and levels name no writer.
+void AppendWriter(absl::string_view s, size_t i, size_t n, int matcher,
+                  std::string* writer) {
+  absl::string_view part = s.substr(i, n);
+  switch (matcher) {
+    case 0: {  // glog: the thread id after the time of day.
+      size_t j = 5;
+      while (j < part.size() && part[j] == ' ') ++j;
+      j += TimeOfDay(part, j);
+      while (j < part.size() && part[j] == ' ') ++j;
+      absl::StrAppend(writer, "t", part.substr(j, Digits(part, j)), "|");
+      return;
+    }
+    case 4:  // [tag]: not a bracketed timestamp.
+      if (part.find(':') != absl::string_view::npos) return;
+      break;
+    case 7:  // "stderr F " / "stdout P ": the stream, not the F/P flag.
+      if (part.size() > 2 && part[part.size() - 2] != '|') {
+        part = part.substr(0, 6);
+      }
+      break;
+    case 1:  // Syslog: the host, not the time.
+      part = absl::StripAsciiWhitespace(part);
+      part = part.substr(part.rfind(' ') + 1);
+      break;
+    case 5:
+    case 6:
+    case 8:
+      break;
+    default:  // Dates, times, quotes and levels name no writer.
+      return;
+  }
+  absl::StrAppend(writer, absl::StripAsciiWhitespace(part), "|");
+}
 
-size_t LogPrefixLength(absl::string_view line) {
+struct PrefixInfo {
+  size_t length = 0;
+  std::string writer;  // Empty when the prefix names no writer.
+};
+
+PrefixInfo ReadPrefix(absl::string_view line) {
+  PrefixInfo info;
   size_t i = 0;
   bool any = false;
   for (int round = 0; round < 8; ++round) {
     while (i < line.size() && (line[i] == ' ' || line[i] == '\t')) ++i;
     size_t n = 0;
+    int matcher = 0;
     for (auto* m : {GlogPrefix, SyslogPrefix, DatePrefix, TimePrefix,
                     BracketPrefix, PidPrefix, ProcessPrefix, TagPrefix,
                     HostPrefix, QuotePrefix, LevelPrefix}) {
       n = m(line, i);
       if (n > 0) break;
+      ++matcher;
     }
     if (n == 0) break;
+    AppendWriter(line, i, n, matcher, &info.writer);
     i += n;
     any = true;
   }
-  if (!any) return 0;
+  if (!any) return info;
   while (i < line.size() && (line[i] == ' ' || line[i] == '\t')) ++i;
-  return i;
+  info.length = i;
+  return info;
+}
+
+}  // namespace
+
+size_t LogPrefixLength(absl::string_view line) {
+  return ReadPrefix(line).length;
 }
 
 namespace {
 
 // ---------------------------------------------------------------------------
 // Normalised text around an anchor.
+
+// `line` without ANSI escape sequences (colour codes that a logger or a
+// terminal capture put inside a message): CSI ("ESC [ params final"), OSC
+// ("ESC ] ... BEL" or "ESC ] ... ESC \\") and two-byte escapes. map[k] is
+// the index in `line` of clean[k].
+void StripEscapes(absl::string_view line, std::string* clean,
+                  std::vector<uint32_t>* map) {
+  clean->clear();
+  map->clear();
+  for (size_t i = 0; i < line.size(); ++i) {
+    if (line[i] == '\x1b' && i + 1 < line.size()) {
+      const char kind = line[i + 1];
+      size_t j = i + 2;
+      if (kind == '[') {
+        while (j < line.size() && !(line[j] >= 0x40 && line[j] <= 0x7e)) {
+          ++j;
+        }
+      } else if (kind == ']') {
+        while (j < line.size() && line[j] != '\a' &&
+               !(line[j] == '\x1b' && j + 1 < line.size() &&
+                 line[j + 1] == '\\')) {
+          ++j;
+        }
+        if (j < line.size() && line[j] == '\x1b') ++j;
+      } else {
+        j = i + 1;
+      }
+      i = std::min(j, line.size() - 1);
+      continue;
+    }
+    clean->push_back(line[i]);
+    map->push_back(static_cast<uint32_t>(i));
+  }
+}
+
+// Whether a line whose prefix names `writer` may continue a message that a
+// line of `ref` began: lines of another thread, host or replica may not. A
+// prefix that names less (Ray's tag without the glog header after it) is
+// the same writer.
+bool SameWriter(const std::string& ref, const std::string& writer) {
+  return absl::StartsWith(ref, writer) || absl::StartsWith(writer, ref);
+}
 
 struct NormText {
   std::string s;              // Whitespace and line prefixes removed.
@@ -535,12 +651,27 @@ struct NormText {
   // Messages quoted inside another language's string (a JSON log record, a
   // Python repr) carry escapes: `\n`, `\t`, `\r` count as whitespace (a
   // line break), and the backslash of `\"`, `\'` and `\\` is dropped, so
-  // nested quoting unwraps too.
-  void AppendLine(const char* buf, size_t begin, size_t end) {
-    absl::string_view line(buf + begin, end - begin);
-    size_t skip = LogPrefixLength(line);
+  // nested quoting unwraps too. A line whose prefix names another writer
+  // than `ref` is left out (returns false). Escape sequences are skipped in
+  // the prefix, and in the message too if `strip_escapes`.
+  bool AppendLine(const char* buf, size_t begin, size_t end,
+                  const std::string& ref, bool strip_escapes) {
+    std::string clean;
+    std::vector<uint32_t> map;
+    const absl::string_view raw_line(buf + begin, end - begin);
+    StripEscapes(raw_line, &clean, &map);
+    const PrefixInfo prefix = ReadPrefix(clean);
+    if (!SameWriter(ref, prefix.writer)) return false;
+    absl::string_view line = clean;
+    size_t from = prefix.length;
+    if (!strip_escapes) {
+      line = raw_line;
+      from = prefix.length < map.size() ? map[prefix.length] : line.size();
+      map.resize(line.size());
+      for (size_t k = 0; k < map.size(); ++k) map[k] = k;
+    }
     bool first = true;
-    for (size_t i = skip; i < line.size(); ++i) {
+    for (size_t i = from; i < line.size(); ++i) {
       char c = line[i];
       if (IsSpace(c)) continue;
       if (c == '\\' && i + 1 < line.size()) {
@@ -553,10 +684,11 @@ struct NormText {
         if (n == '"' || n == '\'' || n == '\\') continue;
       }
       s.push_back(c);
-      raw.push_back(static_cast<uint32_t>(begin + i));
+      raw.push_back(static_cast<uint32_t>(begin + map[i]));
       brk.push_back(first && !s.empty() && s.size() > 1 ? 1 : 0);
       first = false;
     }
+    return true;
   }
 };
 
@@ -590,8 +722,9 @@ class MessageParser {
   }
 
   // Decimal integer. A line break inside the digits is joined only if the
-  // literal `next` follows the joined digits (a wrap in the middle of a
-  // number); at the end of a message a break ends the number.
+  // literal `next` (or one of its '|'-separated alternatives) follows the
+  // joined digits (a wrap in the middle of a number); at the end of a
+  // message a break ends the number.
   Step Int(int64_t* value, absl::string_view next) {
     const std::string& s = t_.s;
     if (pos_ >= s.size()) return More("text ends before a number");
@@ -606,9 +739,15 @@ class MessageParser {
         // Digits continue after a line break: join if `next` then follows.
         size_t e2 = end;
         while (e2 < s.size() && IsDigit(s[e2])) ++e2;
-        size_t unused = 0;
-        const Match next_match =
-            next.empty() ? Match::kNo : MatchAt(e2, next, &unused);
+        Match next_match = Match::kNo;
+        for (absl::string_view alt : absl::StrSplit(next, '|')) {
+          size_t unused = 0;
+          const Match m = alt.empty() ? Match::kNo : MatchAt(e2, alt, &unused);
+          if (m == Match::kFull ||
+              (m == Match::kPartial && next_match == Match::kNo)) {
+            next_match = m;
+          }
+        }
         if (next_match == Match::kFull) {
           end = e2;
           continue;
@@ -722,7 +861,7 @@ class MessageParser {
       if (!final_) return More("text ends after a shape");
     } else if (s[pos_] == '{') {
       if (pos_ + 1 == s.size()) {
-        if (!final_) return More("text ends in a layout");
+        return More("text ends in a layout");
       } else if (IsDigit(s[pos_ + 1]) || s[pos_ + 1] == ':') {
         std::string layout;
         Step r = Balanced(&layout);
@@ -849,6 +988,11 @@ class MessageParser {
   std::string reason_;
 };
 
+// What may follow a number that ends a message: the docs-link line or the
+// replica/partition suffix (a number wrapped there is joined).
+constexpr absl::string_view kTrailerStart =
+    ": while running replica|See https://openxla.org";
+
 #define STEP(expr)                        \
   do {                                    \
     Step step_ = (expr);                  \
@@ -888,23 +1032,30 @@ Step ParseNamed(MessageParser& p, const NormText& t, ScannedMessage* m) {
     return Step::kOk;
   }
   STEP(p.Lit("expected parameter"));
-  STEP(p.Int(&n, ""));
+  STEP(p.Int(&n, "of size|as|to have|dimension"));
   m->parameter = n;
   // Which wording follows the parameter number.
   STEP(p.Optional([&] { return p.Lit("of size"); }, &matched));
   if (matched) {
     m->kind = MessageKind::kSize;
+    // A size is kept once the "(" after it is read: a message cut inside
+    // a number (see ParseAt) must not show part of it as the size.
     int64_t bytes = 0;
     STEP(p.Int(&bytes, "("));
-    m->expected_bytes = bytes;
     STEP(p.Lit("("));
-    STEP(p.ShapeText(&m->expected_shape));
+    m->expected_bytes = bytes;
+    std::string shape;  // Likewise a shape once its ")" is read.
+    STEP(p.ShapeText(&shape));
+    if (p.pos() < t.s.size() && t.s[p.pos()] == ')') {
+      m->expected_shape = std::move(shape);
+    }
     STEP(p.Lit(") but got buffer with incompatible size"));
     STEP(p.Int(&bytes, "("));
-    m->actual_bytes = bytes;
     STEP(p.Lit("("));
-    STEP(p.ShapeText(&m->actual_shape));
+    m->actual_bytes = bytes;
+    STEP(p.ShapeText(&shape));
     STEP(p.Lit(")"));
+    m->actual_shape = std::move(shape);
     return Step::kOk;
   }
   // The runtime guard's strict-mode finding (not an XLA message):
@@ -942,7 +1093,7 @@ Step ParseNamed(MessageParser& p, const NormText& t, ScannedMessage* m) {
     STEP(p.Int(&r, "but got buffer with rank"));
     m->expected_value = absl::StrCat(r);
     STEP(p.Lit("but got buffer with rank"));
-    STEP(p.Int(&r, ""));
+    STEP(p.Int(&r, kTrailerStart));
     m->actual_value = absl::StrCat(r);
     return Step::kOk;
   }
@@ -961,7 +1112,7 @@ Step ParseNamed(MessageParser& p, const NormText& t, ScannedMessage* m) {
   STEP(p.Int(&n, ", but got"));
   m->expected_value = absl::StrCat(n);
   STEP(p.Lit(", but got buffer with size"));
-  STEP(p.Int(&n, ""));
+  STEP(p.Int(&n, kTrailerStart));
   m->actual_value = absl::StrCat(n);
   return Step::kOk;
 }
@@ -989,7 +1140,7 @@ Step ParseShortOrOld(MessageParser& p, ScannedMessage* m) {
   STEP(p.Int(&n, "but got"));
   m->expected_bytes = n;
   STEP(p.Lit("butgotbufferwithincompatiblesize"));
-  STEP(p.Int(&n, ""));
+  STEP(p.Int(&n, kTrailerStart));
   m->actual_bytes = n;
   return Step::kOk;
 }
@@ -1116,7 +1267,7 @@ Step ParseInvalidBuffer(MessageParser& p, ScannedMessage* m) {
   STEP(p.Optional(
       [&] {
         STEP(p.Lit("as argument"));
-        return p.Int(&n, "");
+        return p.Int(&n, "to replica|:");
       },
       &matched));
   if (matched) m->parameter = n;
@@ -1382,6 +1533,13 @@ Step ParseAt(const NormText& t, size_t start, bool final,
   }
   if (r != Step::kOk) {
     *reason = p.reason();
+    // A size message cut after its expected size: what was read, for the
+    // caller to report when the input ended there.
+    if (m.kind == MessageKind::kSize && m.expected_bytes.has_value() &&
+        absl::StartsWith(*reason, "text ends")) {
+      out->push_back(std::move(m));
+      spans->emplace_back(start, t.s.size());
+    }
     return r;
   }
   *end = p.pos();
@@ -1458,24 +1616,39 @@ struct LogScanner::Impl {
 
   std::string Excerpt(size_t line_start, size_t limit) const {
     size_t e = LineEnd(line_start, limit);
-    std::string out(buf.get() + line_start,
-                    std::min<size_t>(e - line_start, 200));
-    for (char& c : out) {
-      if (static_cast<unsigned char>(c) < 0x20 && c != '\t') c = ' ';
-    }
-    return out;
+    // Control characters stay: the command prints them escaped (`\x1b`).
+    if (e > line_start && buf[e - 1] == '\r') --e;
+    return std::string(buf.get() + line_start,
+                       std::min<size_t>(e - line_start, 200));
   }
 
-  // One line, whitespace collapsed, prefixes of continuation lines removed.
-  std::string MessageText(size_t begin, size_t end) const {
+  // One line, whitespace collapsed, escape sequences and prefixes of
+  // continuation lines removed, lines of writers other than `ref` left out.
+  std::string MessageText(size_t begin, size_t end, const std::string& ref,
+                          bool strip_escapes) const {
     std::string out;
     bool space = false;
     size_t i = begin;
     bool first = true;
+    std::string line;
+    std::vector<uint32_t> map;
     while (i < end && out.size() < 4096) {
       size_t le = LineEnd(i, end);
-      absl::string_view line(buf.get() + i, le - i);
-      size_t skip = first ? 0 : LogPrefixLength(line);
+      const absl::string_view raw_line(buf.get() + i, le - i);
+      StripEscapes(raw_line, &line, &map);
+      size_t skip = 0;
+      if (!first) {
+        const PrefixInfo prefix = ReadPrefix(line);
+        if (!SameWriter(ref, prefix.writer)) {
+          i = le + 1;
+          continue;
+        }
+        skip = prefix.length;
+      }
+      if (!strip_escapes) {
+        skip = skip < map.size() ? map[skip] : raw_line.size();
+        line.assign(raw_line.data(), raw_line.size());
+      }
       for (size_t k = skip; k < line.size() && out.size() < 4096; ++k) {
         char c = line[k];
         if (IsSpace(c) || static_cast<unsigned char>(c) < 0x20) {
@@ -1515,71 +1688,127 @@ struct LogScanner::Impl {
       ws = LineStart(ws - 1, floor);
     }
     if (p - ws > options.max_back_bytes) ws = anchor_line;
-    NormText t;
-    size_t next = ws;
-    auto add_lines = [&](int n) {
-      for (int k = 0; k < n && next < limit; ++k) {
-        size_t le = LineEnd(next, limit);
-        t.AppendLine(buf.get(), next, le);
-        next = le + 1;
-      }
-      if (next > limit) next = limit;
-    };
-    // Lines up to and including the anchor's, then two more.
-    while (next <= p && next < limit) add_lines(1);
-    add_lines(2);
-    const size_t anchor_norm =
-        std::lower_bound(t.raw.begin(), t.raw.end(), static_cast<uint32_t>(p)) -
-        t.raw.begin();
-    // The message start: the nearest start keyword before the anchor (or,
-    // for the E0102 header line, the first one after it).
-    const size_t start = FindStartKeyword(
-        t.s, anchor_norm, which == kAnchorRuntimeProgramInputMismatch);
-    size_t anchor_line_end = LineEnd(p, limit);
-    if (start == std::string::npos) {
-      // Prose that happens to contain an anchor phrase.
-      consumed = std::max<int64_t>(consumed, base + anchor_line_end);
-      return true;
+    // The writer of the anchor's line (a glog thread, a [host] tag): lines
+    // of other writers, interleaved with the message's, are left out.
+    std::string ref;
+    {
+      std::string clean;
+      std::vector<uint32_t> map;
+      StripEscapes(absl::string_view(buf.get() + anchor_line,
+                                     LineEnd(anchor_line, limit) - anchor_line),
+                   &clean, &map);
+      ref = ReadPrefix(clean).writer;
     }
-    std::vector<ScannedMessage> messages;
-    std::vector<std::pair<size_t, size_t>> spans;
-    size_t end = 0;
-    std::string reason;
-    int lines_more = 4;
-    while (true) {
-      bool final = next >= limit;
-      Step r = ParseAt(t, start, final, &messages, &spans, &end, &reason);
-      if (r == Step::kOk) break;
-      if (r == Step::kMore && next < limit && lines_more <= kMaxLinesForward) {
-        add_lines(lines_more);
-        lines_more *= 2;
-        continue;
+    // Read first with escape sequences kept (they may belong to a name);
+    // if that fails and the window holds an ESC, once more without them
+    // (colour codes around words and shapes).
+    for (int pass = 0; pass < 2; ++pass) {
+      const bool strip = pass == 1;
+      NormText t;
+      std::vector<size_t> skipped;  // Starts of the lines left out.
+      size_t next = ws;
+      auto add_lines = [&](int n) {
+        for (int k = 0; k < n && next < limit; ++k) {
+          size_t le = LineEnd(next, limit);
+          if (!t.AppendLine(buf.get(), next, le, ref, strip)) {
+            skipped.push_back(next);
+          }
+          next = le + 1;
+        }
+        if (next > limit) next = limit;
+      };
+      // Lines up to and including the anchor's, then two more.
+      while (next <= p && next < limit) add_lines(1);
+      add_lines(2);
+      const size_t anchor_norm = std::lower_bound(t.raw.begin(), t.raw.end(),
+                                                  static_cast<uint32_t>(p)) -
+                                 t.raw.begin();
+      // The message start: the nearest start keyword before the anchor (or,
+      // for the E0102 header line, the first one after it).
+      const size_t start = FindStartKeyword(
+          t.s, anchor_norm, which == kAnchorRuntimeProgramInputMismatch);
+      size_t anchor_line_end = LineEnd(p, limit);
+      if (start == std::string::npos) {
+        // Prose that happens to contain an anchor phrase.
+        consumed = std::max<int64_t>(consumed, base + anchor_line_end);
+        return true;
       }
-      ++unparsed;
-      if (on_unparsed) {
-        UnparsedCandidate u;
-        size_t start_raw = t.raw[start];
-        u.offset = base + static_cast<int64_t>(start_raw);
-        u.line = LineOf(u.offset);
-        u.reason = reason.empty() ? "not a known message form" : reason;
-        u.excerpt = Excerpt(LineStart(start_raw, floor), limit);
-        on_unparsed(std::move(u));
+      std::vector<ScannedMessage> messages;
+      std::vector<std::pair<size_t, size_t>> spans;
+      size_t end = 0;
+      std::string reason;
+      int lines_more = 4;
+      bool ok = false;
+      while (true) {
+        bool final = next >= limit;
+        Step r = ParseAt(t, start, final, &messages, &spans, &end, &reason);
+        if (r == Step::kOk) {
+          ok = true;
+          break;
+        }
+        if (r == Step::kMore && next < limit &&
+            lines_more <= kMaxLinesForward) {
+          add_lines(lines_more);
+          lines_more *= 2;
+          continue;
+        }
+        break;
       }
-      consumed = std::max<int64_t>(consumed, base + anchor_line_end);
+      if (!ok) {
+        if (!strip && std::memchr(buf.get() + ws, '\x1b', next - ws)) {
+          continue;
+        }
+        // The input ended inside a size message after its expected size (a
+        // log cut off mid-message): a finding with what was read, its text
+        // marked " [truncated: REASON]" (the diagnosis says so), rather
+        // than only a warning.
+        if (eof && next >= len && !messages.empty()) {
+          ScannedMessage& m = messages.front();
+          const size_t span_start = t.raw[spans.front().first];
+          m.offset = base + static_cast<int64_t>(span_start);
+          m.line = LineOf(m.offset);
+          m.text = absl::StrCat(MessageText(span_start, len, ref, strip),
+                                " [truncated: ", reason, "]");
+          consumed = std::max<int64_t>(consumed, base + len);
+          ++found;
+          on_message(std::move(m));
+          return true;
+        }
+        ++unparsed;
+        if (on_unparsed) {
+          UnparsedCandidate u;
+          size_t start_raw = t.raw[start];
+          u.offset = base + static_cast<int64_t>(start_raw);
+          u.line = LineOf(u.offset);
+          u.reason = reason.empty() ? "not a known message form" : reason;
+          u.excerpt = Excerpt(LineStart(start_raw, floor), limit);
+          on_unparsed(std::move(u));
+        }
+        consumed = std::max<int64_t>(consumed, base + anchor_line_end);
+        return true;
+      }
+      size_t raw_end = end > start ? t.raw[end - 1] + 1 : t.raw[start];
+      // Lines of other writers inside the message are still to be scanned:
+      // nothing past the first of them counts as handled.
+      for (size_t s : skipped) {
+        if (s > t.raw[start] && s < raw_end) {
+          raw_end = s;
+          break;
+        }
+      }
+      consumed =
+          std::max<int64_t>(consumed, base + static_cast<int64_t>(raw_end));
+      for (size_t i = 0; i < messages.size(); ++i) {
+        ScannedMessage& m = messages[i];
+        const size_t span_start = t.raw[spans[i].first];
+        const size_t span_end = t.raw[spans[i].second - 1] + 1;
+        m.offset = base + static_cast<int64_t>(span_start);
+        m.line = LineOf(m.offset);
+        m.text = MessageText(span_start, span_end, ref, strip);
+        ++found;
+        on_message(std::move(m));
+      }
       return true;
-    }
-    const size_t raw_end = end > start ? t.raw[end - 1] + 1 : t.raw[start];
-    consumed =
-        std::max<int64_t>(consumed, base + static_cast<int64_t>(raw_end));
-    for (size_t i = 0; i < messages.size(); ++i) {
-      ScannedMessage& m = messages[i];
-      const size_t span_start = t.raw[spans[i].first];
-      const size_t span_end = t.raw[spans[i].second - 1] + 1;
-      m.offset = base + static_cast<int64_t>(span_start);
-      m.line = LineOf(m.offset);
-      m.text = MessageText(span_start, span_end);
-      ++found;
-      on_message(std::move(m));
     }
     return true;
   }

@@ -81,6 +81,12 @@ TEST(LogPrefixLengthTest, LeavesMessageTextAlone) {
            "Passed layout: Layout(major_to_minor=(0, 1))",
            "->(f32[2]{0})",
            "f32[8,128]{1,0:T(8,128)}: 4096",
+           // A terminal wrap before a shape's dims (regression: taken for a
+           // "[tag]" and dropped).
+           "[16,1280,40]{2,1,0:T(8,128)(2,1)}) but go",
+           "[16,1280,40]{1,2,0:T(8,128)(2,1)}): w",
+           "[8,128]) but got",
+           "[] for argument 3",
        }) {
     EXPECT_EQ(LogPrefixLength(line), 0u) << line;
   }
@@ -377,6 +383,239 @@ TEST(LogScannerTest, AnchorFreePiecesKeepTheirTail) {
   EXPECT_EQ(scan(64 << 10, 64 << 10), small);
   EXPECT_EQ(scan(100000, 1 << 20), small);
   EXPECT_EQ(scan(text.size(), 1 << 20), small);
+}
+
+// The sample of XLA's E0102 docs (examples/e0102_docs_sample.log).
+constexpr char kDocsSample[] =
+    "XlaRuntimeError: INVALID_ARGUMENT: "
+    "Executable(jit_embedding_pipeline_step_fn) expected parameter 2482 of "
+    "size 5242880 (bf16[16,1280,40]{2,1,0:T(8,128)(2,1)}) but got buffer "
+    "with incompatible size 1638400 (bf16[16,1280,40]{1,2,0:T(8,128)(2,1)}): "
+    "while running replica 0 and partition 0 of a replicated computation "
+    "(other replicas may have failed as well).";
+
+// Every field of a message but its position and text.
+std::string Fields(const ScannedMessage& m) {
+  auto opt = [](const std::optional<int64_t>& v) {
+    return v ? absl::StrCat(*v) : std::string("-");
+  };
+  return absl::StrCat(
+      MessageKindName(m.kind), "|", m.program, "|", opt(m.parameter), "|",
+      m.expected_shape, "|", m.actual_shape, "|", opt(m.expected_bytes), "|",
+      opt(m.actual_bytes), "|", m.expected_value, "|", m.actual_value, "|",
+      opt(m.replica), "|", opt(m.partition), "|", m.error_code);
+}
+
+// Like `fold -w width`: a line break after every `width` bytes.
+std::string Fold(absl::string_view text, size_t width) {
+  std::string out;
+  for (size_t at = 0; at < text.size(); at += width) {
+    absl::StrAppend(&out, text.substr(at, width), "\n");
+  }
+  return out;
+}
+
+// Regression (user trial 2): a terminal that wraps at 30, 31, 33, 41, 45-47,
+// 49, 50, 90-95, 98-100 or 123 columns split both anchor phrases
+// ("expected par|ameter", "in|compatible"), put a shape's dims at the start
+// of a line where they were taken for a "[tag]" prefix, or split the
+// parameter number ("248|2 of size"): no message was found.
+TEST(LogScannerTest, FoldedAtEveryWidthReadsLikeTheUnwrappedMessage) {
+  const std::vector<ScannedMessage> whole = ScanText(kDocsSample);
+  ASSERT_EQ(whole.size(), 1u);
+  EXPECT_EQ(Fields(whole[0]),
+            "size|jit_embedding_pipeline_step_fn|2482|"
+            "bf16[16,1280,40]{2,1,0:T(8,128)(2,1)}|"
+            "bf16[16,1280,40]{1,2,0:T(8,128)(2,1)}|5242880|1638400|||0|0|0");
+  for (absl::string_view prefix :
+       {"", "E0125 15:22:55.460935    2871 pjrt_client.cc:2809] ",
+        "[host0] "}) {
+    for (size_t width = 30; width <= 200; ++width) {
+      const std::string text = Fold(absl::StrCat(prefix, kDocsSample), width);
+      const std::vector<ScannedMessage> found = ScanText(text);
+      ASSERT_EQ(found.size(), 1u) << "width " << width << "\n" << text;
+      EXPECT_EQ(Fields(found[0]), Fields(whole[0])) << "width " << width;
+      // Where "Executable(" starts: its line and offset in the folded text.
+      const size_t at = absl::StrCat(prefix, kDocsSample).find("Executable(");
+      EXPECT_EQ(found[0].line, static_cast<int64_t>(at / width + 1))
+          << "width " << width;
+      EXPECT_EQ(found[0].offset, static_cast<int64_t>(at + at / width))
+          << "width " << width;
+    }
+  }
+}
+
+// Regression (user trial 2): two threads each wrote a message wrapped over
+// two lines, interleaved. Parameter 2's first half was joined to parameter
+// 1's second half: one false element-type finding, both real ones lost.
+TEST(LogScannerTest, InterleavedWrappedMessagesStayWithTheirWriter) {
+  const std::string glog =
+      "E0125 15:22:55.460935 2871 c.cc:1] Executable(jit_a) expected "
+      "parameter 1 of size 5242880 (bf16[16,1280,40]{2,1,0:T(8,128)(2,1)}) "
+      "but got buffer\n"
+      "E0125 15:22:55.460936 2872 c.cc:1] Executable(jit_a) expected "
+      "parameter 2 of size 655360 (f32[1280,40]{1,0:T(8,128)}) but got "
+      "buffer\n"
+      "E0125 15:22:55.460937 2871 c.cc:1] with incompatible size 1638400 "
+      "(bf16[16,1280,40]{1,2,0:T(8,128)(2,1)})\n"
+      "E0125 15:22:55.460938 2872 c.cc:1] with incompatible size 204800 "
+      "(f32[1280,40]{0,1:T(8,128)})\n";
+  std::vector<UnparsedCandidate> bad;
+  std::vector<ScannedMessage> found;
+  LogScanner scanner([&](ScannedMessage m) { found.push_back(m); },
+                     [&](UnparsedCandidate u) { bad.push_back(u); });
+  scanner.Feed(glog);
+  scanner.Finish();
+  EXPECT_TRUE(bad.empty());
+  ASSERT_EQ(found.size(), 2u);
+  EXPECT_EQ(Fields(found[0]),
+            "size|jit_a|1|bf16[16,1280,40]{2,1,0:T(8,128)(2,1)}|"
+            "bf16[16,1280,40]{1,2,0:T(8,128)(2,1)}|5242880|1638400|||-|-|0");
+  EXPECT_EQ(found[0].line, 1);
+  EXPECT_EQ(
+      found[0].text,
+      "Executable(jit_a) expected parameter 1 of size 5242880 "
+      "(bf16[16,1280,40]{2,1,0:T(8,128)(2,1)}) but got buffer with "
+      "incompatible size 1638400 (bf16[16,1280,40]{1,2,0:T(8,128)(2,1)})");
+  EXPECT_EQ(Fields(found[1]),
+            "size|jit_a|2|f32[1280,40]{1,0:T(8,128)}|"
+            "f32[1280,40]{0,1:T(8,128)}|655360|204800|||-|-|0");
+  EXPECT_EQ(found[1].line, 2);
+
+  // The same with [hostN] tags (and replicas), and with a complete message
+  // of the other host between the halves.
+  const std::string hosts =
+      "[host0] E0125 15:22:55.460935 11 c.cc:1] INVALID_ARGUMENT: "
+      "Executable(jit_a) expected parameter 1 of size 5242880 "
+      "(bf16[16,1280,40]{2,1,0:T(8,128)(2,1)}) but got buffer\n"
+      "[host1] E0125 15:22:55.460936 12 c.cc:1] INVALID_ARGUMENT: "
+      "Executable(jit_a) expected parameter 2 of size 655360 "
+      "(f32[1280,40]{1,0:T(8,128)}) but got buffer with incompatible size "
+      "204800 (f32[1280,40]{0,1:T(8,128)}): while running replica 1 and "
+      "partition 0 of a replicated computation (other replicas may have "
+      "failed as well).\n"
+      "[host0] E0125 15:22:55.460937 11 c.cc:1] with incompatible size "
+      "1638400 (bf16[16,1280,40]{1,2,0:T(8,128)(2,1)}): while running "
+      "replica 0 and partition 0 of a replicated computation (other "
+      "replicas may have failed as well).\n";
+  found = ScanText(hosts);
+  ASSERT_EQ(found.size(), 2u);
+  // Prefixes whose time changes from line to line name the same writer.
+  found = ScanText(
+      "Nov 30 10:00:00 tpu-vm-0 python3[4242]: Executable(jit_f) expected "
+      "parameter 3 of size 4096 (f32[8,128]{1,0:T(8,128)}) but got buffer\n"
+      "Nov 30 10:00:01 tpu-vm-0 python3[4242]: with incompatible size 65536 "
+      "(f32[8,128]{0,1:T(8,128)})\n");
+  ASSERT_EQ(found.size(), 1u);
+  EXPECT_EQ(found[0].actual_bytes, 65536);
+  found = ScanText(hosts);
+  ASSERT_EQ(found.size(), 2u);
+  EXPECT_EQ(Fields(found[0]),
+            "size|jit_a|1|bf16[16,1280,40]{2,1,0:T(8,128)(2,1)}|"
+            "bf16[16,1280,40]{1,2,0:T(8,128)(2,1)}|5242880|1638400|||0|0|0");
+  EXPECT_EQ(Fields(found[1]),
+            "size|jit_a|2|f32[1280,40]{1,0:T(8,128)}|"
+            "f32[1280,40]{0,1:T(8,128)}|655360|204800|||1|0|0");
+}
+
+// Regression (user trial 2): colour codes around INVALID_ARGUMENT and around
+// a shape hid the message; the warning excerpt turned ESC into a space.
+TEST(LogScannerTest, ColourCodesInsideAMessageAreSkipped) {
+  const std::string ansi =
+      "\x1b[31mE0125 12:00:00.0 1 x.cc:1] \x1b[1mINVALID_ARGUMENT\x1b[0m: "
+      "Executable(jit_f) expected parameter 3 of size 5242880 "
+      "(\x1b[33mbf16[16,1280,40]{2,1,0:T(8,128)(2,1)}\x1b[0m) but got buffer "
+      "with incompatible size 1638400 (bf16[16,1280,40]{1,2,0:T(8,128)(2,1)})"
+      "\x1b[0m\n";
+  std::vector<ScannedMessage> found = ScanText(ansi);
+  ASSERT_EQ(found.size(), 1u);
+  EXPECT_EQ(Fields(found[0]),
+            "size|jit_f|3|bf16[16,1280,40]{2,1,0:T(8,128)(2,1)}|"
+            "bf16[16,1280,40]{1,2,0:T(8,128)(2,1)}|5242880|1638400|||-|-|0");
+  EXPECT_EQ(found[0].text.find('\x1b'), std::string::npos) << found[0].text;
+  // Wrapped, with the colour code starting the continuation line.
+  found = ScanText(
+      "Executable(jit_f) expected parameter 3 of size 4096 "
+      "(f32[8,128]{1,0:T(8,128)}) but got buffer with\n"
+      "\x1b[1m incompatible size 65536\x1b[0m (f32[8,128]{0,1:T(8,128)})\n");
+  ASSERT_EQ(found.size(), 1u);
+  EXPECT_EQ(found[0].actual_bytes, 65536);
+
+  std::vector<UnparsedCandidate> bad;
+  LogScanner scanner([](ScannedMessage) {},
+                     [&](UnparsedCandidate u) { bad.push_back(u); });
+  scanner.Feed(
+      "Executable(jit_\x1b[2J) expected parameter 3 of size 12 (f32[3]{0}) "
+      "but then garbage\r\n");
+  scanner.Finish();
+  ASSERT_EQ(bad.size(), 1u);
+  // Kept as is for the command to print escaped (`\x1b[2J`), minus the CR.
+  EXPECT_EQ(bad[0].excerpt,
+            "Executable(jit_\x1b[2J) expected parameter 3 of size 12 "
+            "(f32[3]{0}) but then garbage");
+}
+
+// Regression (user trial 2): a log cut inside a message said "No ...
+// messages found" (exit 0) beside a "looks like" warning. Cut anywhere after
+// the "(" that follows the expected size, it is a message with what was
+// read, its text marked truncated; cut before, at most a warning.
+TEST(LogScannerTest, MessageCutByTheEndOfTheInput) {
+  const std::string sample = kDocsSample;
+  const size_t after_size = sample.find("5242880 (") + 9;
+  const size_t actual_size = sample.find("1638400 (") + 9;
+  const size_t complete = sample.find("}): while") + 2;
+  for (size_t cut = sample.find("Executable("); cut < sample.size(); ++cut) {
+    SCOPED_TRACE(absl::StrCat("cut at ", cut));
+    std::vector<ScannedMessage> found;
+    std::vector<UnparsedCandidate> bad;
+    LogScanner scanner([&](ScannedMessage m) { found.push_back(m); },
+                       [&](UnparsedCandidate u) { bad.push_back(u); });
+    scanner.Feed(absl::StrCat(sample.substr(0, cut), "\n"));
+    scanner.Finish();
+    ASSERT_LE(found.size() + bad.size(), 1u);
+    if (cut < after_size) {
+      // Nothing, or a warning once an anchor phrase is whole.
+      EXPECT_TRUE(found.empty());
+      continue;
+    }
+    EXPECT_TRUE(bad.empty());
+    ASSERT_EQ(found.size(), 1u);
+    const ScannedMessage& m = found[0];
+    EXPECT_EQ(m.parameter, 2482);
+    EXPECT_EQ(m.expected_bytes, 5242880);
+    EXPECT_EQ(m.line, 1);
+    // A shape counts once its closing ")" is read.
+    if (cut > sample.find(") but got")) {
+      EXPECT_EQ(m.expected_shape, "bf16[16,1280,40]{2,1,0:T(8,128)(2,1)}");
+    } else {
+      EXPECT_EQ(m.expected_shape, "");
+    }
+    if (cut >= complete) {
+      EXPECT_EQ(m.actual_shape, "bf16[16,1280,40]{1,2,0:T(8,128)(2,1)}");
+      EXPECT_THAT(m.text, testing::Not(HasSubstr("[truncated")));
+      continue;
+    }
+    EXPECT_THAT(m.text, HasSubstr(" [truncated: text ends"));
+    EXPECT_EQ(m.actual_shape, "");
+    if (cut >= actual_size) {
+      EXPECT_EQ(m.actual_bytes, 1638400);
+    } else {
+      EXPECT_FALSE(m.actual_bytes.has_value());
+    }
+  }
+  // Cut, and the log goes on for longer than a message may run: a warning.
+  std::string rest;
+  while (rest.size() < (80 << 10)) {
+    absl::StrAppend(&rest, "I0125 15:22:56.000001 1 main.py:10] next step\n");
+  }
+  std::vector<UnparsedCandidate> bad;
+  std::vector<ScannedMessage> found;
+  LogScanner scanner([&](ScannedMessage m) { found.push_back(m); },
+                     [&](UnparsedCandidate u) { bad.push_back(u); });
+  scanner.Feed(absl::StrCat(sample.substr(0, after_size + 10), "\n", rest));
+  scanner.Finish();
+  EXPECT_TRUE(found.empty());
+  EXPECT_EQ(bad.size(), 1u);
 }
 
 }  // namespace
