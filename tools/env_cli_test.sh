@@ -43,7 +43,7 @@ $py - "$tmp/j" <<'PY'
 import json, sys
 d = json.load(open(sys.argv[1]))
 assert list(d) == ["schema", "command", "inputs", "identical", "summary",
-                   "layout_affecting", "changes", "errors"], list(d)
+                   "layout_affecting", "not_compared", "changes", "errors"], list(d)
 assert d["schema"] == "xlayout.v1" and d["command"] == "env diff"
 assert d["inputs"][0]["file"].endswith("env_v4.json")
 assert d["identical"] is False and d["errors"] == []
@@ -95,4 +95,34 @@ rc=0; "$XLAYOUT" env bogus >/dev/null 2>&1 || rc=$?
 [ "$rc" = 2 ] || fail "env bogus exited $rc"
 rc=0; "$XLAYOUT" env diff "$v4" >/dev/null 2>&1 || rc=$?
 [ "$rc" = 2 ] || fail "one file exited $rc"
+
+# What is not compared is said: dump flags always, a flag variable that
+# only one side records.
+$py -c '
+import json, sys
+e = json.load(open(sys.argv[1])); e.pop("xla_flags", None)
+json.dump(e, open(sys.argv[2], "w"))' "$v4" "$tmp/noflags.json"
+rc=0; "$XLAYOUT" env diff "$v4" "$v4" > "$tmp/out" || rc=$?
+[ "$rc" = 0 ] || fail "identical exited $rc"
+grep -q '^Not compared: --xla_dump_\* flags (they only control debug output)$' "$tmp/out" \
+  || fail "not compared: $(cat "$tmp/out")"
+rc=0; "$XLAYOUT" env diff "$v4" "$tmp/noflags.json" > "$tmp/out" || rc=$?
+grep -q 'Not compared: .*; XLA_FLAGS (B does not record them)$' "$tmp/out" \
+  || fail "not compared XLA_FLAGS: $(cat "$tmp/out")"
+"$XLAYOUT" env diff "$tmp/noflags.json" "$v4" --json > "$tmp/j" || true
+$py -c '
+import json, sys
+j = json.load(open(sys.argv[1]))
+assert j["not_compared"][1] == "XLA_FLAGS (A does not record them)", j["not_compared"]' "$tmp/j" \
+  || fail "not_compared JSON"
+
+# `xlayout help env diff` is `xlayout env diff --help`.
+"$XLAYOUT" help env diff > "$tmp/help.txt"
+grep -q '^Usage: xlayout env diff \[OPTIONS\] A B' "$tmp/help.txt" \
+  || fail "help env diff: $(cat "$tmp/help.txt")"
+"$XLAYOUT" env diff --help > "$tmp/direct.txt"
+cmp "$tmp/help.txt" "$tmp/direct.txt" || fail "help env diff differs from env diff --help"
+rc=0; "$XLAYOUT" help env bogus > /dev/null 2> "$tmp/err.txt" || rc=$?
+[ "$rc" = 2 ] || fail "help env bogus exited $rc"
+grep -q "'xlayout env' has no subcommand 'bogus'" "$tmp/err.txt" || fail "help env bogus: $(cat "$tmp/err.txt")"
 echo PASS

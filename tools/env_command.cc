@@ -9,6 +9,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "commands.h"
 #include "nlohmann/json.hpp"
 #include "ui.h"
@@ -55,6 +56,18 @@ int RunDiff(const EnvDiffArgs& args) {
   int64_t layout = 0;
   for (const EnvironmentChange& c : changes) layout += c.affects_layout;
   const int64_t total = static_cast<int64_t>(changes.size());
+  // What DiffEnvironments leaves out, said so that "identical" is not read
+  // as more than it is.
+  std::vector<std::string> not_compared = {
+      "--xla_dump_* flags (they only control debug output)"};
+  auto unrecorded = [&](const char* var, bool in_a, bool in_b) {
+    if (in_a == in_b) return;
+    not_compared.push_back(
+        absl::StrCat(var, " (", in_a ? "B" : "A", " does not record them)"));
+  };
+  unrecorded("XLA_FLAGS", a->xla_flags.has_value(), b->xla_flags.has_value());
+  unrecorded("LIBTPU_INIT_ARGS", a->libtpu_init_args.has_value(),
+             b->libtpu_init_args.has_value());
   std::string summary =
       changes.empty()
           ? "identical environments"
@@ -67,6 +80,7 @@ int RunDiff(const EnvDiffArgs& args) {
     out["identical"] = changes.empty();
     out["summary"] = summary;
     out["layout_affecting"] = layout;
+    out["not_compared"] = not_compared;
     nlohmann::ordered_json list = nlohmann::ordered_json::array();
     for (const EnvironmentChange& c : changes) {
       list.push_back({{"component", c.component},
@@ -89,6 +103,10 @@ int RunDiff(const EnvDiffArgs& args) {
   std::printf("\n%s %s\n", style.Bold("Summary").c_str(),
               changes.empty() ? style.Green(summary).c_str()
                               : style.Yellow(summary).c_str());
+  std::printf("%s\n", style
+                          .Dim(absl::StrCat("Not compared: ",
+                                            absl::StrJoin(not_compared, "; ")))
+                          .c_str());
   auto section = [&](const char* title, bool affects) {
     int64_t n = affects ? layout : total - layout;
     if (n == 0) return;

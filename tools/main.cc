@@ -105,13 +105,21 @@ int Help(CLI::App& app, int argc, char** argv) {
     std::printf("%s", app.help().c_str());
     return kExitOk;
   }
-  if (argc > 3) {
-    PrintError("'xlayout help' takes at most one command name");
-    return kExitError;
-  }
+  // `xlayout help env diff`: a command, then its subcommands.
   CLI::App* sub = FindCommand(app, argv[2]);
   if (sub == nullptr) return UnknownCommand(app, argv[2]);
-  std::printf("%s", sub->help(app.get_name()).c_str());
+  std::string path = absl::StrCat(app.get_name(), " ", sub->get_name());
+  for (int i = 3; i < argc; ++i) {
+    CLI::App* inner = FindCommand(*sub, argv[i]);
+    if (inner == nullptr) {
+      PrintError(absl::StrCat("'", path, "' has no subcommand '",
+                              EscapeForTerminal(argv[i]), "'"));
+      return kExitError;
+    }
+    sub = inner;
+    path = absl::StrCat(path, " ", sub->get_name());
+  }
+  std::printf("%s", sub->help(path.substr(0, path.rfind(' '))).c_str());
   return kExitOk;
 }
 

@@ -1639,10 +1639,15 @@ nlohmann::ordered_json FindingToJson(const Finding& f) {
   j["actual"] = SideJson(d.actual);
   j["classification"] = std::string(ClassificationName(d.classification));
   j["consistent"] = d.consistent;
+  // The text output's "What differs" (as `check --json` names them).
+  j["summary"] =
+      d.summary.empty() ? nlohmann::ordered_json(nullptr) : Str(d.summary);
+  j["details"] = Strings(d.details);
   j["causes"] = Strings(d.causes);
   j["fix_commands"] = Strings(d.fix_commands);
   j["jax_fix"] =
       d.jax_fix.empty() ? nlohmann::ordered_json(nullptr) : Str(d.jax_fix);
+  j["next_steps"] = Strings(d.next_steps);
   j["count"] = f.count;
   j["source"] =
       f.source.empty() ? nlohmann::ordered_json(nullptr) : Str(f.source);

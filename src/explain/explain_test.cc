@@ -424,11 +424,12 @@ TEST(FindingToJsonTest, StableSchema) {
   nlohmann::ordered_json j = FindingToJson(g.findings()[0]);
   std::vector<std::string> keys;
   for (auto it = j.begin(); it != j.end(); ++it) keys.push_back(it.key());
-  EXPECT_THAT(keys, testing::ElementsAre(
-                        "kind", "program", "parameter", "parameter_name",
-                        "replicas", "partitions", "expected", "actual",
-                        "classification", "consistent", "causes",
-                        "fix_commands", "jax_fix", "count", "source", "line"));
+  EXPECT_THAT(keys,
+              testing::ElementsAre(
+                  "kind", "program", "parameter", "parameter_name", "replicas",
+                  "partitions", "expected", "actual", "classification",
+                  "consistent", "summary", "details", "causes", "fix_commands",
+                  "jax_fix", "next_steps", "count", "source", "line"));
   EXPECT_EQ(j["parameter_name"], nullptr);
   EXPECT_EQ(j["jax_fix"],
             "jax.device_put(x, Format(Layout(major_to_minor=(0, 1, 2), "
@@ -443,6 +444,12 @@ TEST(FindingToJsonTest, StableSchema) {
   EXPECT_EQ(j["actual"]["shape"], "bf16[16,1280,40]{1,2,0:T(8,128)(2,1)}");
   EXPECT_EQ(j["count"], 1);
   EXPECT_EQ(j["consistent"], true);
+  // What the text prints under "What differs" and "Next steps".
+  const Diagnosis d = DiagnoseText(kDocsSample);
+  EXPECT_EQ(j["summary"], d.summary);
+  EXPECT_FALSE(d.details.empty());
+  EXPECT_EQ(j["details"], nlohmann::ordered_json(d.details));
+  EXPECT_EQ(j["next_steps"], nlohmann::ordered_json(d.next_steps));
 
   // Sizes-only messages have null shapes.
   FindingGrouper g2;
