@@ -34,7 +34,6 @@
 #include "xlayout/checkpoint_manifest.h"
 #include "xlayout/environment.h"
 #include "xlayout/io/input_file.h"
-#include "xlayout/io/mapped_region.h"
 
 namespace xlayout {
 
@@ -119,11 +118,14 @@ class CheckpointReader {
   // and the file on a mismatch).
   absl::Status ReadTensor(const TensorRecord& tensor, absl::Span<uint8_t> dst,
                           bool verify = true) const;
-  // Maps the tensor's stored bytes read-only, pre-faulted (MAP_POPULATE:
-  // tensors start at 4 KiB boundaries, so no copy is needed); with
-  // `verify`, checks xxh3_physical like ReadTensor.
-  absl::StatusOr<io::MappedRegion> Map(const TensorRecord& tensor,
-                                       bool verify = true) const;
+  // The tensor's stored bytes for reading in any order (a relayout's
+  // input): read into `*buffer`, grown to fit, or mapped when larger than
+  // io::kMaxReadForRandomAccess (see io::InputFile::ReadForRandomAccess).
+  // Hashed on the way: `physical`, when given, receives the XXH3; with
+  // `verify`, a mismatch is the DATA_LOSS error of ReadTensor.
+  absl::StatusOr<io::RandomAccessBytes> Load(
+      const TensorRecord& tensor, io::PageBuffer* buffer, bool verify = true,
+      uint64_t* physical = nullptr) const;
   // Reads the tensor's stored bytes in order into `block`, a piece of at
   // most block.size() bytes at a time, and passes each piece to `fn`;
   // stops at the first error. Checks no checksum (the caller sees every

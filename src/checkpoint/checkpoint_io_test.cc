@@ -78,10 +78,13 @@ TEST(CheckpointIoTest, WriteThenReadBack) {
   std::vector<uint8_t> got(100);
   ASSERT_TRUE((*r)->ReadTensor(t[1], absl::MakeSpan(got)).ok());
   EXPECT_EQ(got, Pattern(100, 2));
-  auto mapped = (*r)->Map(t[0]);
-  ASSERT_TRUE(mapped.ok()) << mapped.status();
-  EXPECT_EQ(std::vector<uint8_t>(mapped->data(), mapped->data() + 60),
+  io::PageBuffer buffer;
+  uint64_t physical = 0;
+  auto loaded = (*r)->Load(t[0], &buffer, /*verify=*/true, &physical);
+  ASSERT_TRUE(loaded.ok()) << loaded.status();
+  EXPECT_EQ(std::vector<uint8_t>(loaded->bytes.begin(), loaded->bytes.end()),
             Pattern(60, 1));
+  EXPECT_EQ(physical, t[0].xxh3_physical);
   EXPECT_EQ(*(*r)->HashPhysical(t[0]), t[0].xxh3_physical);
   // The alignment gap is zeros.
   std::string data = ReadText(dir + "/data/tensors.bin");
@@ -267,7 +270,14 @@ TEST(CheckpointIoTest, ReadTensorVerifiesThePhysicalChecksum) {
   EXPECT_THAT(s.message(),
               HasSubstr("tensor \"b\" (file \"data/tensors.bin\"): physical "
                         "checksum mismatch"));
-  EXPECT_FALSE((*r)->Map(b).ok());
+  io::PageBuffer buffer;
+  EXPECT_EQ((*r)->Load(b, &buffer).status().code(),
+            absl::StatusCode::kDataLoss);
+  uint64_t physical = 0;
+  auto unverified = (*r)->Load(b, &buffer, /*verify=*/false, &physical);
+  ASSERT_TRUE(unverified.ok());
+  EXPECT_EQ(unverified->bytes.size(), 100u);
+  EXPECT_NE(physical, b.xxh3_physical);
   auto v = VerifyCheckpoint(**r);
   ASSERT_TRUE(v.ok());
   EXPECT_TRUE((*v)[0].physical_ok && (*v)[0].logical_ok);

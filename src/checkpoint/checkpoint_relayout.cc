@@ -18,8 +18,8 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
-#include "xlayout/io/mapped_region.h"
 #include "xlayout/io/output_overlap.h"
+#include "xlayout/io/page_buffer.h"
 #include "xlayout/layout_util.h"
 #include "xlayout/relayout_stream.h"
 #include "xlayout/status_macros.h"
@@ -187,6 +187,8 @@ absl::StatusOr<CheckpointRelayoutResult> RelayoutCheckpoint(
       RelayoutStreamer::PlanOptionsFor({}, 1, kWindowBytes);
   Pool<RelayoutStreamer> streamers(
       [] { return std::make_unique<RelayoutStreamer>(1, kWindowBytes); });
+  Pool<io::PageBuffer> sources(
+      [] { return std::make_unique<io::PageBuffer>(); });
   Pool<std::vector<uint8_t>> buffers(
       [] { return std::make_unique<std::vector<uint8_t>>(kCopyPieceBytes); });
   Jobs jobs;
@@ -218,17 +220,18 @@ absl::StatusOr<CheckpointRelayoutResult> RelayoutCheckpoint(
       if (!read.ok()) return jobs.failed.load() ? absl::OkStatus() : read;
       XLAYOUT_RETURN_IF_ERROR(source.CheckPhysical(src, hash.Digest()));
     } else if (dst.length > 0) {
-      // A conversion reads its input in another order, so it maps the
-      // tensor and verifies it first.
-      XLAYOUT_ASSIGN_OR_RETURN(io::MappedRegion mapped,
-                               source.Map(src, /*verify=*/true));
+      // A conversion reads its input in another order, so the tensor is
+      // read (or, if huge, mapped) and verified first.
+      std::unique_ptr<io::PageBuffer> read_buffer = sources.Acquire();
+      XLAYOUT_ASSIGN_OR_RETURN(io::RandomAccessBytes input,
+                               source.Load(src, read_buffer.get()));
       XLAYOUT_ASSIGN_OR_RETURN(
           std::shared_ptr<const RelayoutPlan> plan,
           plans.Get(WithoutMemorySpace(src.device_shape),
                     WithoutMemorySpace(dst.device_shape), plan_options));
       std::unique_ptr<RelayoutStreamer> streamer = streamers.Acquire();
       absl::Status s = streamer->Run(
-          *plan, mapped.span().data(), [&](absl::Span<const uint8_t> piece) {
+          *plan, input.bytes.data(), [&](absl::Span<const uint8_t> piece) {
             if (jobs.failed.load()) {
               return absl::CancelledError("another tensor failed");
             }
@@ -237,6 +240,7 @@ absl::StatusOr<CheckpointRelayoutResult> RelayoutCheckpoint(
             return absl::OkStatus();
           });
       streamers.Release(std::move(streamer));
+      sources.Release(std::move(read_buffer));
       if (!s.ok()) {
         if (jobs.failed.load()) return absl::OkStatus();
         return s;

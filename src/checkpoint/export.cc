@@ -37,15 +37,23 @@ using checkpoint_internal::SwapNibbles;
 
 namespace {
 
+// What StreamLogical reuses from one tensor to the next.
+struct TensorStream {
+  explicit TensorStream(int threads) : streamer(threads) {}
+  RelayoutStreamer streamer;
+  io::PageBuffer input;  // The stored bytes (see CheckpointReader::Load).
+};
+
 // Reads one tensor (physical checksum verified), converts it to its
 // logical bytes and hands them to `sink` in order; then checks the logical
-// checksum. The stored bytes are mapped, not copied.
+// checksum.
 absl::Status StreamLogical(const CheckpointReader& reader,
-                           const TensorRecord& t, RelayoutStreamer& streamer,
+                           const TensorRecord& t, TensorStream& stream,
                            const ByteSink& sink) {
-  XLAYOUT_ASSIGN_OR_RETURN(io::MappedRegion mapped,
-                           reader.Map(t, /*verify=*/true));
-  absl::Span<const uint8_t> physical = mapped.span();
+  RelayoutStreamer& streamer = stream.streamer;
+  XLAYOUT_ASSIGN_OR_RETURN(io::RandomAccessBytes loaded,
+                           reader.Load(t, &stream.input));
+  absl::Span<const uint8_t> physical = loaded.bytes;
   const Shape logical = LogicalShape(t.dtype, t.dims);
   Xxh3 hash;
   auto hashing_sink = [&](absl::Span<const uint8_t> piece) {
@@ -114,7 +122,7 @@ absl::Status CheckNpzMemberName(const TensorRecord& t) {
 
 absl::StatusOr<int64_t> ExportSafetensors(const CheckpointReader& reader,
                                           const std::string& output,
-                                          RelayoutStreamer& streamer,
+                                          TensorStream& stream,
                                           const ExportOptions& options) {
   const auto& tensors = reader.manifest().tensors;
   std::vector<SafetensorsEntry> entries;
@@ -142,8 +150,8 @@ absl::StatusOr<int64_t> ExportSafetensors(const CheckpointReader& reader,
   for (size_t i = 0; i < tensors.size(); ++i) {
     const TensorRecord& t = tensors[i];
     const bool swap = BitWidth(t.dtype) == 4;
-    XLAYOUT_RETURN_IF_ERROR(StreamLogical(
-        reader, t, streamer, [&](absl::Span<const uint8_t> piece) {
+    XLAYOUT_RETURN_IF_ERROR(
+        StreamLogical(reader, t, stream, [&](absl::Span<const uint8_t> piece) {
           if (!swap) return out.Write(piece.data(), piece.size());
           scratch.assign(piece.begin(), piece.end());
           SwapNibbles(scratch.data(), scratch.size());
@@ -162,7 +170,7 @@ absl::StatusOr<int64_t> ExportSafetensors(const CheckpointReader& reader,
 
 absl::StatusOr<int64_t> ExportNpyDir(const CheckpointReader& reader,
                                      const std::string& output,
-                                     RelayoutStreamer& streamer,
+                                     TensorStream& stream,
                                      const ExportOptions& options) {
   const auto& tensors = reader.manifest().tensors;
   std::vector<std::string> headers;
@@ -209,8 +217,8 @@ absl::StatusOr<int64_t> ExportNpyDir(const CheckpointReader& reader,
     XLAYOUT_ASSIGN_OR_RETURN(io::DirFileWriter file,
                              out.CreateFile(absl::StrCat(t.name, ".npy")));
     XLAYOUT_RETURN_IF_ERROR(file.Write(headers[i].data(), headers[i].size()));
-    XLAYOUT_RETURN_IF_ERROR(StreamLogical(
-        reader, t, streamer, [&](absl::Span<const uint8_t> piece) {
+    XLAYOUT_RETURN_IF_ERROR(
+        StreamLogical(reader, t, stream, [&](absl::Span<const uint8_t> piece) {
           total += static_cast<int64_t>(piece.size());
           return file.Write(piece.data(), piece.size());
         }));
@@ -230,7 +238,7 @@ struct NpzMemberSource {
   const CheckpointReader* reader;
   const TensorRecord* tensor;
   std::string header;
-  RelayoutStreamer* streamer;
+  TensorStream* stream;
   absl::Status* first_error;
   int64_t* total;
   std::string data;  // The member's bytes while open.
@@ -250,7 +258,7 @@ zip_int64_t NpzMemberCallback(void* user, void* data, zip_uint64_t len,
         s->data.reserve(s->header.size() + static_cast<size_t>(*logical_bytes));
       }
       absl::Status st = StreamLogical(
-          *s->reader, *s->tensor, *s->streamer,
+          *s->reader, *s->tensor, *s->stream,
           [&](absl::Span<const uint8_t> piece) {
             s->data.append(reinterpret_cast<const char*>(piece.data()),
                            piece.size());
@@ -308,7 +316,7 @@ absl::Status FsyncPath(const std::string& path, bool directory) {
 
 absl::StatusOr<int64_t> ExportNpz(const CheckpointReader& reader,
                                   const std::string& output,
-                                  RelayoutStreamer& streamer,
+                                  TensorStream& stream,
                                   const ExportOptions& options) {
   const auto& tensors = reader.manifest().tensors;
   std::vector<std::string> headers;
@@ -358,7 +366,7 @@ absl::StatusOr<int64_t> ExportNpz(const CheckpointReader& reader,
   };
   for (size_t i = 0; i < tensors.size(); ++i) {
     auto* member = new NpzMemberSource{
-        &reader, &tensors[i],   headers[i], &streamer, &first_error,
+        &reader, &tensors[i],   headers[i], &stream, &first_error,
         &total,  std::string(), 0,          {}};
     zip_error_init(&member->error);
     zip_source_t* src = zip_source_function(zip, NpzMemberCallback, member);
@@ -440,17 +448,17 @@ absl::StatusOr<ExportResult> ExportCheckpoint(const std::string& checkpoint,
       output, {{checkpoint, "the source checkpoint"}}));
   XLAYOUT_ASSIGN_OR_RETURN(std::unique_ptr<CheckpointReader> reader,
                            CheckpointReader::Open(checkpoint));
-  RelayoutStreamer streamer(options.threads);
+  TensorStream stream(options.threads);
   absl::StatusOr<int64_t> bytes;
   switch (result.format) {
     case ExportFormat::kSafetensors:
-      bytes = ExportSafetensors(*reader, output, streamer, options);
+      bytes = ExportSafetensors(*reader, output, stream, options);
       break;
     case ExportFormat::kNpz:
-      bytes = ExportNpz(*reader, output, streamer, options);
+      bytes = ExportNpz(*reader, output, stream, options);
       break;
     case ExportFormat::kNpyDir:
-      bytes = ExportNpyDir(*reader, output, streamer, options);
+      bytes = ExportNpyDir(*reader, output, stream, options);
       break;
   }
   if (!bytes.ok()) return bytes.status();
@@ -466,16 +474,15 @@ absl::StatusOr<ExportResult> ExportCheckpoint(const std::string& checkpoint,
 absl::StatusOr<std::vector<TensorVerification>> VerifyCheckpoint(
     const CheckpointReader& reader, int threads) {
   RelayoutStreamer streamer(threads);
+  io::PageBuffer input;
   std::vector<TensorVerification> out;
   for (const TensorRecord& t : reader.manifest().tensors) {
     TensorVerification v;
     v.name = t.name;
-    XLAYOUT_ASSIGN_OR_RETURN(io::MappedRegion mapped,
-                             reader.Map(t, /*verify=*/false));
-    absl::Span<const uint8_t> physical = mapped.span();
-    Xxh3 ph;
-    ph.Update(physical);
-    v.physical = ph.Digest();
+    XLAYOUT_ASSIGN_OR_RETURN(
+        io::RandomAccessBytes loaded,
+        reader.Load(t, &input, /*verify=*/false, &v.physical));
+    absl::Span<const uint8_t> physical = loaded.bytes;
     v.physical_ok = v.physical == t.xxh3_physical;
     const Shape logical = LogicalShape(t.dtype, t.dims);
     if (t.device_shape == logical) {

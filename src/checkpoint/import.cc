@@ -529,20 +529,26 @@ absl::StatusOr<ImportResult> ImportCheckpoint(const std::string& output_dir,
   for (size_t i = 0; i < tensors.size(); ++i) {
     const SourceTensor& s = tensors[i];
     const Target& t = targets[i];
-    // Mapped (no copy) unless the bytes need fixing up in place or come
-    // out of a zip.
+    // Read (hashed on the way when the stored order is the logical one)
+    // unless the bytes need fixing up in place or come out of a zip.
     const bool in_place_fixups =
         s.swap_nibbles ||
         (s.kind != SourceKind::kSafetensors && s.npy_dtype.big_endian);
-    io::MappedRegion region;
+    const Shape logical = LogicalShape(s.type, s.dims);
+    Xxh3 logical_hash;
+    bool hashed = false;
+    io::RandomAccessBytes loaded;
     const uint8_t* data = nullptr;
     if (s.kind != SourceKind::kNpz && !in_place_fixups) {
-      absl::StatusOr<io::MappedRegion> mapped =
-          sources[s.source].file->Map(s.offset, s.bytes);
-      if (!mapped.ok())
-        return SourceError(sources[s.source].path, mapped.status());
-      region = *std::move(mapped);
-      data = region.data();
+      hashed = s.stored == logical;
+      absl::StatusOr<io::RandomAccessBytes> read =
+          sources[s.source].file->ReadForRandomAccess(
+              s.offset, s.bytes, &buffer, [&](absl::Span<const uint8_t> piece) {
+                if (hashed) logical_hash.Update(piece);
+              });
+      if (!read.ok()) return SourceError(sources[s.source].path, read.status());
+      loaded = *std::move(read);
+      data = loaded.bytes.data();
     } else {
       if (static_cast<int64_t>(buffer.size()) < s.bytes) {
         buffer = io::PageBuffer();
@@ -559,10 +565,8 @@ absl::StatusOr<ImportResult> ImportCheckpoint(const std::string& output_dir,
       }
       data = buffer.data();
     }
-    const Shape logical = LogicalShape(s.type, s.dims);
-    Xxh3 logical_hash;
     if (s.stored == logical) {
-      logical_hash.Update(absl::MakeConstSpan(data, s.bytes));
+      if (!hashed) logical_hash.Update(absl::MakeConstSpan(data, s.bytes));
     } else {
       XLAYOUT_ASSIGN_OR_RETURN(
           std::unique_ptr<RelayoutPlan> plan,

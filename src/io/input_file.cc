@@ -338,4 +338,44 @@ absl::StatusOr<MappedRegion> InputFile::Map(int64_t offset, int64_t length,
                       static_cast<size_t>(length));
 }
 
+absl::StatusOr<RandomAccessBytes> InputFile::ReadForRandomAccess(
+    int64_t offset, int64_t length, PageBuffer* buffer,
+    absl::FunctionRef<void(absl::Span<const uint8_t>)> on_piece,
+    int64_t max_read) const {
+  constexpr size_t kPiece = size_t{512} << 10;  // Half a core's L2 here.
+  RandomAccessBytes out;
+  if (length > max_read) {
+    absl::StatusOr<MappedRegion> mapped = Map(offset, length);
+    if (!mapped.ok()) return mapped.status();
+    out.mapping = *std::move(mapped);
+    out.bytes = out.mapping.span();
+    for (size_t done = 0; done < out.bytes.size(); done += kPiece) {
+      on_piece(out.bytes.subspan(done, kPiece));
+    }
+    return out;
+  }
+  if (offset < 0 || length < 0 || offset > size_ || length > size_ - offset) {
+    return absl::OutOfRangeError(absl::StrCat(
+        "cannot read '", path_, "': bytes [", offset, ", ", offset + length,
+        ") are not inside the file's ", size_, " bytes"));
+  }
+  const size_t n = static_cast<size_t>(length);
+  if (buffer->size() < n) {
+    *buffer = PageBuffer();  // Free the old one first.
+    absl::StatusOr<PageBuffer> grown =
+        PageBuffer::Allocate(n, /*prefault=*/true);
+    if (!grown.ok()) return grown.status();
+    *buffer = *std::move(grown);
+  }
+  absl::Span<uint8_t> dst = buffer->span().first(n);
+  for (size_t done = 0; done < n; done += kPiece) {
+    absl::Span<uint8_t> piece = dst.subspan(done, kPiece);
+    absl::Status read = ReadAt(offset + static_cast<int64_t>(done), piece);
+    if (!read.ok()) return read;
+    on_piece(piece);
+  }
+  out.bytes = dst;
+  return out;
+}
+
 }  // namespace xlayout::io

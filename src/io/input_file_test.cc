@@ -5,6 +5,7 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <future>
 #include <string>
@@ -59,6 +60,49 @@ TEST(InputFileTest, RegularFileReadsAndMaps) {
   absl::StatusOr<size_t> n = f->Read(&c, 1);
   ASSERT_TRUE(n.ok());
   EXPECT_EQ(*n, 0u);
+}
+
+TEST(InputFileTest, ReadForRandomAccessReadsOrMapsAndShowsEveryPiece) {
+  ScratchDir dir;
+  std::string content;
+  for (int i = 0; i < 1500000; ++i) content += static_cast<char>(i * 7 + 3);
+  WriteText(dir / "in", content);
+  absl::StatusOr<InputFile> f = InputFile::Open(dir / "in");
+  ASSERT_TRUE(f.ok()) << f.status();
+  PageBuffer buffer;
+  // Read (up to the limit), then mapped (past it): the same bytes, and the
+  // pieces are those bytes in order, none above 512 KiB.
+  for (int64_t max_read : {kMaxReadForRandomAccess, int64_t{1000}}) {
+    std::string pieces;
+    size_t largest = 0;
+    absl::StatusOr<RandomAccessBytes> r = f->ReadForRandomAccess(
+        5000, 1200000, &buffer,
+        [&](absl::Span<const uint8_t> piece) {
+          pieces += Str(piece);
+          largest = std::max(largest, piece.size());
+        },
+        max_read);
+    ASSERT_TRUE(r.ok()) << r.status();
+    EXPECT_EQ(Str(r->bytes), content.substr(5000, 1200000));
+    EXPECT_EQ(pieces, Str(r->bytes));
+    EXPECT_EQ(largest, size_t{512} << 10);
+    EXPECT_EQ(r->mapping.size() > 0, max_read == 1000);
+    EXPECT_EQ(r->bytes.data() == buffer.data(), max_read != 1000);
+  }
+  // A smaller read reuses the buffer.
+  const uint8_t* before = buffer.data();
+  absl::StatusOr<RandomAccessBytes> small =
+      f->ReadForRandomAccess(7, 10, &buffer, [](absl::Span<const uint8_t>) {});
+  ASSERT_TRUE(small.ok());
+  EXPECT_EQ(Str(small->bytes), content.substr(7, 10));
+  EXPECT_EQ(buffer.data(), before);
+  // Past the end: OUT_OF_RANGE naming the file, either way.
+  for (int64_t max_read : {kMaxReadForRandomAccess, int64_t{0}}) {
+    absl::StatusOr<RandomAccessBytes> past = f->ReadForRandomAccess(
+        1499990, 11, &buffer, [](absl::Span<const uint8_t>) {}, max_read);
+    EXPECT_EQ(past.status().code(), absl::StatusCode::kOutOfRange);
+    EXPECT_THAT(past.status().message(), HasSubstr(dir / "in"));
+  }
 }
 
 TEST(InputFileTest, RangesOutsideTheFileAreOutOfRange) {
