@@ -66,7 +66,8 @@ TEST(RelayoutFileTest, MatchesTheReferenceThroughSmallWindows) {
     const std::string in = Pattern(*ExactBytes(from));
     const std::string want = Expected(from, to, in);
     for (auto mode : {RelayoutFileOptions::InputMode::kMap,
-                      RelayoutFileOptions::InputMode::kRead}) {
+                      RelayoutFileOptions::InputMode::kRead,
+                      RelayoutFileOptions::InputMode::kAuto}) {
       for (int threads : {1, 3}) {
         ScratchDir dir;
         WriteText(dir / "in", in);
