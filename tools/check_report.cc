@@ -14,6 +14,7 @@
 #include "absl/strings/str_join.h"
 #include "ui.h"
 #include "xlayout/format.h"
+#include "xlayout/io/input_file.h"
 
 namespace xlayout::cli {
 namespace {
@@ -181,47 +182,12 @@ std::string SuggestedOutput(absl::string_view dir) {
 constexpr absl::string_view kProgramPlaceholder = "PROGRAM.hlo";
 constexpr absl::string_view kEnvPlaceholder = "ENV.json";
 
-// Where `path` was read from when a second command cannot read it again
-// under that name: "standard input" for "-" (and /dev/stdin, /dev/fd/0),
-// "a pipe (/dev/fd/63)" for bash's <(...) or a FIFO, likewise for any other
-// path that is not a regular file or is this process's file descriptor.
-// nullopt for a regular file, and for a path that no longer resolves (it
-// was read under that name, so it is printed as given).
-std::optional<std::string> OneShotSource(const std::string& path) {
-  if (path == "-") return "standard input";
-  if (path == "/dev/stdin" || path == "/dev/fd/0" ||
-      path == "/proc/self/fd/0") {
-    return absl::StrCat("standard input (", path, ")");
-  }
-  namespace fs = std::filesystem;
-  std::error_code ec;
-  const fs::file_status st = fs::status(path, ec);
-  if (ec) return std::nullopt;
-  std::string what;
-  if (fs::is_regular_file(st)) {
-    if (!absl::StartsWith(path, "/dev/fd/") &&
-        !absl::StartsWith(path, "/proc/self/fd/")) {
-      return std::nullopt;
-    }
-    what = "a file descriptor of this process";
-  } else if (fs::is_fifo(st)) {
-    what = "a pipe";
-  } else if (fs::is_socket(st)) {
-    what = "a socket";
-  } else if (fs::is_character_file(st)) {
-    what = "a character device";
-  } else {
-    what = "a file that is not a regular file";
-  }
-  return absl::StrCat(what, " (", path, ")");
-}
-
 // The name the fix command gives `path`: `placeholder` when it cannot be
 // read again, else the path, quoted for the shell.
 std::string FixArgument(const std::string& path,
                         absl::string_view placeholder) {
-  return OneShotSource(path).has_value() ? std::string(placeholder)
-                                         : ShellQuote(path);
+  return io::DescribeOneShotInput(path).has_value() ? std::string(placeholder)
+                                                    : ShellQuote(path);
 }
 
 }  // namespace
@@ -230,7 +196,7 @@ std::vector<std::string> CheckFixNotes(const CheckInputs& in) {
   std::vector<std::string> notes;
   auto note = [&](absl::string_view what, const std::string& path,
                   absl::string_view placeholder) {
-    std::optional<std::string> source = OneShotSource(path);
+    std::optional<std::string> source = io::DescribeOneShotInput(path);
     if (!source.has_value()) return;
     notes.push_back(absl::StrCat(what, " was read from ", *source,
                                  " and cannot be read again: give it as a "

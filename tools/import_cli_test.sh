@@ -204,6 +204,9 @@ ln -f w.npy w_link.npy
 expect_fail 2 "sources 'w.npy' and './w_link.npy' are the same file" \
   "$XLAYOUT" import w.npy ./w_link.npy --host -o ck8
 mkdir -p other && cp w.npy other/w.npy
+# Not next to each other, with another file between.
+expect_fail 2 "sources 'w.npy' and './w_link.npy' are the same file" \
+  "$XLAYOUT" import w.npy other/w.npy ./w_link.npy --host -o ck8
 expect_fail 2 "tensor \"w\" is in both 'w.npy' and 'other/w.npy'" \
   "$XLAYOUT" import w.npy other/w.npy --host -o ck8
 expect_fail 2 'no --layout for tensor "w"' "$XLAYOUT" import w.npy src/npy/a_f4.npy --layout 'a_f4={0,1}' -o ck8

@@ -1,8 +1,9 @@
 // ImportCheckpoint: sources -> tensors -> target layouts -> checkpoint.
+#include <sys/stat.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cstring>
-#include <filesystem>
 #include <map>
 #include <memory>
 #include <optional>
@@ -456,20 +457,21 @@ absl::StatusOr<ImportResult> ImportCheckpoint(const std::string& output_dir,
   XLAYOUT_RETURN_IF_ERROR(io::CheckOutputApartFromInputs(output_dir, inputs));
   // A source named twice (or by two names) would report each of its
   // tensors as being in two files.
-  for (size_t i = 0; i < options.sources.size(); ++i) {
-    for (size_t j = 0; j < i; ++j) {
-      const std::string& a = options.sources[j];
-      const std::string& b = options.sources[i];
-      std::error_code ec;
-      if (a == b) {
-        return absl::InvalidArgumentError(
-            absl::StrCat("source '", b, "' is given twice"));
-      }
-      if (std::filesystem::equivalent(a, b, ec) && !ec) {
-        return absl::InvalidArgumentError(
-            absl::StrCat("sources '", a, "' and '", b, "' are the same file"));
-      }
+  // One stat per source (a file that cannot be stat'ed is reported when
+  // opened, below).
+  std::map<std::pair<dev_t, ino_t>, const std::string*> files;
+  for (const std::string& b : options.sources) {
+    struct stat st;
+    if (stat(b.c_str(), &st) != 0) continue;
+    auto [it, fresh] = files.emplace(std::pair(st.st_dev, st.st_ino), &b);
+    if (fresh) continue;
+    const std::string& a = *it->second;
+    if (a == b) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("source '", b, "' is given twice"));
     }
+    return absl::InvalidArgumentError(
+        absl::StrCat("sources '", a, "' and '", b, "' are the same file"));
   }
   // 1. Every source's tensors, before anything is written.
   std::vector<Source> sources(options.sources.size());

@@ -11,6 +11,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "xlayout/io/io_status.h"
@@ -41,6 +42,34 @@ const char* FileTypeName(unsigned mode) {
     default:
       return "an unknown kind of file";
   }
+}
+
+std::optional<std::string> DescribeOneShotInput(const std::string& path) {
+  if (path == "-") return "standard input";
+  if (path == "/dev/stdin" || path == "/dev/fd/0" ||
+      path == "/proc/self/fd/0") {
+    return absl::StrCat("standard input (", path, ")");
+  }
+  struct stat st;
+  if (stat(path.c_str(), &st) != 0) return std::nullopt;
+  const char* what;
+  switch (st.st_mode & S_IFMT) {
+    case S_IFREG:
+      // A descriptor's regular file is named by the descriptor, which a
+      // second process does not have.
+      if (!absl::StartsWith(path, "/dev/fd/") &&
+          !absl::StartsWith(path, "/proc/self/fd/")) {
+        return std::nullopt;
+      }
+      what = "a file descriptor of this process";
+      break;
+    case S_IFIFO:
+      what = "a pipe";
+      break;
+    default:
+      what = FileTypeName(st.st_mode);
+  }
+  return absl::StrCat(what, " (", path, ")");
 }
 
 MappedRegion::MappedRegion(MappedRegion&& other) noexcept

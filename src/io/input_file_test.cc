@@ -105,6 +105,29 @@ TEST(InputFileTest, ReadForRandomAccessReadsOrMapsAndShowsEveryPiece) {
   }
 }
 
+TEST(InputFileTest, DescribesInputsThatCannotBeReadAgain) {
+  ScratchDir dir;
+  WriteText(dir / "in", "x");
+  EXPECT_EQ(DescribeOneShotInput(dir / "in"), std::nullopt);
+  EXPECT_EQ(DescribeOneShotInput(dir / "missing"), std::nullopt);
+  EXPECT_EQ(DescribeOneShotInput("-"), "standard input");
+  EXPECT_EQ(DescribeOneShotInput("/dev/stdin"), "standard input (/dev/stdin)");
+  ASSERT_EQ(mkfifo((dir / "fifo").c_str(), 0600), 0);
+  EXPECT_EQ(DescribeOneShotInput(dir / "fifo"),
+            "a pipe (" + (dir / "fifo") + ")");
+  EXPECT_EQ(DescribeOneShotInput("/dev/null"),
+            "a character device (/dev/null)");
+  EXPECT_EQ(DescribeOneShotInput(dir.path()),
+            "a directory (" + dir.path() + ")");
+  // A regular file open as a descriptor of this process.
+  const int fd = open((dir / "in").c_str(), O_RDONLY);
+  ASSERT_GE(fd, 0);
+  const std::string by_fd = "/proc/self/fd/" + std::to_string(fd);
+  EXPECT_EQ(DescribeOneShotInput(by_fd),
+            "a file descriptor of this process (" + by_fd + ")");
+  close(fd);
+}
+
 TEST(InputFileTest, RangesOutsideTheFileAreOutOfRange) {
   ScratchDir dir;
   WriteText(dir / "in", "0123456789");

@@ -15,6 +15,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
 
 #include "absl/functional/function_ref.h"
@@ -156,6 +157,13 @@ class InputFile {
 // What kind of file `mode` (st_mode) is, for messages: "a directory",
 // "a FIFO", "a character device", ...
 const char* FileTypeName(unsigned mode);
+
+// How an input that cannot be read a second time is named in messages:
+// "standard input" for "-", "standard input (/dev/stdin)", "a pipe
+// (/dev/fd/63)", "a socket (PATH)", "a character device (PATH)", "a file
+// descriptor of this process (/proc/self/fd/3)". nullopt for a path that
+// can be opened again for the same bytes (or cannot be stat'ed at all).
+std::optional<std::string> DescribeOneShotInput(const std::string& path);
 
 }  // namespace xlayout::io
 
