@@ -29,13 +29,10 @@ struct RelayoutFileOptions {
   int64_t window_bytes = int64_t{4} << 20;
   // "-" reads stdin / writes stdout (in place, not atomically).
   bool allow_stdio = true;
-  // How a regular input file reaches the kernels: read into a huge-page
-  // buffer up to io::kMaxReadForRandomAccess bytes, else mapped (kAuto:
-  // reading through 4 KiB-page mappings was several times slower on this
-  // project's VM); always mapped with MAP_POPULATE (kMap); always read
-  // (kRead). Streams are always read.
-  enum class InputMode { kAuto, kMap, kRead };
-  InputMode input_mode = InputMode::kAuto;
+  // How a regular input file reaches the kernels: mapped with MAP_POPULATE
+  // (kMap) or read with large preads into a huge-page buffer (kRead).
+  enum class InputMode { kMap, kRead };
+  InputMode input_mode = InputMode::kMap;
   // Refuse up front when the output's file system has less free space than
   // the output needs (a hint; write errors are what is relied on).
   bool precheck_free_space = true;

@@ -62,18 +62,13 @@ absl::StatusOr<RelayoutFileResult> RelayoutFile(
   if (in.is_regular() && in.size() != r.input_bytes) {
     return wrong_size(in.size(), false);
   }
-  using InputMode = RelayoutFileOptions::InputMode;
-  io::RandomAccessBytes loaded;
+  io::MappedRegion mapped;
   io::PageBuffer read;
   const uint8_t* input = nullptr;
-  if (in.is_regular() && options.input_mode != InputMode::kRead) {
-    XLAYOUT_ASSIGN_OR_RETURN(
-        loaded, in.ReadForRandomAccess(
-                    0, r.input_bytes, &read, [](absl::Span<const uint8_t>) {},
-                    options.input_mode == InputMode::kMap
-                        ? 0
-                        : io::kMaxReadForRandomAccess));
-    input = loaded.bytes.data();
+  if (in.is_regular() &&
+      options.input_mode == RelayoutFileOptions::InputMode::kMap) {
+    XLAYOUT_ASSIGN_OR_RETURN(mapped, in.Map(0, r.input_bytes));
+    input = mapped.data();
   } else {
     XLAYOUT_ASSIGN_OR_RETURN(read, in.ReadAll(r.input_bytes));
     if (static_cast<int64_t>(read.size()) != r.input_bytes) {

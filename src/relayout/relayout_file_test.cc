@@ -66,8 +66,7 @@ TEST(RelayoutFileTest, MatchesTheReferenceThroughSmallWindows) {
     const std::string in = Pattern(*ExactBytes(from));
     const std::string want = Expected(from, to, in);
     for (auto mode : {RelayoutFileOptions::InputMode::kMap,
-                      RelayoutFileOptions::InputMode::kRead,
-                      RelayoutFileOptions::InputMode::kAuto}) {
+                      RelayoutFileOptions::InputMode::kRead}) {
       for (int threads : {1, 3}) {
         ScratchDir dir;
         WriteText(dir / "in", in);
