@@ -290,7 +290,8 @@ RunFn RegisterRelayoutCommand(CLI::App& app) {
       nlohmann::ordered_json j = JsonEnvelope("relayout");
       j["input"] = {{"file", o->in},
                     {"shape", r->from.ToString(true)},
-                    {"exact_bytes", r->input_bytes}};
+                    {"exact_bytes", r->input_bytes},
+                    {"bands", r->bands}};
       j["output"] = {{"file", o->out},
                      {"shape", r->to.ToString(true)},
                      {"exact_bytes", r->output_bytes},
@@ -318,13 +319,17 @@ RunFn RegisterRelayoutCommand(CLI::App& app) {
     t.AddRow({"from", r->from.ToString(true), WithCommas(r->input_bytes)});
     t.AddRow({"to", r->to.ToString(true), WithCommas(r->output_bytes)});
     std::printf("%s", t.Render("  ").c_str());
-    std::printf("  %s\n",
-                style
-                    .Dim(absl::StrFormat(
-                        "%.3f s, %s/s (read + written), %d thread%s, xxh3 %s",
-                        r->seconds, HumanBytes(static_cast<int64_t>(rate)),
-                        r->threads, r->threads == 1 ? "" : "s", hash))
-                    .c_str());
+    std::printf(
+        "  %s\n",
+        style
+            .Dim(absl::StrFormat(
+                "%.3f s, %s/s (read + written), %d thread%s%s, xxh3 %s",
+                r->seconds, HumanBytes(static_cast<int64_t>(rate)), r->threads,
+                r->threads == 1 ? "" : "s",
+                r->bands > 0 ? absl::StrFormat(", read in %d bands", r->bands)
+                             : std::string(),
+                hash))
+            .c_str());
     return kExitOk;
   };
 }

@@ -184,6 +184,11 @@ absl::Status Relayout(const Shape& from, const Shape& to,
                       const RelayoutOptions& options = {},
                       RelayoutPlanCache* cache = nullptr);
 
+// OK when `from` and `to` (arrays, or buffers of arrays) are the same
+// logical array, element type and dimensions, as a relayout needs; else
+// INVALID_ARGUMENT naming both.
+absl::Status CheckSameLogicalArray(const Shape& from, const Shape& to);
+
 // The element-by-element reference: for every logical element, computes both
 // offsets with PhysicalLayout and copies the bits; then zeroes every padding
 // slot. Slow and obviously right; the fast engine is tested against it.

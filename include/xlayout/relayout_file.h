@@ -33,6 +33,10 @@ struct RelayoutFileOptions {
   // (kMap) or read with large preads into a huge-page buffer (kRead).
   enum class InputMode { kMap, kRead };
   InputMode input_mode = InputMode::kMap;
+  // A conversion that splits into bands along its major-most dimension
+  // (relayout_bands.h) reads a regular input a band of about this many bytes
+  // at a time, whatever input_mode says; 0 turns bands off.
+  int64_t band_bytes = int64_t{4} << 20;
   // Refuse up front when the output's file system has less free space than
   // the output needs (a hint; write errors are what is relied on).
   bool precheck_free_space = true;
@@ -51,6 +55,7 @@ struct RelayoutFileResult {
   double seconds = 0;         // Open to commit.
   uint64_t xxh3_64 = 0;       // 0 unless options.hash.
   int threads = 1;
+  int64_t bands = 0;  // Bands the input was read in; 0 when read whole.
 };
 
 // The plan options RelayoutFile uses: options.relayout with the chunk cap

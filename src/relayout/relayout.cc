@@ -47,20 +47,6 @@ std::string LoopsToString(const std::vector<Loop>& loops) {
 
 namespace {
 
-absl::Status SameLogicalArrays(const Shape& from, const Shape& to) {
-  const Shape& a = from.IsBuffer() ? from.buffer_shape() : from;
-  const Shape& b = to.IsBuffer() ? to.buffer_shape() : to;
-  if (!a.IsArray() || !b.IsArray() || a.element_type() != b.element_type() ||
-      a.dimensions() != b.dimensions()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("relayout needs the same logical array on both sides "
-                     "(element type and dimensions); "
-                     "from is ",
-                     from.ToString(true), ", to is ", to.ToString(true)));
-  }
-  return absl::OkStatus();
-}
-
 absl::Status CheckOptions(const RelayoutOptions& o) {
   if (o.threads < 1 || o.threads > 1024) {
     return absl::InvalidArgumentError(
@@ -118,7 +104,7 @@ const RelayoutOptions& RelayoutPlan::options() const { return impl_->options; }
 absl::StatusOr<std::unique_ptr<RelayoutPlan>> RelayoutPlan::Create(
     const Shape& from, const Shape& to, const RelayoutOptions& options) {
   namespace ri = relayout_internal;
-  XLAYOUT_RETURN_IF_ERROR(SameLogicalArrays(from, to));
+  XLAYOUT_RETURN_IF_ERROR(CheckSameLogicalArray(from, to));
   XLAYOUT_RETURN_IF_ERROR(CheckOptions(options));
   XLAYOUT_ASSIGN_OR_RETURN(PhysicalLayout src, PhysicalLayout::Create(from));
   XLAYOUT_ASSIGN_OR_RETURN(PhysicalLayout dst, PhysicalLayout::Create(to));
@@ -260,10 +246,24 @@ RelayoutIsa DefaultRelayoutIsa() {
   return isa;
 }
 
+absl::Status CheckSameLogicalArray(const Shape& from, const Shape& to) {
+  const Shape& a = from.IsBuffer() ? from.buffer_shape() : from;
+  const Shape& b = to.IsBuffer() ? to.buffer_shape() : to;
+  if (!a.IsArray() || !b.IsArray() || a.element_type() != b.element_type() ||
+      a.dimensions() != b.dimensions()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("relayout needs the same logical array on both sides "
+                     "(element type and dimensions); "
+                     "from is ",
+                     from.ToString(true), ", to is ", to.ToString(true)));
+  }
+  return absl::OkStatus();
+}
+
 absl::Status ReferenceRelayout(const Shape& from, const Shape& to,
                                absl::Span<const uint8_t> input,
                                absl::Span<uint8_t> output) {
-  XLAYOUT_RETURN_IF_ERROR(SameLogicalArrays(from, to));
+  XLAYOUT_RETURN_IF_ERROR(CheckSameLogicalArray(from, to));
   XLAYOUT_ASSIGN_OR_RETURN(PhysicalLayout src, PhysicalLayout::Create(from));
   XLAYOUT_ASSIGN_OR_RETURN(PhysicalLayout dst, PhysicalLayout::Create(to));
   if (static_cast<int64_t>(input.size()) != src.byte_size() ||

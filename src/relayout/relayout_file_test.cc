@@ -9,6 +9,7 @@
 
 #include <cstring>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "gmock/gmock.h"
@@ -16,6 +17,7 @@
 #include "io/test_util.h"
 #include "testing/parse.h"
 #include "xlayout/relayout.h"
+#include "xlayout/relayout_bands.h"
 #include "xlayout/size.h"
 
 namespace xlayout {
@@ -59,20 +61,33 @@ TEST(RelayoutFileTest, MatchesTheReferenceThroughSmallWindows) {
        "bf16[16,130,40]{2,1,0:T(8,128)(2,1)}"},
       {"u8[300,7]{1,0}", "u8[300,7]{0,1:T(8,128)}"},
       {"s4[33,65]{1,0:E(4)}", "s4[33,65]{0,1:T(8,128)(2,1)E(4)}"},
+      // These split into bands of the major dimension (with a last band
+      // of the rest, and bands of tile rows).
+      {"f32[20,300]{1,0}", "f32[20,300]{1,0:T(8,128)}"},
+      {"bf16[37,260]{1,0:T(8,128)(2,1)}", "bf16[37,260]{1,0:T(16,128)(2,1)}"},
+      {"f32[1000]{0}", "f32[1000]{0:T(256)}"},
+      {"s4[33,65]{1,0:E(4)}", "s4[33,65]{1,0:T(8,128)(2,1)E(4)}"},
+      {"u8[5,9,300]{2,1,0}", "u8[5,9,300]{1,2,0:T(8,128)(4,1)}"},
   };
   for (const Case& c : cases) {
     const Shape from = test_util::ParseOrFail(c.from);
     const Shape to = test_util::ParseOrFail(c.to);
     const std::string in = Pattern(*ExactBytes(from));
     const std::string want = Expected(from, to, in);
-    for (auto mode : {RelayoutFileOptions::InputMode::kMap,
-                      RelayoutFileOptions::InputMode::kRead}) {
+    const bool splits = FindRelayoutBands(from, to).has_value();
+    // band_bytes 1: a band per multiple of the tile rows; 0: no bands.
+    for (auto [mode, band_bytes] :
+         {std::pair{RelayoutFileOptions::InputMode::kMap, int64_t{0}},
+          std::pair{RelayoutFileOptions::InputMode::kRead, int64_t{0}},
+          std::pair{RelayoutFileOptions::InputMode::kMap, int64_t{1}},
+          std::pair{RelayoutFileOptions::InputMode::kMap, int64_t{3000}}}) {
       for (int threads : {1, 3}) {
         ScratchDir dir;
         WriteText(dir / "in", in);
         RelayoutFileOptions options;
         options.window_bytes = 4096;
         options.input_mode = mode;
+        options.band_bytes = band_bytes;
         options.relayout.threads = threads;
         int64_t last_progress = -1;
         options.progress = [&](int64_t done, int64_t total) {
@@ -88,6 +103,11 @@ TEST(RelayoutFileTest, MatchesTheReferenceThroughSmallWindows) {
         EXPECT_EQ(r->xxh3_64, XXH3_64bits(want.data(), want.size()));
         EXPECT_EQ(last_progress, static_cast<int64_t>(want.size()));
         EXPECT_EQ(dir.List().size(), 2u);  // in, out: no temporary left.
+        if (band_bytes == 0) {
+          EXPECT_EQ(r->bands, 0) << c.from;
+        } else if (band_bytes == 1) {
+          EXPECT_EQ(r->bands > 1, splits) << c.from;
+        }
       }
     }
   }

@@ -1,0 +1,76 @@
+#include "xlayout/relayout_bands.h"
+
+#include <optional>
+#include <string>
+
+#include "gtest/gtest.h"
+#include "testing/parse.h"
+
+namespace xlayout {
+namespace {
+
+std::optional<RelayoutBands> Bands(const std::string& from,
+                                   const std::string& to) {
+  return FindRelayoutBands(test_util::ParseOrFail(from),
+                           test_util::ParseOrFail(to));
+}
+
+TEST(RelayoutBandsTest, TheSameMajorDimensionSplits) {
+  // The E0102 example: dim 0 is major-most on both sides, no tile covers it.
+  std::optional<RelayoutBands> b =
+      Bands("bf16[16,1280,40]{1,2,0:T(8,128)(2,1)}",
+            "bf16[16,1280,40]{2,1,0:T(8,128)(2,1)}");
+  ASSERT_TRUE(b.has_value());
+  EXPECT_EQ(b->dimension, 0);
+  EXPECT_EQ(b->rows_multiple, 1);
+  // Major dimension 1 (layout {0,2,1}... here {2,0,1}).
+  b = Bands("f32[4,6,8]{2,0,1}", "f32[4,6,8]{0,2,1}");
+  ASSERT_TRUE(b.has_value());
+  EXPECT_EQ(b->dimension, 1);
+}
+
+TEST(RelayoutBandsTest, TilesOverTheMajorDimensionSetTheBandRows) {
+  std::optional<RelayoutBands> b =
+      Bands("f32[20,300]{1,0}", "f32[20,300]{1,0:T(8,128)}");
+  ASSERT_TRUE(b.has_value());
+  EXPECT_EQ(b->rows_multiple, 8);
+  b = Bands("bf16[64,260]{1,0:T(8,128)(2,1)}",
+            "bf16[64,260]{1,0:T(16,128)(2,1)}");
+  ASSERT_TRUE(b.has_value());
+  EXPECT_EQ(b->rows_multiple, 16);
+  b = Bands("f32[24,300]{1,0:T(8,128)}", "f32[24,300]{1,0:T(3,128)}");
+  ASSERT_TRUE(b.has_value());
+  EXPECT_EQ(b->rows_multiple, 24);
+  b = Bands("f32[1000]{0}", "f32[1000]{0:T(256)}");
+  ASSERT_TRUE(b.has_value());
+  EXPECT_EQ(b->rows_multiple, 256);
+  // A rank-2 tile on a rank-3 shape leaves the major dimension alone.
+  b = Bands("f32[5,20,300]{2,1,0}", "f32[5,20,300]{2,1,0:T(8,128)}");
+  ASSERT_TRUE(b.has_value());
+  EXPECT_EQ(b->rows_multiple, 1);
+}
+
+TEST(RelayoutBandsTest, OtherConversionsDoNotSplit) {
+  // Another major-most dimension.
+  EXPECT_FALSE(Bands("f32[64,48]{1,0}", "f32[64,48]{0,1}").has_value());
+  EXPECT_FALSE(Bands("f32[4,6,8]{2,1,0}", "f32[4,6,8]{2,0,1}").has_value());
+  // Tile rows larger than the dimension: one band at most.
+  EXPECT_FALSE(
+      Bands("f32[6,300]{1,0}", "f32[6,300]{1,0:T(8,128)}").has_value());
+  // Combined tile dims, tiles of a higher rank than the shape.
+  EXPECT_FALSE(
+      Bands("f32[16,300]{1,0}", "f32[16,300]{1,0:T(2,*)}").has_value());
+  EXPECT_FALSE(Bands("f32[300]{0}", "f32[300]{0:T(8,128)}").has_value());
+  // Scalars, different arrays.
+  EXPECT_FALSE(Bands("f32[]", "f32[]").has_value());
+  EXPECT_FALSE(Bands("f32[8,8]{1,0}", "s32[8,8]{1,0}").has_value());
+}
+
+TEST(RelayoutBandsTest, BandShapeChangesOneDimension) {
+  const Shape s = test_util::ParseOrFail("bf16[37,260]{1,0:T(8,128)(2,1)}");
+  EXPECT_EQ(BandShape(s, 0, 16).ToString(true),
+            "bf16[16,260]{1,0:T(8,128)(2,1)}");
+}
+
+}  // namespace
+}  // namespace xlayout
