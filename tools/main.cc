@@ -1,6 +1,7 @@
 // xlayout: XLA physical tensor layouts — sizes, relayout, runtime checks and
 // E0102 diagnosis. `xlayout <command> [options]`; `xlayout help [command]`.
 #include <fcntl.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -222,6 +223,10 @@ void OccupyClosedStandardStreams() {
 // still ends the process by SIGPIPE, quietly, as before.
 int Main(int argc, char** argv) {
   OccupyClosedStandardStreams();
+  // A file size limit (ulimit -f) makes write() fail with EFBIG, reported
+  // and cleaned up like a full disk, rather than kill the process with
+  // SIGXFSZ and leave a temporary file behind.
+  signal(SIGXFSZ, SIG_IGN);
   std::string command;
   const int rc = Run(argc, argv, &command);
   const absl::Status written = FlushOutput(stdout, std::cout);

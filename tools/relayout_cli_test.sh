@@ -58,6 +58,27 @@ cmp -s big.bin big_back.bin || fail "banded host -> device -> device -> host cha
 grep -q '"bands": 0' b.json || fail "a small conversion is read whole"
 rm -f big.bin big_a.bin big_b.bin big_back.bin
 
+# Standard input from a file is read from where it stands: a header the
+# caller read first is not part of the buffer.
+{ printf 'HEADER0123456789'; cat a.bin; } > hdr.bin
+( dd bs=16 count=1 of=/dev/null status=none
+  "$XLAYOUT" relayout --shape 'bf16[16,1280,40]{1,2,0:T(8,128)(2,1)}' \
+    --to '{2,1,0:T(8,128)(2,1)}' - hdr_b.bin >/dev/null ) < hdr.bin || fail "stdin after a header"
+cmp -s b.bin hdr_b.bin || fail "stdin after a header: other bytes"
+
+# A file size limit is a write error like a full disk: exit 2, named, and
+# no temporary file left (not death by SIGXFSZ).
+mkdir lim
+set +e
+( ulimit -f 100
+  "$XLAYOUT" relayout --shape 'bf16[16,1280,40]{1,2,0:T(8,128)(2,1)}' \
+    --to '{2,1,0:T(8,128)(2,1)}' a.bin lim/out.bin ) >/dev/null 2>lim.err
+rc=$?
+set -e
+[ "$rc" = 2 ] || fail "ulimit -f: exit $rc"
+grep -q 'File too large' lim.err || fail "ulimit -f: $(cat lim.err)"
+[ -z "$(ls -A lim)" ] || fail "ulimit -f left $(ls -A lim)"
+
 # Padding is zero: the 40-wide minor dim is padded to 128 in b.bin. Every
 # 512-byte (8,128)(2,1) tile row pair has 80 data bytes, then zeros.
 $PY -c '

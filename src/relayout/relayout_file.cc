@@ -42,9 +42,11 @@ absl::StatusOr<std::optional<BandPlans>> MakeBandPlans(
   XLAYOUT_ASSIGN_OR_RETURN(
       int64_t unit_bytes,
       ExactBytes(BandShape(r.from, d, bands->rows_multiple)));
-  const int64_t units =
-      std::clamp<int64_t>(target_bytes / std::max<int64_t>(unit_bytes, 1), 1,
-                          n / bands->rows_multiple);
+  // At most enough bands to cover n: an input that fits in one band is
+  // read whole.
+  const int64_t units = std::clamp<int64_t>(
+      target_bytes / std::max<int64_t>(unit_bytes, 1), 1,
+      (n + bands->rows_multiple - 1) / bands->rows_multiple);
   BandPlans plans;
   plans.dimension = d;
   plans.rows = units * bands->rows_multiple;
@@ -145,7 +147,11 @@ absl::StatusOr<RelayoutFileResult> RelayoutFile(
         " bytes but ", r.from.ToString(true), " needs ", r.input_bytes,
         " bytes"));
   };
-  if (in.is_regular() && in.size() != r.input_bytes) {
+  // Standard input redirected from a file is read whole from where it
+  // stands (a caller may have read a header first); other regular files are
+  // checked, banded or mapped from byte 0.
+  const bool seekable = in.is_regular() && input_path != "-";
+  if (seekable && in.size() != r.input_bytes) {
     return wrong_size(in.size(), false);
   }
   // A conversion that splits into bands reads its input a band at a time:
@@ -153,7 +159,7 @@ absl::StatusOr<RelayoutFileResult> RelayoutFile(
   // mapping went at a quarter of the speed of reading a buffer on this
   // project's VM).
   std::optional<BandPlans> bands;
-  if (in.is_regular() && options.band_bytes > 0) {
+  if (seekable && options.band_bytes > 0) {
     XLAYOUT_ASSIGN_OR_RETURN(
         bands, MakeBandPlans(r, plan_options, options.band_bytes));
   }
@@ -168,8 +174,8 @@ absl::StatusOr<RelayoutFileResult> RelayoutFile(
   io::MappedRegion mapped;
   io::PageBuffer read;
   const uint8_t* input = nullptr;
-  const bool map = in.is_regular() &&
-                   options.input_mode == RelayoutFileOptions::InputMode::kMap;
+  const bool map =
+      seekable && options.input_mode == RelayoutFileOptions::InputMode::kMap;
   if (!bands.has_value() && map) {
     XLAYOUT_ASSIGN_OR_RETURN(mapped, in.Map(0, r.input_bytes));
     input = mapped.data();
