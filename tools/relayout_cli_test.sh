@@ -237,17 +237,61 @@ ls -a | grep -q 'xlayout-tmp' && fail "temporary file left behind"
 mkdir small
 if mount -t tmpfs -o size=1m tmpfs small 2>/dev/null; then
   head -c $((2 << 20)) /dev/zero > big.bin
-  set +e
-  "$XLAYOUT" relayout --shape 'f32[512,1024]{1,0}' --to '{0,1}' big.bin small/out.bin 2> err.txt; rc=$?
-  set -e
-  ls -A small > left.txt
+  head -c $((8 << 20)) /dev/zero > band.bin
+  # A transpose (mapped input) and a tiling read in bands.
+  for args in "f32[512,1024]{1,0} {0,1} big.bin" "f32[2048,1024]{1,0} {1,0:T(8,128)} band.bin"; do
+    set -- $args
+    set +e
+    "$XLAYOUT" relayout --shape "$1" --to "$2" "$3" small/out.bin 2> err.txt; rc=$?
+    set -e
+    ls -A small > left.txt
+    [ "$rc" = 2 ] || fail "ENOSPC ($3): exit $rc"
+    grep -q "small/out.bin': No space left on device" err.txt || fail "ENOSPC message ($3): $(cat err.txt)"
+    [ ! -s left.txt ] || fail "left behind on a full disk ($3): $(cat left.txt)"
+  done
   umount small
-  [ "$rc" = 2 ] || fail "ENOSPC: exit $rc"
-  grep -q "small/out.bin': No space left on device" err.txt || fail "ENOSPC message: $(cat err.txt)"
-  [ ! -s left.txt ] || fail "left behind on a full disk: $(cat left.txt)"
+  rm -f band.bin
 else
   echo "cannot mount a tmpfs here: skipping the ENOSPC case"
 fi
+
+# kill -9 during a banded run (through a symlink to the input): the input
+# is intact, OUT is either absent or the whole right output, and nothing is
+# left but the documented temporary file, which the next run to OUT removes.
+$PY -c '
+import numpy as np, sys
+i = np.arange(4096 * 2048, dtype=np.uint64)
+sys.stdout.buffer.write(((i * 13 + (i >> 11)) & 255).astype(np.uint8).tobytes())' > kin.bin
+ln -s kin.bin kin_link.bin
+kin_sum=$(sha256sum < kin.bin)
+mkdir killed
+krun() {
+  "$XLAYOUT" relayout --shape 'f32[4096,512]{1,0}' --to '{1,0:T(8,128)}' --json "$@"
+}
+krun kin_link.bin kref.bin > kref.json
+$PY -c 'import json; assert json.load(open("kref.json"))["input"]["bands"] > 1' || fail "kill test: not banded"
+for delay in 0.005 0.01 0.02 0.03 0.05 0.08; do
+  krun kin_link.bin killed/out.bin > /dev/null 2>&1 &
+  pid=$!
+  sleep "$delay"
+  kill -9 "$pid" 2>/dev/null || true
+  wait "$pid" 2>/dev/null || true
+  [ "$(sha256sum < kin.bin)" = "$kin_sum" ] || fail "kill -9 after ${delay}s changed the input"
+  if [ -e killed/out.bin ]; then
+    cmp -s kref.bin killed/out.bin || fail "kill -9 after ${delay}s left a partial OUT"
+  fi
+  for f in $(ls -A killed); do
+    case "$f" in
+      out.bin|.out.bin.xlayout-tmp-*) ;;
+      *) fail "kill -9 after ${delay}s left $f" ;;
+    esac
+  done
+  krun kin_link.bin killed/out.bin > /dev/null || fail "rerun after kill -9 (${delay}s)"
+  cmp -s kref.bin killed/out.bin || fail "rerun after kill -9 (${delay}s): other bytes"
+  [ "$(ls -A killed)" = out.bin ] || fail "rerun after kill -9 left $(ls -A killed)"
+  rm killed/out.bin
+done
+rm -rf kin.bin kin_link.bin kref.bin killed
 
 # --help describes the command.
 "$XLAYOUT" relayout --help > help.txt || fail "help exit"

@@ -298,6 +298,18 @@ absl::Status InputFile::ReadAt(int64_t offset, absl::Span<uint8_t> dst) const {
   return absl::OkStatus();
 }
 
+absl::Status InputFile::ReadAt(
+    int64_t offset, absl::Span<uint8_t> dst,
+    absl::FunctionRef<void(absl::Span<const uint8_t>)> on_piece) const {
+  for (size_t done = 0; done < dst.size(); done += kCachePieceBytes) {
+    absl::Span<uint8_t> piece = dst.subspan(done, kCachePieceBytes);
+    absl::Status read = ReadAt(offset + static_cast<int64_t>(done), piece);
+    if (!read.ok()) return read;
+    on_piece(piece);
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<PageBuffer> InputFile::ReadAll(int64_t max_bytes) {
   if (regular_) {
     off_t pos = lseek(fd_, 0, SEEK_CUR);
@@ -371,15 +383,14 @@ absl::StatusOr<RandomAccessBytes> InputFile::ReadForRandomAccess(
     int64_t offset, int64_t length, PageBuffer* buffer,
     absl::FunctionRef<void(absl::Span<const uint8_t>)> on_piece,
     int64_t max_read) const {
-  constexpr size_t kPiece = size_t{512} << 10;  // Half a core's L2 here.
   RandomAccessBytes out;
   if (length > max_read) {
     absl::StatusOr<MappedRegion> mapped = Map(offset, length);
     if (!mapped.ok()) return mapped.status();
     out.mapping = *std::move(mapped);
     out.bytes = out.mapping.span();
-    for (size_t done = 0; done < out.bytes.size(); done += kPiece) {
-      on_piece(out.bytes.subspan(done, kPiece));
+    for (size_t done = 0; done < out.bytes.size(); done += kCachePieceBytes) {
+      on_piece(out.bytes.subspan(done, kCachePieceBytes));
     }
     return out;
   }
@@ -397,12 +408,8 @@ absl::StatusOr<RandomAccessBytes> InputFile::ReadForRandomAccess(
     *buffer = *std::move(grown);
   }
   absl::Span<uint8_t> dst = buffer->span().first(n);
-  for (size_t done = 0; done < n; done += kPiece) {
-    absl::Span<uint8_t> piece = dst.subspan(done, kPiece);
-    absl::Status read = ReadAt(offset + static_cast<int64_t>(done), piece);
-    if (!read.ok()) return read;
-    on_piece(piece);
-  }
+  absl::Status read = ReadAt(offset, dst, on_piece);
+  if (!read.ok()) return read;
   out.bytes = dst;
   return out;
 }

@@ -25,7 +25,8 @@ namespace {
 // band but the last is `full`, the last `rest` (when the rows do not divide).
 struct BandPlans {
   int64_t dimension = 0;
-  int64_t rows = 0;  // Of `full`.
+  int64_t rows = 0;   // Of `full`.
+  int64_t count = 0;  // Bands in all, `rest` included.
   std::unique_ptr<RelayoutPlan> full, rest;
 };
 
@@ -59,12 +60,13 @@ absl::StatusOr<std::optional<BandPlans>> MakeBandPlans(
   if (n % plans.rows != 0) {
     XLAYOUT_ASSIGN_OR_RETURN(plans.rest, plan_for(n % plans.rows));
   }
+  plans.count = (n + plans.rows - 1) / plans.rows;
   // The bands must tile both buffers exactly; anything else is a bug here,
   // caught before a byte is written.
-  const int64_t count = n / plans.rows;
-  const int64_t in = plans.full->input_bytes() * count +
+  const int64_t full = n / plans.rows;
+  const int64_t in = plans.full->input_bytes() * full +
                      (plans.rest ? plans.rest->input_bytes() : 0);
-  const int64_t out = plans.full->output_bytes() * count +
+  const int64_t out = plans.full->output_bytes() * full +
                       (plans.rest ? plans.rest->output_bytes() : 0);
   if (in != r.input_bytes || out != r.output_bytes) {
     return absl::InternalError(
@@ -85,11 +87,11 @@ absl::Status RunInBands(const BandPlans& plans, const RelayoutFileResult& r,
       io::PageBuffer buffer,
       io::PageBuffer::Allocate(static_cast<size_t>(plans.full->input_bytes()),
                                /*prefault=*/true));
-  const int64_t n = r.from.dimensions(static_cast<int>(plans.dimension));
   int64_t read = 0, written = 0;
-  for (int64_t start = 0; start < n; start += plans.rows) {
-    const RelayoutPlan& plan =
-        n - start >= plans.rows ? *plans.full : *plans.rest;
+  for (int64_t band = 0; band < plans.count; ++band) {
+    const RelayoutPlan& plan = plans.rest != nullptr && band + 1 == plans.count
+                                   ? *plans.rest
+                                   : *plans.full;
     XLAYOUT_RETURN_IF_ERROR(in.ReadAt(
         read, buffer.span().first(static_cast<size_t>(plan.input_bytes()))));
     RelayoutProgress band_progress;
@@ -204,8 +206,7 @@ absl::StatusOr<RelayoutFileResult> RelayoutFile(
     return out.Write(piece.data(), piece.size());
   };
   if (bands.has_value()) {
-    const int64_t n = r.from.dimensions(static_cast<int>(bands->dimension));
-    r.bands = (n + bands->rows - 1) / bands->rows;
+    r.bands = bands->count;
     XLAYOUT_RETURN_IF_ERROR(
         RunInBands(*bands, r, in, streamer, sink, options.progress));
   } else {

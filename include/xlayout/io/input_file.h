@@ -79,6 +79,11 @@ struct RandomAccessBytes {
   MappedRegion mapping;  // Empty when the bytes were read.
 };
 
+// Reads whose bytes are also hashed or copied on go in pieces of this size,
+// half a core's L2 on this project's VM, so each piece is still in cache
+// when it is used (4 MiB pieces measured 20% slower, 128 KiB the same).
+inline constexpr size_t kCachePieceBytes = size_t{512} << 10;
+
 // Above this many bytes, ReadForRandomAccess maps rather than reads.
 inline constexpr int64_t kMaxReadForRandomAccess = int64_t{1} << 30;
 
@@ -123,6 +128,11 @@ class InputFile {
   // Reads exactly dst.size() bytes at `offset` (pread, in large blocks).
   // OUT_OF_RANGE if the file ends first (e.g. it shrank since Open).
   absl::Status ReadAt(int64_t offset, absl::Span<uint8_t> dst) const;
+  // The same, kCachePieceBytes at a time, passing each piece to `on_piece`
+  // right after it is read, while it is in cache (to hash it).
+  absl::Status ReadAt(
+      int64_t offset, absl::Span<uint8_t> dst,
+      absl::FunctionRef<void(absl::Span<const uint8_t>)> on_piece) const;
   // The rest of the input in one huge-page-friendly buffer: regular files
   // with large preads, streams by reading to EOF. RESOURCE_EXHAUSTED when it
   // holds more than `max_bytes`.
@@ -137,8 +147,8 @@ class InputFile {
   // when `length` is at most `max_read`; else mapped, pre-faulted, which
   // costs no memory but reads slower: on this project's VM the XXH3 of a
   // 4 KiB-page mapping ran at 4 GB/s, of huge-page memory at 30 GB/s.
-  // `on_piece` sees the bytes in order, 512 KiB at a time, each right after
-  // it is read while it is in cache (to hash them).
+  // `on_piece` sees the bytes in order, kCachePieceBytes at a time, each
+  // right after it is read while it is in cache (to hash them).
   absl::StatusOr<RandomAccessBytes> ReadForRandomAccess(
       int64_t offset, int64_t length, PageBuffer* buffer,
       absl::FunctionRef<void(absl::Span<const uint8_t>)> on_piece,
