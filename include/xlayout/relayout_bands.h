@@ -1,12 +1,14 @@
 // Splitting a relayout into bands along the major-most dimension, so that a
 // file can be converted a band at a time instead of held whole.
 //
-// When both layouts put the same dimension d major-most, and their first
-// tile level blocks d in rows of t_from and t_to (1 when no tile covers d),
-// rows [k*B, (k+1)*B) of d, for B a multiple of lcm(t_from, t_to), are one
-// contiguous byte range in each buffer, and converting that band as an array
-// of its own (d = B, or the rest for the last band) gives exactly the
-// output's bytes for it. The E0102 example bf16[16,1280,40]{1,2,0:...} ->
+// When both layouts put the same dimension d major-most, and their tiles
+// block d in rows of t_from and t_to (1 when no tile covers d; the product
+// of the first dims of every level as long as the shape it tiles), rows
+// [k*B, (k+1)*B) of d, for B a multiple of lcm(t_from, t_to) that makes a
+// band of packed elements a whole number of bytes, are one contiguous byte
+// range in each buffer, and converting that band as an array of its own
+// (d = B, or the rest for the last band) gives exactly the output's bytes
+// for it. The E0102 example bf16[16,1280,40]{1,2,0:...} ->
 // {2,1,0:...} is 16 bands; a transpose of the major dimension has none.
 #ifndef XLAYOUT_RELAYOUT_BANDS_H_
 #define XLAYOUT_RELAYOUT_BANDS_H_
@@ -26,8 +28,9 @@ struct RelayoutBands {
 // The bands of a relayout from `from` to `to` (static dense arrays of the
 // same dims, as a plan has them), or nullopt when it does not split so:
 // another major-most dimension, a tile with combined dims or more dims than
-// the shape, sparse or split layouts, tail padding, dynamic metadata, or
-// band sizes that do not add up to the whole on either side.
+// the shape it tiles, sparse or split layouts, tail padding, dynamic
+// metadata, or band sizes (in bits) that do not add up to the whole on
+// either side.
 std::optional<RelayoutBands> FindRelayoutBands(const Shape& from,
                                                const Shape& to);
 

@@ -2,51 +2,83 @@
 
 #include <numeric>
 
-#include "xlayout/size.h"
+#include "xlayout/physical_index.h"
 
 namespace xlayout {
 namespace {
 
-// How many rows of the major-most dimension the first tile level blocks
-// together (1 when no tile covers it); nullopt for layouts that do not
-// split into bands.
+// How many rows of the major-most dimension the tiling blocks together (1
+// when no tile covers it); nullopt for layouts that do not split into bands.
+// Each level tiles the shape the previous one made; a level as long as that
+// shape covers its major-most dimension, which is the original major-most
+// dimension or its count of blocks, so the block grows by its first dim.
 std::optional<int64_t> MajorTileRows(const Shape& shape) {
   if (!shape.IsArray() || !shape.is_static() || !shape.has_layout()) {
     return std::nullopt;
   }
   const Layout& layout = shape.layout();
-  const int64_t rank = shape.rank();
-  if (rank == 0 || layout.IsSparse() || !layout.split_configs().empty() ||
-      layout.has_physical_shape() ||
+  if (shape.rank() == 0 || layout.IsSparse() ||
+      !layout.split_configs().empty() || layout.has_physical_shape() ||
       layout.dynamic_shape_metadata_prefix_bytes() != 0 ||
       layout.tail_padding_alignment_in_elements() > 1) {
     return std::nullopt;
   }
-  if (layout.tiles().empty()) return 1;
+  int64_t rows = 1;
+  int64_t rank = shape.rank();
   for (const Tile& tile : layout.tiles()) {
     if (tile.has_combined_dims()) return std::nullopt;
     for (int64_t size : tile.dims()) {
       if (size <= 0) return std::nullopt;
     }
+    const int64_t tile_rank = static_cast<int64_t>(tile.dims().size());
+    // A longer tile pads the shape with leading 1s, which would move the
+    // major-most dimension off the front.
+    if (tile_rank > rank) return std::nullopt;
+    if (tile_rank == rank &&
+        __builtin_mul_overflow(rows, tile.dimension(0), &rows)) {
+      return std::nullopt;
+    }
+    rank += tile_rank;
   }
-  const Tile& first = layout.tiles()[0];
-  const int64_t tile_rank = static_cast<int64_t>(first.dims().size());
-  if (tile_rank > rank) return std::nullopt;
-  // Tiles cover the minor-most dimensions: the first tile dim covers the
-  // major-most only when the tile has the shape's rank.
-  return tile_rank == rank ? first.dimension(0) : 1;
+  return rows;
 }
 
-// True when bands of `rows` (and the rest) add up to the whole, in bytes.
+// The storage bits of `shape` (packed elements take fewer than 8).
+std::optional<int64_t> StorageBits(const Shape& shape) {
+  absl::StatusOr<PhysicalLayout> layout = PhysicalLayout::Create(shape);
+  int64_t bits;
+  if (!layout.ok() || __builtin_mul_overflow(layout->num_storage_elements(),
+                                             layout->element_bits(), &bits)) {
+    return std::nullopt;
+  }
+  return bits;
+}
+
+// The smallest multiple of `rows` whose bands start on a byte: packed
+// elements can leave a band a fraction of a byte long.
+std::optional<int64_t> ByteAlignedRows(const Shape& shape, int64_t d,
+                                       int64_t rows) {
+  std::optional<int64_t> bits = StorageBits(BandShape(shape, d, rows));
+  if (!bits.has_value()) return std::nullopt;
+  int64_t aligned;
+  if (__builtin_mul_overflow(rows, 8 / std::gcd<int64_t>(*bits, 8), &aligned)) {
+    return std::nullopt;
+  }
+  return aligned;
+}
+
+// True when bands of `rows` (and the rest) add up to the whole, in bits:
+// every band but the last a whole number of bytes.
 bool BandsAddUp(const Shape& shape, int64_t d, int64_t rows) {
   const int64_t n = shape.dimensions(static_cast<int>(d));
-  absl::StatusOr<int64_t> whole = ExactBytes(shape);
-  absl::StatusOr<int64_t> band = ExactBytes(BandShape(shape, d, rows));
-  if (!whole.ok() || !band.ok()) return false;
-  int64_t sum = *band * (n / rows);
+  std::optional<int64_t> whole = StorageBits(shape);
+  std::optional<int64_t> band = StorageBits(BandShape(shape, d, rows));
+  if (!whole.has_value() || !band.has_value() || *band % 8 != 0) return false;
+  int64_t sum;
+  if (__builtin_mul_overflow(*band, n / rows, &sum)) return false;
   if (n % rows != 0) {
-    absl::StatusOr<int64_t> rest = ExactBytes(BandShape(shape, d, n % rows));
-    if (!rest.ok()) return false;
+    std::optional<int64_t> rest = StorageBits(BandShape(shape, d, n % rows));
+    if (!rest.has_value()) return false;
     sum += *rest;
   }
   return sum == *whole;
@@ -78,6 +110,11 @@ std::optional<RelayoutBands> FindRelayoutBands(const Shape& from,
                              *to_rows, &multiple) ||
       multiple > n) {
     return std::nullopt;
+  }
+  for (const Shape* shape : {&from, &to}) {
+    std::optional<int64_t> aligned = ByteAlignedRows(*shape, d, multiple);
+    if (!aligned.has_value() || *aligned > n) return std::nullopt;
+    multiple = *aligned;
   }
   if (!BandsAddUp(from, d, multiple) || !BandsAddUp(to, d, multiple)) {
     return std::nullopt;

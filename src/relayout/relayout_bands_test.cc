@@ -50,6 +50,45 @@ TEST(RelayoutBandsTest, TilesOverTheMajorDimensionSetTheBandRows) {
   EXPECT_EQ(b->rows_multiple, 1);
 }
 
+// Regression (RapidCheck, CI of stop 20): a later tile level as long as
+// the shape it tiles blocks the major dimension too: T(16)(3,2) on a rank-1
+// array holds 3 tiles of 16 rows together. Bands of 128 rows added up to
+// the whole's bytes but misplaced the rows of tiles 9-11.
+TEST(RelayoutBandsTest, LaterTileLevelsOverTheMajorDimensionCount) {
+  std::optional<RelayoutBands> b =
+      Bands("f16[1000]{0:T(128)}", "f16[1000]{0:T(16)(3,2)}");
+  ASSERT_TRUE(b.has_value());
+  EXPECT_EQ(b->rows_multiple, 384);  // lcm(128, 3 * 16).
+  EXPECT_FALSE(
+      Bands("f16[145]{0:T(128)}", "f16[145]{0:T(16)(3,2)}").has_value());
+  // (2,1) tiles the 2-D tiled shape's minor dims only: still 8 rows.
+  b = Bands("bf16[64,260]{1,0}", "bf16[64,260]{1,0:T(8,128)(2,1)}");
+  ASSERT_TRUE(b.has_value());
+  EXPECT_EQ(b->rows_multiple, 8);
+  // A 4-D second level over a 2-D first one covers the row blocks.
+  b = Bands("f32[64,256]{1,0}", "f32[64,256]{1,0:T(2,128)(2,1,1,1)}");
+  ASSERT_TRUE(b.has_value());
+  EXPECT_EQ(b->rows_multiple, 4);
+}
+
+// Regression (RapidCheck, CI of stop 20): packed elements can leave a band
+// a fraction of a byte long. pred[2,21]{1,0:E(1)} rows are 21 bits; two
+// 3-byte bands add up to the 6-byte whole but the second starts at bit 21.
+TEST(RelayoutBandsTest, BandsOfPackedElementsStartOnAByte) {
+  EXPECT_FALSE(
+      Bands("pred[2,21]{1,0:E(1)}", "pred[2,21]{1,0:T(4)E(2)}").has_value());
+  std::optional<RelayoutBands> b =
+      Bands("pred[64,21]{1,0:E(1)}", "pred[64,21]{1,0:T(4)E(2)}");
+  ASSERT_TRUE(b.has_value());
+  EXPECT_EQ(b->rows_multiple, 8);  // 8 rows of 21 bits are 21 bytes.
+  b = Bands("s4[9,3]{1,0:E(4)}", "s4[9,3]{1,0}");
+  ASSERT_TRUE(b.has_value());
+  EXPECT_EQ(b->rows_multiple, 2);  // Odd rows of nibbles pair up.
+  b = Bands("u2[12,4]{1,0:E(2)}", "u2[12,4]{1,0}");
+  ASSERT_TRUE(b.has_value());
+  EXPECT_EQ(b->rows_multiple, 1);  // Rows are whole bytes already.
+}
+
 TEST(RelayoutBandsTest, OtherConversionsDoNotSplit) {
   // Another major-most dimension.
   EXPECT_FALSE(Bands("f32[64,48]{1,0}", "f32[64,48]{0,1}").has_value());

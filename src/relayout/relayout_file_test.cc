@@ -68,6 +68,12 @@ TEST(RelayoutFileTest, MatchesTheReferenceThroughSmallWindows) {
       {"f32[1000]{0}", "f32[1000]{0:T(256)}"},
       {"s4[33,65]{1,0:E(4)}", "s4[33,65]{1,0:T(8,128)(2,1)E(4)}"},
       {"u8[5,9,300]{2,1,0}", "u8[5,9,300]{1,2,0:T(8,128)(4,1)}"},
+      // Regressions: a second tile level over the row blocks (bands of
+      // 384 rows, not 128), packed rows of 21 bits (bands of 8 rows). The
+      // short one was split wrongly into two bands that added up.
+      {"f16[1000]{0:T(128)}", "f16[1000]{0:T(16)(3,2)}"},
+      {"pred[64,21]{1,0:E(1)}", "pred[64,21]{1,0:T(4)E(2)}"},
+      {"pred[2,21]{1,0:E(1)}", "pred[2,21]{1,0:T(4)E(2)}"},
   };
   for (const Case& c : cases) {
     const Shape from = test_util::ParseOrFail(c.from);

@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <numeric>
 #include <optional>
+#include <ostream>
 #include <vector>
 
 #include "xlayout/layout_util.h"
@@ -89,6 +90,11 @@ rc::Gen<Layout> GenLayout(PrimitiveType type, std::vector<int64_t> dims) {
 struct Case {
   Shape from, to;
 };
+
+// RapidCheck prints a falsifying case with this (found by ADL).
+void showValue(const Case& c, std::ostream& os) {
+  os << c.from.ToString() << " -> " << c.to.ToString();
+}
 
 std::optional<PhysicalLayout> Usable(const Shape& s) {
   absl::StatusOr<PhysicalLayout> p = PhysicalLayout::Create(s);
