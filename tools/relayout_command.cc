@@ -191,7 +191,9 @@ RunFn RegisterRelayoutCommand(CLI::App& app) {
   cmd->add_flag("--verify", c.verify,
                 "Checkpoint form: re-read the output before it is renamed "
                 "into place and check every physical checksum, and every "
-                "logical checksum against the source's");
+                "logical checksum against the source's (without it, "
+                "converted tensors are checked as they are read and copied "
+                "ones, copied in the kernel, keep the source's checksums)");
   cmd->add_option(
       "--shape", o->shape,
       "Buffer form: the array and the layout IN is stored in, e.g. "

@@ -42,6 +42,8 @@ inline constexpr absl::string_view kCheckpointDataFile = "data/tensors.bin";
 // Largest manifest.json a reader accepts.
 inline constexpr int64_t kMaxManifestBytes = int64_t{256} << 20;
 
+class CheckpointReader;
+
 class CheckpointWriter {
  public:
   // Starts writing the checkpoint directory `dir`, replaced on Commit if it
@@ -70,14 +72,17 @@ class CheckpointWriter {
   // bytes in order, in any number of pieces) and ended with EndReserved.
   // Distinct reserved tensors may be written from different threads at
   // the same time; nothing else may run meanwhile.
-  // `hash` false skips hashing the piece (a verbatim copy whose checksum
-  // the caller already knows); EndReserved must then be given it.
   absl::StatusOr<int64_t> ReserveTensors(std::vector<TensorRecord> records);
-  absl::Status WriteReserved(int64_t index, absl::Span<const uint8_t> bytes,
-                             bool hash = true);
+  absl::Status WriteReserved(int64_t index, absl::Span<const uint8_t> bytes);
   absl::Status EndReserved(
       int64_t index, uint64_t xxh3_logical,
       std::optional<uint64_t> xxh3_physical = std::nullopt);
+  // Writes reserved tensor `index` whole as a verbatim copy of `tensor` of
+  // `source` (the same length), in the kernel where the file systems allow
+  // (io::DirFileWriter::CopyFrom): nothing is read into memory or hashed, so
+  // EndReserved must be given the checksum, and only a later read checks it.
+  absl::Status CopyReserved(int64_t index, const CheckpointReader& source,
+                            const TensorRecord& tensor);
 
   // Writes the manifest (validated by SerializeManifest), fsyncs, renames
   // the directory into place. Every tensor must have been ended.
@@ -139,6 +144,9 @@ class CheckpointReader {
   // error ReadTensor and Map report (naming the tensor and the file).
   absl::Status CheckPhysical(const TensorRecord& tensor,
                              uint64_t computed) const;
+  // The open data file that holds `tensor` (INTERNAL if it names another).
+  absl::StatusOr<const io::InputFile*> DataFile(
+      const TensorRecord& tensor) const;
 
  private:
   CheckpointReader() = default;

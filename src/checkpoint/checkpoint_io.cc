@@ -63,7 +63,7 @@ namespace {
 struct ReservedTensor {
   int64_t written = 0;
   bool ended = false;
-  bool unhashed = false;  // A piece was written with hash = false.
+  bool unhashed = false;  // Written by CopyReserved, not hashed.
   Xxh3 hash;
 };
 
@@ -254,8 +254,7 @@ absl::StatusOr<int64_t> CheckpointWriter::ReserveTensors(
 }
 
 absl::Status CheckpointWriter::WriteReserved(int64_t index,
-                                             absl::Span<const uint8_t> bytes,
-                                             bool hash) {
+                                             absl::Span<const uint8_t> bytes) {
   Impl& s = *impl_;
   auto it = s.reserved.find(index);
   if (it == s.reserved.end() || it->second->ended) {
@@ -270,12 +269,32 @@ absl::Status CheckpointWriter::WriteReserved(int64_t index,
   }
   XLAYOUT_RETURN_IF_ERROR(
       s.data->WriteAt(t.offset + r.written, bytes.data(), bytes.size()));
-  if (hash) {
-    r.hash.Update(bytes);
-  } else {
-    r.unhashed = true;
-  }
+  r.hash.Update(bytes);
   r.written += static_cast<int64_t>(bytes.size());
+  return absl::OkStatus();
+}
+
+absl::Status CheckpointWriter::CopyReserved(int64_t index,
+                                            const CheckpointReader& source,
+                                            const TensorRecord& tensor) {
+  Impl& s = *impl_;
+  auto it = s.reserved.find(index);
+  if (it == s.reserved.end() || it->second->ended || it->second->written != 0 ||
+      tensors_[index].length != tensor.length) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "CheckpointWriter::CopyReserved: tensor ", index,
+        " is not open, was begun or differs in length from the source"));
+  }
+  XLAYOUT_ASSIGN_OR_RETURN(const io::InputFile* file, source.DataFile(tensor));
+  absl::Status status = s.data->CopyFrom(*file, tensor.offset,
+                                         tensors_[index].offset, tensor.length);
+  if (!status.ok()) {
+    return Prefixed(absl::StrCat("checkpoint '", source.dir(),
+                                 "': ", DescribeTensor(tensor), ": "),
+                    status);
+  }
+  it->second->written = tensor.length;
+  it->second->unhashed = true;
   return absl::OkStatus();
 }
 
@@ -490,6 +509,17 @@ absl::Status CheckpointReader::ReadTensorBlocks(
     done += static_cast<int64_t>(n);
   }
   return absl::OkStatus();
+}
+
+absl::StatusOr<const io::InputFile*> CheckpointReader::DataFile(
+    const TensorRecord& tensor) const {
+  auto it = files_.find(tensor.file);
+  if (it == files_.end()) {
+    return absl::InternalError(absl::StrCat("checkpoint '", dir_,
+                                            "' has no data file for ",
+                                            DescribeTensor(tensor)));
+  }
+  return &it->second;
 }
 
 absl::StatusOr<uint64_t> CheckpointReader::HashPhysical(

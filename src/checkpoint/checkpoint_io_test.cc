@@ -92,6 +92,43 @@ TEST(CheckpointIoTest, WriteThenReadBack) {
   EXPECT_EQ(data.substr(60, 4096 - 60), std::string(4096 - 60, '\0'));
 }
 
+TEST(CheckpointIoTest, CopyReservedCopiesATensorVerbatim) {
+  ScratchDir dir;
+  WriteSmall(dir / "a");
+  absl::StatusOr<std::unique_ptr<CheckpointReader>> source =
+      CheckpointReader::Open(dir / "a");
+  ASSERT_TRUE(source.ok()) << source.status();
+  const TensorRecord& b = (*source)->manifest().tensors[1];
+  auto w = CheckpointWriter::Create(dir / "c");
+  ASSERT_TRUE(w.ok()) << w.status();
+  absl::StatusOr<int64_t> first = (*w)->ReserveTensors(
+      {Record("a", "f32[3,5]{1,0}"), Record("b", "u8[100]{0}")});
+  ASSERT_TRUE(first.ok()) << first.status();
+  // Not into a tensor of another length, nor twice.
+  EXPECT_EQ((*w)->CopyReserved(*first, **source, b).code(),
+            absl::StatusCode::kFailedPrecondition);
+  ASSERT_TRUE((*w)->CopyReserved(*first + 1, **source, b).ok());
+  EXPECT_EQ((*w)->CopyReserved(*first + 1, **source, b).code(),
+            absl::StatusCode::kFailedPrecondition);
+  // Unhashed: the checksum must be given.
+  EXPECT_EQ((*w)->EndReserved(*first + 1, b.xxh3_logical).code(),
+            absl::StatusCode::kInternal);
+  ASSERT_TRUE(
+      (*w)->EndReserved(*first + 1, b.xxh3_logical, b.xxh3_physical).ok());
+  std::vector<uint8_t> a = Pattern(60, 1);
+  ASSERT_TRUE((*w)->WriteReserved(*first, a).ok());
+  ASSERT_TRUE((*w)->EndReserved(*first, XXH3_64bits(a.data(), a.size())).ok());
+  ASSERT_TRUE((*w)->Commit(std::nullopt, Provenance()).ok());
+  absl::StatusOr<std::unique_ptr<CheckpointReader>> copy =
+      CheckpointReader::Open(dir / "c");
+  ASSERT_TRUE(copy.ok()) << copy.status();
+  const TensorRecord& copied = (*copy)->manifest().tensors[1];
+  EXPECT_EQ(copied.xxh3_physical, b.xxh3_physical);
+  std::vector<uint8_t> bytes(100);
+  ASSERT_TRUE((*copy)->ReadTensor(copied, absl::MakeSpan(bytes)).ok());
+  EXPECT_EQ(bytes, Pattern(100, 2));
+}
+
 TEST(CheckpointIoTest, UncommittedWriterLeavesNothing) {
   ScratchDir tmp;
   {

@@ -341,10 +341,11 @@ TEST(CheckpointRelayoutTest, CorruptSourceTensorStopsTheRunWithNoOutput) {
   }
 }
 
-// Copies are read, hashed and written in pieces: a copied tensor of many
-// pieces comes out exact, and a flipped byte in its last piece stops the
-// run with nothing written.
-TEST(CheckpointRelayoutTest, CopiesOfManyPiecesAreExactAndVerified) {
+// Copies are made in the kernel, unread: a copied tensor larger than any
+// buffer comes out exact, and one with a flipped byte is copied with the
+// source's checksum, so the flip is never blessed: reading the output finds
+// it, and --verify stops the run with nothing written.
+TEST(CheckpointRelayoutTest, CopiesAreExactAndKeepTheSourceChecksum) {
   constexpr char kBig[] =
       R"(HloModule jit_step, entry_computation_layout={(f32[1024,1100]{1,0:T(8,128)}, f32[40,300]{1,0:T(8,128)})->f32[]{:T(128)}}
 
@@ -392,13 +393,28 @@ ENTRY %main.1 (big: f32[1024,1100], k: f32[40,300]) -> f32[] {
   for (int threads : {1, 2}) {
     CheckpointRelayoutOptions options;
     options.threads = threads;
+    const std::string out = dir / absl::StrCat("c", threads);
     absl::StatusOr<CheckpointRelayoutResult> r =
-        RelayoutCheckpoint(Program(kBig), *source, dir / "c", options);
+        RelayoutCheckpoint(Program(kBig), *source, out, options);
+    ASSERT_TRUE(r.ok()) << r.status();
+    std::unique_ptr<CheckpointReader> written = Open(out);
+    ASSERT_NE(written, nullptr);
+    const TensorRecord& copied = written->manifest().tensors[0];
+    EXPECT_EQ(copied.xxh3_physical, big.xxh3_physical);
+    std::vector<uint8_t> bytes(static_cast<size_t>(copied.length));
+    absl::Status read = written->ReadTensor(copied, absl::MakeSpan(bytes));
+    EXPECT_EQ(read.code(), absl::StatusCode::kDataLoss) << read;
+    EXPECT_EQ(bytes[bytes.size() - 3], 0x5a);
+
+    options.verify = true;
+    r = RelayoutCheckpoint(Program(kBig), *source, dir / "d", options);
     ASSERT_FALSE(r.ok());
     EXPECT_EQ(r.status().code(), absl::StatusCode::kDataLoss);
     EXPECT_THAT(r.status().message(), HasSubstr("tensor \"big\""));
-    EXPECT_EQ(dir.List(), (std::vector<std::string>{"a", "b1", "b2"}));
+    EXPECT_THAT(r.status().message(), HasSubstr("verification of the output"));
   }
+  EXPECT_EQ(dir.List(),
+            (std::vector<std::string>{"a", "b1", "b2", "c1", "c2"}));
 }
 
 TEST(CheckpointRelayoutTest, EnvironmentWithoutEnvOption) {

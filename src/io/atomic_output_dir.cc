@@ -112,6 +112,50 @@ absl::Status DirFileWriter::WriteAt(int64_t offset, const void* data,
   return absl::OkStatus();
 }
 
+absl::Status DirFileWriter::CopyFrom(const InputFile& in, int64_t in_offset,
+                                     int64_t offset, int64_t size) {
+  if (fd_ < 0) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("cannot write '", path_, "': already closed"));
+  }
+  while (size > 0) {
+    loff_t from = in_offset, to = offset;
+    ssize_t n = copy_file_range(in.fd(), &from, fd_, &to,
+                                std::min<int64_t>(size, int64_t{1} << 30), 0);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && (errno == EXDEV || errno == EINVAL || errno == ENOSYS ||
+                  errno == EOPNOTSUPP)) {
+      break;  // Not between these files: copy through memory below.
+    }
+    if (n < 0) {
+      return IoError(errno, "copy '" + in.path() + "' into", path_);
+    }
+    if (n == 0) {
+      return absl::DataLossError(
+          absl::StrCat("'", in.path(), "' ends before byte ", in_offset + size,
+                       " (it shrank while being copied)"));
+    }
+    in_offset += n;
+    offset += n;
+    size -= n;
+  }
+  std::vector<uint8_t> buffer(
+      static_cast<size_t>(std::min<int64_t>(size, kCachePieceBytes)));
+  while (size > 0) {
+    absl::Span<uint8_t> piece = absl::MakeSpan(buffer).first(
+        static_cast<size_t>(std::min<int64_t>(size, buffer.size())));
+    if (absl::Status read = in.ReadAt(in_offset, piece); !read.ok()) {
+      return absl::IsOutOfRange(read) ? absl::DataLossError(read.message())
+                                      : read;
+    }
+    XLAYOUT_RETURN_IF_ERROR(WriteAt(offset, piece.data(), piece.size()));
+    in_offset += static_cast<int64_t>(piece.size());
+    offset += static_cast<int64_t>(piece.size());
+    size -= static_cast<int64_t>(piece.size());
+  }
+  return absl::OkStatus();
+}
+
 absl::Status DirFileWriter::Allocate(int64_t size) {
   if (fd_ < 0) {
     return absl::FailedPreconditionError(

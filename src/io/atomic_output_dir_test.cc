@@ -13,6 +13,7 @@
 #include "gtest/gtest.h"
 #include "io/test_util.h"
 #include "xlayout/io/atomic_output_file.h"
+#include "xlayout/io/input_file.h"
 
 namespace xlayout::io {
 namespace {
@@ -147,6 +148,67 @@ TEST(AtomicOutputDirTest, SignalRemovesTheTemporaryTree) {
   ASSERT_TRUE(WIFSIGNALED(status)) << "exit " << WEXITSTATUS(status);
   EXPECT_EQ(WTERMSIG(status), SIGINT);
   EXPECT_TRUE(dir.List().empty());
+}
+
+std::string PatternText(size_t n) {
+  std::string s(n, '\0');
+  for (size_t i = 0; i < n; ++i) s[i] = static_cast<char>(i * 131 + i / 7);
+  return s;
+}
+
+// Copies `size` bytes of `source` at `from` into a new file at `to` (the
+// file otherwise zeros), and checks them.
+void ExpectCopy(const std::string& source, const std::string& dir, int64_t from,
+                int64_t to, int64_t size) {
+  absl::StatusOr<InputFile> in = InputFile::Open(source);
+  ASSERT_TRUE(in.ok()) << in.status();
+  absl::StatusOr<AtomicOutputDir> d = AtomicOutputDir::Create(dir + "/out");
+  ASSERT_TRUE(d.ok()) << d.status();
+  absl::StatusOr<DirFileWriter> w = d->CreateFile("data.bin");
+  ASSERT_TRUE(w.ok()) << w.status();
+  ASSERT_TRUE(w->Allocate(to + size).ok());
+  absl::Status s = w->CopyFrom(*in, from, to, size);
+  ASSERT_TRUE(s.ok()) << s;
+  ASSERT_TRUE(w->Close().ok());
+  ASSERT_TRUE(d->Commit().ok());
+  const std::string got = ReadText(dir + "/out/data.bin");
+  const std::string all = ReadText(source);
+  EXPECT_EQ(got, std::string(static_cast<size_t>(to), '\0') +
+                     all.substr(static_cast<size_t>(from),
+                                static_cast<size_t>(size)));
+}
+
+TEST(AtomicOutputDirTest, CopyFromCopiesARangeInTheKernelOrThroughMemory) {
+  ScratchDir dir;
+  const std::string text = PatternText((3 << 20) + 5);
+  WriteText(dir / "src", text);
+  // The same file system (copy_file_range), unaligned on both sides.
+  ExpectCopy(dir / "src", dir.path(), 4097, 100, (2 << 20) + 3);
+  // Another file system, where copy_file_range gives EXDEV and the bytes
+  // go through memory.
+  ScratchDir other;
+  const std::string shm =
+      "/dev/shm/xlayout-copy-test-" + std::to_string(getpid());
+  WriteText(shm, text);
+  ExpectCopy(shm, other.path(), 0, 4096, static_cast<int64_t>(text.size()));
+  unlink(shm.c_str());
+}
+
+TEST(AtomicOutputDirTest, CopyFromAShortSourceIsDataLossNamingIt) {
+  ScratchDir dir;
+  WriteText(dir / "src", PatternText(1000));
+  absl::StatusOr<InputFile> in = InputFile::Open(dir / "src");
+  ASSERT_TRUE(in.ok());
+  absl::StatusOr<AtomicOutputDir> d = AtomicOutputDir::Create(dir / "out");
+  ASSERT_TRUE(d.ok());
+  absl::StatusOr<DirFileWriter> w = d->CreateFile("data.bin");
+  ASSERT_TRUE(w.ok());
+  // The source shrinks after it was opened.
+  ASSERT_EQ(truncate((dir / "src").c_str(), 500), 0);
+  absl::Status s = w->CopyFrom(*in, 400, 0, 200);
+  EXPECT_EQ(s.code(), absl::StatusCode::kDataLoss) << s;
+  EXPECT_THAT(s.message(), HasSubstr(dir / "src"));
+  EXPECT_THAT(s.message(), HasSubstr("shrank"));
 }
 
 TEST(AtomicOutputDirTest, FullDiskFailsTheWriteAndCleansUp) {

@@ -24,6 +24,7 @@
 namespace xlayout::io {
 
 class AtomicOutputDir;
+class InputFile;
 
 // One file being written inside an AtomicOutputDir. Close() fsyncs it; the
 // directory's Commit() fails while any of its files is still open.
@@ -39,6 +40,13 @@ class DirFileWriter {
   // Writes at `offset` without moving the file position (pwrite): calls on
   // distinct ranges may run concurrently from several threads.
   absl::Status WriteAt(int64_t offset, const void* data, size_t size);
+  // Copies `size` bytes of `in` from `in_offset` to `offset` here, inside
+  // the kernel where it can (copy_file_range: no copy through user memory,
+  // a reflink where the file system shares extents), else by pread/pwrite.
+  // Calls on distinct ranges may run concurrently. A short source is
+  // DATA_LOSS naming it.
+  absl::Status CopyFrom(const InputFile& in, int64_t in_offset, int64_t offset,
+                        int64_t size);
   // Makes the file at least `size` bytes long and reserves the disk space
   // now (fallocate), so a disk too small fails here, before anything is
   // written (RESOURCE_EXHAUSTED naming the path). Where the file system has
