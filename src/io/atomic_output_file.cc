@@ -35,6 +35,14 @@ struct Slot {
 Slot g_slots[kSlots];
 
 void CleanupAndDie(int signo) {
+  if (signo == SIGBUS) {
+    static constexpr char kMessage[] =
+        "error: an input file mapped for reading was cut short "
+        "(truncated by another process?) while it was read (SIGBUS); "
+        "temporary output removed, nothing written\n";
+    ssize_t ignored = write(STDERR_FILENO, kMessage, sizeof(kMessage) - 1);
+    (void)ignored;
+  }
   // Files first (they may sit in registered directories), then directories
   // in reverse order of creation (children before parents).
   for (int i = 0; i < kSlots; ++i) {
@@ -85,11 +93,11 @@ void InstallSignalCleanup() {
   struct sigaction action {};
   action.sa_handler = internal::CleanupAndDie;
   sigemptyset(&action.sa_mask);
-  sigaddset(&action.sa_mask, SIGINT);
-  sigaddset(&action.sa_mask, SIGTERM);
-  sigaddset(&action.sa_mask, SIGHUP);
+  for (int signo : {SIGINT, SIGTERM, SIGHUP, SIGPIPE, SIGBUS}) {
+    sigaddset(&action.sa_mask, signo);
+  }
   action.sa_flags = SA_RESETHAND;
-  for (int signo : {SIGINT, SIGTERM, SIGHUP}) {
+  for (int signo : {SIGINT, SIGTERM, SIGHUP, SIGPIPE, SIGBUS}) {
     struct sigaction old {};
     // Keep an inherited "ignore" (e.g. nohup).
     if (sigaction(signo, nullptr, &old) == 0 && old.sa_handler == SIG_IGN) {

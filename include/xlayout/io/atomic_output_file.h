@@ -16,7 +16,7 @@
 // SIGBUS). Commit() fsyncs, sets the mode, renames over the target and fsyncs
 // the directory. On any write error, Abort(), or destruction without Commit(),
 // the temporary file is removed. InstallSignalCleanup() also removes it on
-// SIGINT, SIGTERM and SIGHUP.
+// SIGINT, SIGTERM, SIGHUP, SIGPIPE and SIGBUS.
 #ifndef XLAYOUT_IO_ATOMIC_OUTPUT_FILE_H_
 #define XLAYOUT_IO_ATOMIC_OUTPUT_FILE_H_
 
@@ -85,10 +85,12 @@ class AtomicOutputFile {
   int64_t written_ = 0;
 };
 
-// Installs handlers for SIGINT, SIGTERM and SIGHUP that remove every live
-// temporary file and directory of this process (AtomicOutputFile,
-// AtomicOutputDir), then die of the same signal. Async-signal-safe: the
-// handler only calls unlink, rmdir, signal and raise. Idempotent.
+// Installs handlers for SIGINT, SIGTERM, SIGHUP, SIGPIPE and SIGBUS that
+// remove every live temporary file and directory of this process
+// (AtomicOutputFile, AtomicOutputDir), then die of the same signal. SIGBUS
+// comes from a mapped input cut short by another process while it is read;
+// its handler says so on stderr first. Async-signal-safe: the handler only
+// calls unlink, rmdir, write, signal and raise. Idempotent.
 void InstallSignalCleanup();
 
 // The directory part and the last component of `path` ("." for a bare name).
