@@ -64,7 +64,7 @@ expect_fail 2 'tensor "f4"' "$XLAYOUT" export --checkpoint ck_f4 -o f4.npz
 cmp f4.safetensors f4_back.safetensors || fail "F4 round trip"
 expect_fail 2 "in 'missing_dir/sub': No such file or directory" "$XLAYOUT" export --checkpoint ck -o missing_dir/sub/x.safetensors
 # .npz (written through libzip) refuses and words the same as .safetensors.
-expect_fail 2 "cannot create a temporary file in 'missing_dir/sub': No such file or directory" \
+expect_fail 2 "cannot create a temporary file for 'missing_dir/sub/x.npz' in 'missing_dir/sub': No such file or directory" \
   "$XLAYOUT" export --checkpoint ck -o missing_dir/sub/x.npz
 mkfifo fifo.npz fifo.safetensors
 for f in fifo.npz fifo.safetensors; do

@@ -341,7 +341,9 @@ absl::StatusOr<int64_t> ExportNpz(const CheckpointReader& reader,
   // libzip creates its files only when the archive is closed: check the
   // directory now, with the words every other output uses.
   if (access(parent.c_str(), W_OK | X_OK) != 0) {
-    return io::IoError(errno, "create a temporary file in", parent);
+    return io::IoError(
+        errno, absl::StrCat("create a temporary file for '", target, "' in"),
+        parent);
   }
   struct stat st;
   io::RemoveStaleTemps(parent, base);

@@ -252,7 +252,9 @@ absl::StatusOr<AtomicOutputFile> AtomicOutputFile::Create(
   std::string temp = absl::StrCat(dir, "/", TempPrefix(base), "XXXXXX");
   f.fd_ = mkostemp(temp.data(), O_CLOEXEC);
   if (f.fd_ < 0) {
-    return IoError(errno, "create a temporary file in", dir);
+    return IoError(
+        errno, absl::StrCat("create a temporary file for '", f.target_, "' in"),
+        dir);
   }
   f.temp_ = temp;
   f.slot_ = internal::RegisterTemp(f.temp_, /*is_dir=*/false);
