@@ -138,11 +138,23 @@ void PrintTextResult(const CheckpointRelayoutArgs& a,
   }
   std::printf("\n  environment recorded: %s\n",
               EscapeForTerminal(r.environment_note).c_str());
-  std::printf(
-      "  checksums: every source tensor's physical checksum verified%s\n",
-      r.verified ? "; the output re-read and every physical and "
-                   "logical checksum verified"
-                 : "");
+  // Copies are made in the kernel, unread: say so, rather than claim every
+  // source checksum was checked.
+  std::string checksums = r.converted > 0
+                              ? "every converted tensor's source verified"
+                              : "no tensor converted";
+  if (r.verified) {
+    absl::StrAppend(&checksums,
+                    "; the output re-read and every physical and logical "
+                    "checksum verified",
+                    r.copied > 0 ? ", copies included" : "");
+  } else if (r.copied > 0) {
+    absl::StrAppend(&checksums, "; ", WithCommas(r.copied), " copied ",
+                    r.copied == 1 ? "tensor" : "tensors",
+                    " carried over unread with the source's checksums "
+                    "(--verify re-reads them)");
+  }
+  std::printf("  checksums: %s\n", checksums.c_str());
   const double rate =
       r.seconds > 0 ? (r.bytes_read + r.bytes_written) / r.seconds : 0;
   auto plural = [](int64_t n, absl::string_view word) {

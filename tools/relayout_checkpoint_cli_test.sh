@@ -28,7 +28,7 @@ run 0 "$XLAYOUT" relayout --program B.hlo --checkpoint ck --env "$ENV_B" -o ck.b
 has 'Summary 3 tensors converted, 2 copied (1 to another memory kind); wrote ck.b'
 has 'f32[16,256,40]{2,1,0:T(8,128)}'
 has 'environment recorded: the current environment (--env)'
-has "every source tensor's physical checksum verified"
+has "checksums: every converted tensor's source verified; 2 copied tensors carried over unread with the source's checksums (--verify re-reads them)"
 [ ! -s err.txt ] || fail "stderr (no TTY: no progress bar): $(cat err.txt)"
 diff -r ck ck.orig > /dev/null || fail "the source changed"
 run 0 "$XLAYOUT" check --program B.hlo --checkpoint ck.b --env "$ENV_B"
@@ -58,7 +58,7 @@ PY
 
 # --- --threads 2 and --verify: the same bytes -------------------------------
 run 0 "$XLAYOUT" relayout --program B.hlo --checkpoint ck --env "$ENV_B" -o ck.b2 --threads 2 --verify
-has 'the output re-read and every physical and logical checksum verified'
+has 'the output re-read and every physical and logical checksum verified, copies included'
 cmp ck.b/data/tensors.bin ck.b2/data/tensors.bin || fail "--threads 2 wrote other bytes"
 cmp ck.b/manifest.json ck.b2/manifest.json || fail "--threads 2 wrote another manifest"
 # Rerun over an existing output: replaced.

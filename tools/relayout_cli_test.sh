@@ -321,6 +321,14 @@ else
 fi
 rm -rf cut cut.err
 
+# An empty IN or OUT is named as such, not taken for a missing form.
+for args in "host.bin ''" "'' out.bin"; do
+  rc=0
+  eval "\"\$XLAYOUT\" relayout --shape 'f32[4]{0}' --to '{0:T(2)}' $args" 2> err.txt || rc=$?
+  [ "$rc" = 2 ] || fail "empty path ($args): exit $rc"
+  grep -q "^error: relayout: \(IN\|OUT\) is an empty path$" err.txt || fail "empty path ($args): $(cat err.txt)"
+done
+
 # --help describes the command.
 "$XLAYOUT" relayout --help > help.txt || fail "help exit"
 grep -q -- '--from-host' help.txt || fail "help"

@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <memory>
 #include <string>
+#include <utility>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -248,8 +249,9 @@ RunFn RegisterRelayoutCommand(CLI::App& app) {
       "  xlayout relayout --program DUMP --checkpoint DIR -o OUT [--env "
       "ENV.json] [--map NAME=INDEX]... [--threads N] [--verify]\n"
       "The checkpoint form binds tensors as `xlayout check` does, converts "
-      "every tensor that needs another layout or memory kind, copies the "
-      "rest byte for byte, verifies every source checksum, and records the "
+      "every tensor that needs another layout or memory kind (verifying "
+      "each one's source checksum), copies the rest byte for byte in the "
+      "kernel, unread, with their checksums, and records the "
       "new fingerprint (--env) and the provenance. If a parameter is "
       "incompatible or missing it writes nothing and prints check's report.\n"
       "Sub-byte types with E(n) are packed XLA's way: element 0 in the most "
@@ -258,7 +260,15 @@ RunFn RegisterRelayoutCommand(CLI::App& app) {
       "relayout (nothing written); 2 on bad options, mismatched shapes, wrong "
       "input size, refused file types or I/O errors such as a full disk (the "
       "output is then left untouched and no temporary file remains).");
-  return [o]() {
+  return [o, in, out]() {
+    for (const auto& [option, path] :
+         {std::pair{in, &o->in}, std::pair{out, &o->out}}) {
+      if (option->count() > 0 && path->empty()) {
+        PrintError(absl::StrCat("relayout: ", option->get_name(),
+                                " is an empty path"));
+        return kExitError;
+      }
+    }
     if (!o->checkpoint.checkpoint.empty()) {
       CheckpointRelayoutArgs args = o->checkpoint;
       args.threads = o->threads;

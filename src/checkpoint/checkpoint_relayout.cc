@@ -281,6 +281,17 @@ absl::StatusOr<CheckpointRelayoutResult> RelayoutCheckpoint(
       const TensorVerification& v = verification[i];
       if (v.physical_ok && v.logical_ok) continue;
       const TensorRecord& t = check->manifest().tensors[i];
+      const int64_t s = static_cast<int64_t>(i) - first;
+      if (!v.physical_ok && s >= 0 && s < n && !result.tensors[s].converted) {
+        // A copy was not read on the way: its bytes are the source's, so a
+        // mismatch is the source's corruption, said as a reader would.
+        return absl::DataLossError(
+            absl::StrCat("verification of the output failed: tensor \"", t.name,
+                         "\" was copied unread from a corrupt source: ",
+                         PhysicalMismatchMessage(
+                             source.dir(), manifest.tensors[s], v.physical),
+                         "; nothing was written to '", output_dir, "'"));
+      }
       return absl::DataLossError(absl::StrCat(
           "verification of the output failed: ", DescribeTensor(t), ": ",
           !v.physical_ok

@@ -411,7 +411,12 @@ ENTRY %main.1 (big: f32[1024,1100], k: f32[40,300]) -> f32[] {
     ASSERT_FALSE(r.ok());
     EXPECT_EQ(r.status().code(), absl::StatusCode::kDataLoss);
     EXPECT_THAT(r.status().message(), HasSubstr("tensor \"big\""));
-    EXPECT_THAT(r.status().message(), HasSubstr("verification of the output"));
+    EXPECT_THAT(r.status().message(),
+                HasSubstr("verification of the output failed: tensor \"big\" "
+                          "was copied unread from a corrupt source: "
+                          "checkpoint '" +
+                          (dir / "a") + "': tensor \"big\""));
+    EXPECT_THAT(r.status().message(), HasSubstr("physical checksum mismatch"));
   }
   EXPECT_EQ(dir.List(),
             (std::vector<std::string>{"a", "b1", "b2", "c1", "c2"}));

@@ -295,13 +295,21 @@ absl::StatusOr<NpyDtype> ParseNpyDescr(absl::string_view descr,
     case 'V':
       d.is_void = true;
       if (void_type.has_value()) {
-        if (!IsArrayType(*void_type) || ByteWidth(*void_type) != size ||
-            *void_type == PrimitiveType::kPred ||
-            IsSubByteNonPredType(*void_type)) {
-          return Error(absl::StrCat("dtype ", Quote(descr), " holds ", size,
-                                    "-byte raw elements; the requested type ",
-                                    PrimitiveTypeName(*void_type), " is ",
-                                    ByteWidth(*void_type), " bytes"));
+        const std::string prefix =
+            absl::StrCat("dtype ", Quote(descr), " holds ", size,
+                         "-byte raw elements; the requested type ",
+                         PrimitiveTypeName(*void_type));
+        if (IsSubByteNonPredType(*void_type)) {
+          return Error(absl::StrCat(prefix, " is a ", BitWidth(*void_type),
+                                    "-bit type, which .npy has no form for "
+                                    "(see docs/checkpoint.md)"));
+        }
+        if (*void_type == PrimitiveType::kPred) {
+          return Error(absl::StrCat(prefix, " is numpy's bool, '|b1'"));
+        }
+        if (!IsArrayType(*void_type) || ByteWidth(*void_type) != size) {
+          return Error(
+              absl::StrCat(prefix, " is ", ByteWidth(*void_type), " bytes"));
         }
         t = *void_type;
       }

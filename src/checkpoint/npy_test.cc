@@ -184,6 +184,19 @@ TEST(NpyHeader, RawVoidNeedsAType) {
   EXPECT_THAT(ParseFile("void_v2_2x3.npy", f32).status().message(),
               HasSubstr("holds 2-byte raw elements; the requested type f32 is "
                         "4 bytes"));
+  // Regression (user trial): sub-byte types and pred said "u4 is 1 bytes".
+  NpyReadOptions u4;
+  u4.void_type = PrimitiveType::kU4;
+  EXPECT_THAT(ParseFile("void_v1_2x3.npy", u4).status().message(),
+              HasSubstr("holds 1-byte raw elements; the requested type u4 is "
+                        "a 4-bit type, which .npy has no form for"));
+  NpyReadOptions pred;
+  pred.void_type = PrimitiveType::kPred;
+  EXPECT_THAT(ParseFile("void_v1_2x3.npy", pred).status().message(),
+              HasSubstr("the requested type pred is numpy's bool, '|b1'"));
+  NpyReadOptions f8;
+  f8.void_type = PrimitiveType::kF8E4M3FN;
+  EXPECT_TRUE(ParseFile("void_v1_2x3.npy", f8).ok());
   EXPECT_THAT(ParseFile("le_f4_2x3.npy", bf16).status().message(),
               HasSubstr("is already typed (f32)"));
   EXPECT_TRUE(ParseFile("le_f4_2x3.npy",

@@ -58,6 +58,9 @@ def main():
     # patterns of 0..5 (1.0 = 0x3f80) viewed as V2.
     bf16_bits = (arange("<f4", (2, 3)).view("<u4") >> 16).astype("<u2")
     save("void_v2_2x3.npy", bf16_bits.view("V2"))
+    # Raw 1-byte void, as np.save writes ml_dtypes' float8 types (and int4,
+    # which has no .npy form here).
+    save("void_v1_2x3.npy", (arange("<u1", (2, 3)) % 16).view("V1"))
     # Refused kinds.
     save("object.npy", np.array([1, "x", None], dtype=object),
          allow_pickle=True)
