@@ -554,9 +554,12 @@ void Pairs16Plane(const uint8_t* s, uint8_t* d, const Loop& lb, const Loop& la,
     }
     return;
   }
-  constexpr uintptr_t kVec = kIsa == Isa::kAvx512 ? 64 : 32;
+  // Streaming stores need every row's output aligned to the vector, not
+  // just the first (rows of 20-pair tiles are 80 bytes apart).
+  constexpr int64_t kVec = kIsa == Isa::kAvx512 ? 64 : 32;
   if (an == 2 && bds == 4 && bss == 2 &&
-      (!stream || reinterpret_cast<uintptr_t>(d + b_lo * 4) % kVec == 0)) {
+      (!stream || (reinterpret_cast<uintptr_t>(d + b_lo * 4) % kVec == 0 &&
+                   (cn == 1 || cds % kVec == 0)))) {
     const int64_t n = b_hi - b_lo;
     for (int64_t c = 0; c < cn; ++c) {
       const uint8_t* r0 = s + c * css + b_lo * 2;

@@ -468,6 +468,7 @@ TEST(RelayoutTest, PairKernelsOfEveryIsaMatchReference) {
       {"bf16[40,300]{1,0}", "{1,0:T(8,128)(2,1)}"},
       {"bf16[9,77]{1,0}", "{1,0:T(8,128)(2,1)}"},
       {"f16[3,10,200]{2,1,0}", "{2,1,0:T(8,20)(2,1)}"},
+      {"bf16[70,77]{1,0}", "{1,0:T(8,20)(2,1)}"},
       {"bf16[64,1024]{1,0:T(8,128)(2,1)}", "{0,1:T(8,128)(2,1)}"},
       {"bf16[40,300]{1,0:T(8,128)(2,1)}", "{0,1:T(8,128)(2,1)}"},
       {"bf16[136,72]{0,1:T(8,128)(2,1)}", "{1,0:T(8,128)(2,1)}"},
@@ -486,20 +487,29 @@ TEST(RelayoutTest, PairKernelsOfEveryIsaMatchReference) {
       const std::vector<uint8_t> in = RandomBuffer(from, 11);
       std::vector<uint8_t> want(PhysicalLayout::Create(to)->byte_size());
       ASSERT_TRUE(ReferenceRelayout(from, to, in, absl::MakeSpan(want)).ok());
-      // Both buffers at odd offsets, cached and streaming stores.
+      // Cached and streaming stores, the source at an odd offset and the
+      // destination at an odd one or on a 64-byte line (so that streaming
+      // stores run; regression: a join streamed into rows of 80 bytes
+      // after checking only the first row's alignment, and crashed).
       for (int64_t stream_from : {int64_t{0}, int64_t{1} << 30}) {
         auto plan = RelayoutPlan::Create(
             from, to,
             {.isa = isa, .streaming_store_threshold_bytes = stream_from});
         ASSERT_TRUE(plan.ok()) << plan.status();
-        std::vector<uint8_t> src(in.size() + 3), dst(want.size() + 5, 0xA5);
-        std::copy(in.begin(), in.end(), src.begin() + 3);
-        ASSERT_TRUE((*plan)
-                        ->Execute(absl::MakeConstSpan(src).subspan(3),
-                                  absl::MakeSpan(dst).subspan(5))
-                        .ok());
-        EXPECT_TRUE(std::equal(want.begin(), want.end(), dst.begin() + 5))
-            << "streaming from " << stream_from;
+        for (bool aligned : {false, true}) {
+          std::vector<uint8_t> src(in.size() + 3), dst(want.size() + 64, 0xA5);
+          std::copy(in.begin(), in.end(), src.begin() + 3);
+          const size_t at =
+              aligned ? (64 - reinterpret_cast<uintptr_t>(dst.data()) % 64) % 64
+                      : 5;
+          ASSERT_TRUE(
+              (*plan)
+                  ->Execute(absl::MakeConstSpan(src).subspan(3),
+                            absl::MakeSpan(dst).subspan(at, want.size()))
+                  .ok());
+          EXPECT_TRUE(std::equal(want.begin(), want.end(), dst.begin() + at))
+              << "streaming from " << stream_from << ", at " << at;
+        }
       }
       // Through the streamer's window (small windows cut boxes anywhere).
       for (int64_t window : {int64_t{512}, int64_t{1} << 20}) {
