@@ -15,6 +15,13 @@ std::optional<RelayoutBands> Bands(const std::string& from,
                            test_util::ParseOrFail(to));
 }
 
+// The band height multiple, or nullopt when the conversion does not split.
+std::optional<int64_t> Rows(const std::string& from, const std::string& to) {
+  std::optional<RelayoutBands> b = Bands(from, to);
+  if (!b.has_value()) return std::nullopt;
+  return b->rows_multiple;
+}
+
 TEST(RelayoutBandsTest, TheSameMajorDimensionSplits) {
   // The E0102 example: dim 0 is major-most on both sides, no tile covers it.
   std::optional<RelayoutBands> b =
@@ -30,24 +37,14 @@ TEST(RelayoutBandsTest, TheSameMajorDimensionSplits) {
 }
 
 TEST(RelayoutBandsTest, TilesOverTheMajorDimensionSetTheBandRows) {
-  std::optional<RelayoutBands> b =
-      Bands("f32[20,300]{1,0}", "f32[20,300]{1,0:T(8,128)}");
-  ASSERT_TRUE(b.has_value());
-  EXPECT_EQ(b->rows_multiple, 8);
-  b = Bands("bf16[64,260]{1,0:T(8,128)(2,1)}",
-            "bf16[64,260]{1,0:T(16,128)(2,1)}");
-  ASSERT_TRUE(b.has_value());
-  EXPECT_EQ(b->rows_multiple, 16);
-  b = Bands("f32[24,300]{1,0:T(8,128)}", "f32[24,300]{1,0:T(3,128)}");
-  ASSERT_TRUE(b.has_value());
-  EXPECT_EQ(b->rows_multiple, 24);
-  b = Bands("f32[1000]{0}", "f32[1000]{0:T(256)}");
-  ASSERT_TRUE(b.has_value());
-  EXPECT_EQ(b->rows_multiple, 256);
+  EXPECT_EQ(Rows("f32[20,300]{1,0}", "f32[20,300]{1,0:T(8,128)}"), 8);
+  EXPECT_EQ(Rows("bf16[64,260]{1,0:T(8,128)(2,1)}",
+                 "bf16[64,260]{1,0:T(16,128)(2,1)}"),
+            16);
+  EXPECT_EQ(Rows("f32[24,300]{1,0:T(8,128)}", "f32[24,300]{1,0:T(3,128)}"), 24);
+  EXPECT_EQ(Rows("f32[1000]{0}", "f32[1000]{0:T(256)}"), 256);
   // A rank-2 tile on a rank-3 shape leaves the major dimension alone.
-  b = Bands("f32[5,20,300]{2,1,0}", "f32[5,20,300]{2,1,0:T(8,128)}");
-  ASSERT_TRUE(b.has_value());
-  EXPECT_EQ(b->rows_multiple, 1);
+  EXPECT_EQ(Rows("f32[5,20,300]{2,1,0}", "f32[5,20,300]{2,1,0:T(8,128)}"), 1);
 }
 
 // Regression (RapidCheck, CI of stop 20): a later tile level as long as
@@ -55,20 +52,14 @@ TEST(RelayoutBandsTest, TilesOverTheMajorDimensionSetTheBandRows) {
 // array holds 3 tiles of 16 rows together. Bands of 128 rows added up to
 // the whole's bytes but misplaced the rows of tiles 9-11.
 TEST(RelayoutBandsTest, LaterTileLevelsOverTheMajorDimensionCount) {
-  std::optional<RelayoutBands> b =
-      Bands("f16[1000]{0:T(128)}", "f16[1000]{0:T(16)(3,2)}");
-  ASSERT_TRUE(b.has_value());
-  EXPECT_EQ(b->rows_multiple, 384);  // lcm(128, 3 * 16).
+  // lcm(128, 3 * 16).
+  EXPECT_EQ(Rows("f16[1000]{0:T(128)}", "f16[1000]{0:T(16)(3,2)}"), 384);
   EXPECT_FALSE(
       Bands("f16[145]{0:T(128)}", "f16[145]{0:T(16)(3,2)}").has_value());
   // (2,1) tiles the 2-D tiled shape's minor dims only: still 8 rows.
-  b = Bands("bf16[64,260]{1,0}", "bf16[64,260]{1,0:T(8,128)(2,1)}");
-  ASSERT_TRUE(b.has_value());
-  EXPECT_EQ(b->rows_multiple, 8);
+  EXPECT_EQ(Rows("bf16[64,260]{1,0}", "bf16[64,260]{1,0:T(8,128)(2,1)}"), 8);
   // A 4-D second level over a 2-D first one covers the row blocks.
-  b = Bands("f32[64,256]{1,0}", "f32[64,256]{1,0:T(2,128)(2,1,1,1)}");
-  ASSERT_TRUE(b.has_value());
-  EXPECT_EQ(b->rows_multiple, 4);
+  EXPECT_EQ(Rows("f32[64,256]{1,0}", "f32[64,256]{1,0:T(2,128)(2,1,1,1)}"), 4);
 }
 
 // Regression (RapidCheck, CI of stop 20): packed elements can leave a band
@@ -77,16 +68,12 @@ TEST(RelayoutBandsTest, LaterTileLevelsOverTheMajorDimensionCount) {
 TEST(RelayoutBandsTest, BandsOfPackedElementsStartOnAByte) {
   EXPECT_FALSE(
       Bands("pred[2,21]{1,0:E(1)}", "pred[2,21]{1,0:T(4)E(2)}").has_value());
-  std::optional<RelayoutBands> b =
-      Bands("pred[64,21]{1,0:E(1)}", "pred[64,21]{1,0:T(4)E(2)}");
-  ASSERT_TRUE(b.has_value());
-  EXPECT_EQ(b->rows_multiple, 8);  // 8 rows of 21 bits are 21 bytes.
-  b = Bands("s4[9,3]{1,0:E(4)}", "s4[9,3]{1,0}");
-  ASSERT_TRUE(b.has_value());
-  EXPECT_EQ(b->rows_multiple, 2);  // Odd rows of nibbles pair up.
-  b = Bands("u2[12,4]{1,0:E(2)}", "u2[12,4]{1,0}");
-  ASSERT_TRUE(b.has_value());
-  EXPECT_EQ(b->rows_multiple, 1);  // Rows are whole bytes already.
+  // 8 rows of 21 bits are 21 bytes.
+  EXPECT_EQ(Rows("pred[64,21]{1,0:E(1)}", "pred[64,21]{1,0:T(4)E(2)}"), 8);
+  // Odd rows of nibbles pair up.
+  EXPECT_EQ(Rows("s4[9,3]{1,0:E(4)}", "s4[9,3]{1,0}"), 2);
+  // Rows are whole bytes already.
+  EXPECT_EQ(Rows("u2[12,4]{1,0:E(2)}", "u2[12,4]{1,0}"), 1);
 }
 
 TEST(RelayoutBandsTest, OtherConversionsDoNotSplit) {
