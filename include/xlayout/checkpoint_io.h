@@ -37,6 +37,8 @@
 
 namespace xlayout {
 
+class Xxh3;
+
 // The data file every tensor of a written checkpoint goes to.
 inline constexpr absl::string_view kCheckpointDataFile = "data/tensors.bin";
 // Largest manifest.json a reader accepts.
@@ -134,10 +136,13 @@ class CheckpointReader {
   // Reads the tensor's stored bytes in order into `block`, a piece of at
   // most block.size() bytes at a time, and passes each piece to `fn`;
   // stops at the first error. Checks no checksum (the caller sees every
-  // byte and can). Read errors name the tensor and the file.
+  // byte and can; `hash`, when given, gets every byte as it is read, while
+  // it is in cache, for CheckPhysical). Read errors name the tensor and the
+  // file.
   absl::Status ReadTensorBlocks(
       const TensorRecord& tensor, absl::Span<uint8_t> block,
-      absl::FunctionRef<absl::Status(absl::Span<const uint8_t>)> fn) const;
+      absl::FunctionRef<absl::Status(absl::Span<const uint8_t>)> fn,
+      Xxh3* hash = nullptr) const;
   // XXH3-64 of the tensor's stored bytes, read in blocks (bounded memory).
   absl::StatusOr<uint64_t> HashPhysical(const TensorRecord& tensor) const;
   // OK when `computed` is the tensor's xxh3_physical; else the DATA_LOSS

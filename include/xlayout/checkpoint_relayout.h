@@ -55,6 +55,11 @@ struct CheckpointRelayoutOptions {
   // RelayoutThreadPool of `threads` workers owned by the call. The closures
   // it gets must all run before the call can return.
   ScheduleWork schedule;
+  // A conversion that keeps the major-most dimension major (a tile change,
+  // say; relayout_bands.h) is read and converted in bands of about this
+  // many input bytes: its memory is a band, not the tensor. 0: whole
+  // tensors only.
+  int64_t band_bytes = int64_t{4} << 20;
   // Re-read the written checkpoint before it is renamed into place: every
   // physical checksum, and every logical checksum against the source's.
   bool verify = false;

@@ -14,8 +14,12 @@
 #define XLAYOUT_RELAYOUT_BANDS_H_
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 
+#include "absl/functional/function_ref.h"
+#include "absl/status/statusor.h"
+#include "xlayout/relayout.h"
 #include "xlayout/shape.h"
 
 namespace xlayout {
@@ -36,6 +40,34 @@ std::optional<RelayoutBands> FindRelayoutBands(const Shape& from,
 
 // `shape` with dimension `dimension` set to `rows` (a band of it).
 Shape BandShape(const Shape& shape, int64_t dimension, int64_t rows);
+
+// A conversion planned a band at a time: every band but the last is
+// `full`, the last `rest` when the rows do not divide. Band k reads
+// full->input_bytes() * k onwards of the input and writes as far into the
+// output.
+struct RelayoutBandPlans {
+  int64_t dimension = 0;
+  int64_t rows = 0;   // Of `full`.
+  int64_t count = 0;  // Bands in all, `rest` included.
+  std::shared_ptr<const RelayoutPlan> full, rest;
+
+  const RelayoutPlan& band(int64_t k) const {
+    return rest != nullptr && k + 1 == count ? *rest : *full;
+  }
+};
+
+// Makes (or looks up) the plan of one band shape.
+using BandPlanner =
+    absl::FunctionRef<absl::StatusOr<std::shared_ptr<const RelayoutPlan>>(
+        const Shape& from, const Shape& to)>;
+
+// Plans `from` -> `to` (as a plan has them: PhysicalLayout's canonical
+// shapes) in bands of about `target_bytes` of input each, or nullopt when
+// it does not split into bands or would be one band. The bands are checked
+// to tile both buffers exactly (INTERNAL if not: a bug, caught before a
+// byte is written).
+absl::StatusOr<std::optional<RelayoutBandPlans>> PlanRelayoutBands(
+    const Shape& from, const Shape& to, int64_t target_bytes, BandPlanner plan);
 
 }  // namespace xlayout
 

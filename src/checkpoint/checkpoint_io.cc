@@ -488,7 +488,8 @@ absl::Status CheckpointReader::CheckPhysical(const TensorRecord& tensor,
 
 absl::Status CheckpointReader::ReadTensorBlocks(
     const TensorRecord& tensor, absl::Span<uint8_t> block,
-    absl::FunctionRef<absl::Status(absl::Span<const uint8_t>)> fn) const {
+    absl::FunctionRef<absl::Status(absl::Span<const uint8_t>)> fn,
+    Xxh3* hash) const {
   auto it = files_.find(tensor.file);
   if (it == files_.end() || (block.empty() && tensor.length > 0)) {
     return absl::InternalError(
@@ -499,7 +500,12 @@ absl::Status CheckpointReader::ReadTensorBlocks(
     const size_t n = static_cast<size_t>(
         std::min<int64_t>(tensor.length - done, block.size()));
     absl::Span<uint8_t> piece = block.subspan(0, n);
-    absl::Status status = it->second.ReadAt(tensor.offset + done, piece);
+    absl::Status status =
+        hash == nullptr ? it->second.ReadAt(tensor.offset + done, piece)
+                        : it->second.ReadAt(tensor.offset + done, piece,
+                                            [&](absl::Span<const uint8_t> p) {
+                                              hash->Update(p);
+                                            });
     if (!status.ok()) {
       return Prefixed(absl::StrCat("checkpoint '", dir_,
                                    "': ", DescribeTensor(tensor), ": "),
@@ -528,10 +534,8 @@ absl::StatusOr<uint64_t> CheckpointReader::HashPhysical(
       tensor.length, static_cast<int64_t>(io::kCachePieceBytes)));
   Xxh3 hash;
   XLAYOUT_RETURN_IF_ERROR(ReadTensorBlocks(
-      tensor, absl::MakeSpan(block), [&](absl::Span<const uint8_t> piece) {
-        hash.Update(piece);
-        return absl::OkStatus();
-      }));
+      tensor, absl::MakeSpan(block),
+      [](absl::Span<const uint8_t>) { return absl::OkStatus(); }, &hash));
   return hash.Digest();
 }
 

@@ -22,6 +22,8 @@
 #include "xlayout/io/output_overlap.h"
 #include "xlayout/io/page_buffer.h"
 #include "xlayout/layout_util.h"
+#include "xlayout/physical_index.h"
+#include "xlayout/relayout_bands.h"
 #include "xlayout/relayout_stream.h"
 #include "xlayout/status_macros.h"
 #include "xlayout/xxh3.h"
@@ -80,6 +82,36 @@ struct Jobs {
     cv.notify_all();
   }
 };
+
+// Converts `tensor` band by band (`plans`), reading each band into
+// `*buffer` (grown to a band), hashed as it is read, and verifying the
+// tensor's physical checksum after the last.
+absl::Status RunInBands(const RelayoutBandPlans& plans,
+                        const TensorRecord& tensor,
+                        const CheckpointReader& source, io::PageBuffer* buffer,
+                        RelayoutStreamer& streamer, const ByteSink& sink) {
+  const size_t band_bytes = static_cast<size_t>(plans.full->input_bytes());
+  if (buffer->size() < band_bytes) {
+    *buffer = io::PageBuffer();  // Free the old one first.
+    XLAYOUT_ASSIGN_OR_RETURN(*buffer,
+                             io::PageBuffer::Allocate(band_bytes, true));
+  }
+  Xxh3 hash;
+  int64_t band = 0;
+  XLAYOUT_RETURN_IF_ERROR(source.ReadTensorBlocks(
+      tensor, buffer->span().first(band_bytes),
+      [&](absl::Span<const uint8_t> piece) {
+        const RelayoutPlan& plan = plans.band(band++);
+        if (static_cast<int64_t>(piece.size()) != plan.input_bytes()) {
+          return absl::InternalError(absl::StrCat(
+              DescribeTensor(tensor), ": band ", band, " has ", piece.size(),
+              " bytes, its plan reads ", plan.input_bytes()));
+        }
+        return streamer.Run(plan, piece.data(), sink);
+      },
+      &hash));
+  return source.CheckPhysical(tensor, hash.Digest());
+}
 
 }  // namespace
 
@@ -200,25 +232,48 @@ absl::StatusOr<CheckpointRelayoutResult> RelayoutCheckpoint(
       XLAYOUT_RETURN_IF_ERROR(writer->CopyReserved(index, source, src));
       jobs.bytes_done += src.length;
     } else if (dst.length > 0) {
-      // A conversion reads its input in another order, so the tensor is
-      // read (or, if huge, mapped) and verified first.
+      const Shape from = WithoutMemorySpace(src.device_shape);
+      const Shape to = WithoutMemorySpace(dst.device_shape);
+      auto plan_of = [&](const Shape& f, const Shape& t) {
+        return plans.Get(f, t, plan_options);
+      };
+      std::optional<RelayoutBandPlans> bands;
+      if (options.band_bytes > 0) {
+        XLAYOUT_ASSIGN_OR_RETURN(PhysicalLayout f,
+                                 PhysicalLayout::Create(from));
+        XLAYOUT_ASSIGN_OR_RETURN(PhysicalLayout t, PhysicalLayout::Create(to));
+        XLAYOUT_ASSIGN_OR_RETURN(
+            bands, PlanRelayoutBands(f.shape(), t.shape(), options.band_bytes,
+                                     plan_of));
+      }
+      auto sink = [&](absl::Span<const uint8_t> piece) {
+        if (jobs.failed.load()) {
+          return absl::CancelledError("another tensor failed");
+        }
+        XLAYOUT_RETURN_IF_ERROR(writer->WriteReserved(index, piece));
+        jobs.bytes_done += static_cast<int64_t>(piece.size());
+        return absl::OkStatus();
+      };
       std::unique_ptr<io::PageBuffer> read_buffer = sources.Acquire();
-      XLAYOUT_ASSIGN_OR_RETURN(io::RandomAccessBytes input,
-                               source.Load(src, read_buffer.get()));
-      XLAYOUT_ASSIGN_OR_RETURN(
-          std::shared_ptr<const RelayoutPlan> plan,
-          plans.Get(WithoutMemorySpace(src.device_shape),
-                    WithoutMemorySpace(dst.device_shape), plan_options));
       std::unique_ptr<RelayoutStreamer> streamer = streamers.Acquire();
-      absl::Status s = streamer->Run(
-          *plan, input.bytes.data(), [&](absl::Span<const uint8_t> piece) {
-            if (jobs.failed.load()) {
-              return absl::CancelledError("another tensor failed");
-            }
-            XLAYOUT_RETURN_IF_ERROR(writer->WriteReserved(index, piece));
-            jobs.bytes_done += static_cast<int64_t>(piece.size());
-            return absl::OkStatus();
-          });
+      absl::Status s;
+      if (bands.has_value()) {
+        // The major dimension stays major: a band of input rows is a band
+        // of output rows. Read, hashed, converted and written a band at a
+        // time, in a reused buffer that stays in cache; verified at the end
+        // (a corrupt source fails the run before anything is renamed).
+        s = RunInBands(*bands, src, source, read_buffer.get(), *streamer, sink);
+      } else {
+        // Any other conversion reads its input in another order, so the
+        // tensor is read (or, if huge, mapped) and verified first.
+        absl::StatusOr<io::RandomAccessBytes> input =
+            source.Load(src, read_buffer.get());
+        absl::StatusOr<std::shared_ptr<const RelayoutPlan>> plan =
+            plan_of(from, to);
+        s = !input.ok()  ? input.status()
+            : !plan.ok() ? plan.status()
+                         : streamer->Run(**plan, input->bytes.data(), sink);
+      }
       streamers.Release(std::move(streamer));
       sources.Release(std::move(read_buffer));
       if (!s.ok()) {

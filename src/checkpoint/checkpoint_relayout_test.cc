@@ -263,6 +263,66 @@ TEST(CheckpointRelayoutTest, SameBytesForAnyThreadCountOrScheduler) {
   EXPECT_EQ(inline_jobs, 6);
 }
 
+// "act" and "k" keep their major dimension major, so they are converted a
+// band at a time; smaller bands (down to one tile row) must not change a
+// byte, and every band is checked against the source's checksum.
+TEST(CheckpointRelayoutTest, BandsGiveTheSameBytesAsWholeTensors) {
+  ScratchDir dir;
+  std::vector<std::vector<uint8_t>> logical = WriteSource(dir / "a", SourceA());
+  std::unique_ptr<CheckpointReader> source = Open(dir / "a");
+  ASSERT_NE(source, nullptr);
+  std::string reference;
+  // 36864: "k" in bands of 24 rows and a last one of 16; 307200: "act" in
+  // bands of 3 rows and a last one of 1.
+  for (int64_t band_bytes :
+       {int64_t{0}, int64_t{1}, int64_t{36864}, int64_t{307200},
+        CheckpointRelayoutOptions().band_bytes}) {
+    SCOPED_TRACE(band_bytes);
+    CheckpointRelayoutOptions options;
+    options.band_bytes = band_bytes;
+    options.threads = 2;
+    const std::string out = dir / absl::StrCat("b", band_bytes);
+    absl::StatusOr<CheckpointRelayoutResult> r =
+        RelayoutCheckpoint(Program(), *source, out, options);
+    ASSERT_TRUE(r.ok()) << r.status();
+    const std::string data = ReadText(out + "/data/tensors.bin");
+    if (band_bytes == 0) {
+      reference = data;
+      std::unique_ptr<CheckpointReader> written = Open(out);
+      ASSERT_NE(written, nullptr);
+      for (size_t i = 0; i < logical.size(); ++i) {
+        EXPECT_EQ(ReadLogical(*written, written->manifest().tensors[i]),
+                  logical[i]);
+      }
+    } else {
+      EXPECT_TRUE(data == reference);
+    }
+  }
+}
+
+TEST(CheckpointRelayoutTest, CorruptBandedTensorStopsTheRunWithNoOutput) {
+  ScratchDir dir;
+  WriteSource(dir / "a", SourceA());
+  {
+    // Flip a byte in the last band of "act" (the first tensor).
+    std::fstream f(dir / "a/data/tensors.bin",
+                   std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(1638400 - 7);
+    f.put('\x5a');
+  }
+  std::unique_ptr<CheckpointReader> source = Open(dir / "a");
+  ASSERT_NE(source, nullptr);
+  CheckpointRelayoutOptions options;
+  options.band_bytes = 1;
+  absl::StatusOr<CheckpointRelayoutResult> r =
+      RelayoutCheckpoint(Program(), *source, dir / "b", options);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kDataLoss);
+  EXPECT_THAT(r.status().message(), HasSubstr("tensor \"act\""));
+  EXPECT_THAT(r.status().message(), HasSubstr("physical checksum mismatch"));
+  EXPECT_EQ(dir.List(), std::vector<std::string>{"a"});
+}
+
 TEST(CheckpointRelayoutTest, IncompatibleParameterWritesNothing) {
   ScratchDir dir;
   std::vector<SourceTensor> tensors = SourceA();

@@ -1,8 +1,12 @@
 #include "xlayout/relayout_bands.h"
 
+#include <algorithm>
 #include <numeric>
 
+#include "absl/strings/str_cat.h"
 #include "xlayout/physical_index.h"
+#include "xlayout/size.h"
+#include "xlayout/status_macros.h"
 
 namespace xlayout {
 namespace {
@@ -120,6 +124,48 @@ std::optional<RelayoutBands> FindRelayoutBands(const Shape& from,
     return std::nullopt;
   }
   return RelayoutBands{d, multiple};
+}
+
+absl::StatusOr<std::optional<RelayoutBandPlans>> PlanRelayoutBands(
+    const Shape& from, const Shape& to, int64_t target_bytes,
+    BandPlanner plan) {
+  std::optional<RelayoutBands> bands = FindRelayoutBands(from, to);
+  if (!bands.has_value()) return std::nullopt;
+  const int64_t d = bands->dimension;
+  const int64_t n = from.dimensions(static_cast<int>(d));
+  XLAYOUT_ASSIGN_OR_RETURN(
+      int64_t unit_bytes, ExactBytes(BandShape(from, d, bands->rows_multiple)));
+  // At most enough bands to cover n: an input that fits in one band is
+  // converted whole.
+  const int64_t units = std::clamp<int64_t>(
+      target_bytes / std::max<int64_t>(unit_bytes, 1), 1,
+      (n + bands->rows_multiple - 1) / bands->rows_multiple);
+  RelayoutBandPlans plans;
+  plans.dimension = d;
+  plans.rows = units * bands->rows_multiple;
+  if (plans.rows >= n) return std::nullopt;
+  auto plan_for = [&](int64_t rows) {
+    return plan(BandShape(from, d, rows), BandShape(to, d, rows));
+  };
+  XLAYOUT_ASSIGN_OR_RETURN(plans.full, plan_for(plans.rows));
+  if (n % plans.rows != 0) {
+    XLAYOUT_ASSIGN_OR_RETURN(plans.rest, plan_for(n % plans.rows));
+  }
+  plans.count = (n + plans.rows - 1) / plans.rows;
+  XLAYOUT_ASSIGN_OR_RETURN(int64_t input_bytes, ExactBytes(from));
+  XLAYOUT_ASSIGN_OR_RETURN(int64_t output_bytes, ExactBytes(to));
+  const int64_t full = n / plans.rows;
+  const int64_t in = plans.full->input_bytes() * full +
+                     (plans.rest ? plans.rest->input_bytes() : 0);
+  const int64_t out = plans.full->output_bytes() * full +
+                      (plans.rest ? plans.rest->output_bytes() : 0);
+  if (in != input_bytes || out != output_bytes) {
+    return absl::InternalError(
+        absl::StrCat("bands of ", from.ToString(true), " -> ",
+                     to.ToString(true), " add up to ", in, " -> ", out,
+                     " bytes, not ", input_bytes, " -> ", output_bytes));
+  }
+  return plans;
 }
 
 }  // namespace xlayout

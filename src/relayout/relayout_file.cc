@@ -21,67 +21,11 @@
 namespace xlayout {
 namespace {
 
-// The plans of a conversion done a band at a time (relayout_bands.h): every
-// band but the last is `full`, the last `rest` (when the rows do not divide).
-struct BandPlans {
-  int64_t dimension = 0;
-  int64_t rows = 0;   // Of `full`.
-  int64_t count = 0;  // Bands in all, `rest` included.
-  std::unique_ptr<RelayoutPlan> full, rest;
-};
-
-// Bands of about `target_bytes` of input, or nullopt when `whole` does not
-// split into bands or would be a single one.
-// `r` holds the canonical shapes and the sizes of the whole conversion.
-absl::StatusOr<std::optional<BandPlans>> MakeBandPlans(
-    const RelayoutFileResult& r, const RelayoutOptions& plan_options,
-    int64_t target_bytes) {
-  std::optional<RelayoutBands> bands = FindRelayoutBands(r.from, r.to);
-  if (!bands.has_value()) return std::nullopt;
-  const int64_t d = bands->dimension;
-  const int64_t n = r.from.dimensions(static_cast<int>(d));
-  XLAYOUT_ASSIGN_OR_RETURN(
-      int64_t unit_bytes,
-      ExactBytes(BandShape(r.from, d, bands->rows_multiple)));
-  // At most enough bands to cover n: an input that fits in one band is
-  // read whole.
-  const int64_t units = std::clamp<int64_t>(
-      target_bytes / std::max<int64_t>(unit_bytes, 1), 1,
-      (n + bands->rows_multiple - 1) / bands->rows_multiple);
-  BandPlans plans;
-  plans.dimension = d;
-  plans.rows = units * bands->rows_multiple;
-  if (plans.rows >= n) return std::nullopt;
-  auto plan_for = [&](int64_t rows) {
-    return RelayoutPlan::Create(BandShape(r.from, d, rows),
-                                BandShape(r.to, d, rows), plan_options);
-  };
-  XLAYOUT_ASSIGN_OR_RETURN(plans.full, plan_for(plans.rows));
-  if (n % plans.rows != 0) {
-    XLAYOUT_ASSIGN_OR_RETURN(plans.rest, plan_for(n % plans.rows));
-  }
-  plans.count = (n + plans.rows - 1) / plans.rows;
-  // The bands must tile both buffers exactly; anything else is a bug here,
-  // caught before a byte is written.
-  const int64_t full = n / plans.rows;
-  const int64_t in = plans.full->input_bytes() * full +
-                     (plans.rest ? plans.rest->input_bytes() : 0);
-  const int64_t out = plans.full->output_bytes() * full +
-                      (plans.rest ? plans.rest->output_bytes() : 0);
-  if (in != r.input_bytes || out != r.output_bytes) {
-    return absl::InternalError(
-        absl::StrCat("bands of ", r.from.ToString(true), " -> ",
-                     r.to.ToString(true), " add up to ", in, " -> ", out,
-                     " bytes, not ", r.input_bytes, " -> ", r.output_bytes));
-  }
-  return plans;
-}
-
 // Reads the input a band at a time into one reused buffer and streams each
 // band's output to `sink`.
-absl::Status RunInBands(const BandPlans& plans, const RelayoutFileResult& r,
-                        const io::InputFile& in, RelayoutStreamer& streamer,
-                        const ByteSink& sink,
+absl::Status RunInBands(const RelayoutBandPlans& plans,
+                        const RelayoutFileResult& r, const io::InputFile& in,
+                        RelayoutStreamer& streamer, const ByteSink& sink,
                         const RelayoutProgress& progress) {
   XLAYOUT_ASSIGN_OR_RETURN(
       io::PageBuffer buffer,
@@ -89,9 +33,7 @@ absl::Status RunInBands(const BandPlans& plans, const RelayoutFileResult& r,
                                /*prefault=*/true));
   int64_t read = 0, written = 0;
   for (int64_t band = 0; band < plans.count; ++band) {
-    const RelayoutPlan& plan = plans.rest != nullptr && band + 1 == plans.count
-                                   ? *plans.rest
-                                   : *plans.full;
+    const RelayoutPlan& plan = plans.band(band);
     XLAYOUT_RETURN_IF_ERROR(in.ReadAt(
         read, buffer.span().first(static_cast<size_t>(plan.input_bytes()))));
     RelayoutProgress band_progress;
@@ -160,10 +102,16 @@ absl::StatusOr<RelayoutFileResult> RelayoutFile(
   // memory stays a band plus the window, and nothing is mapped (reading a
   // mapping went at a quarter of the speed of reading a buffer on this
   // project's VM).
-  std::optional<BandPlans> bands;
+  std::optional<RelayoutBandPlans> bands;
   if (seekable && options.band_bytes > 0) {
     XLAYOUT_ASSIGN_OR_RETURN(
-        bands, MakeBandPlans(r, plan_options, options.band_bytes));
+        bands, PlanRelayoutBands(
+                   r.from, r.to, options.band_bytes,
+                   [&](const Shape& band_from, const Shape& band_to)
+                       -> absl::StatusOr<std::shared_ptr<const RelayoutPlan>> {
+                     return RelayoutPlan::Create(band_from, band_to,
+                                                 plan_options);
+                   }));
   }
   std::shared_ptr<const RelayoutPlan> plan;
   if (!bands.has_value() && options.cache != nullptr) {
