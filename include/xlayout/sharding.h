@@ -327,6 +327,10 @@ struct DumpStageFacts {
   bool sharding_outside_entry_parameters = false;
   // Some entry parameter carries `sharding=`.
   bool entry_parameter_shardings = false;
+  // The dump ends inside ENTRY (cut short): the instructions whose
+  // `sharding=` would show a dump before partitioning may be missing, so
+  // their absence proves nothing.
+  bool truncated = false;
 };
 struct DumpStageVerdict {
   DumpStage stage = DumpStage::kUnknown;

@@ -445,6 +445,7 @@ absl::StatusOr<ProgramSignature> ReadImpl(const ReadFn& read,
         ") and the HloModule header has no entry_computation_layout: the "
         "dump looks truncated, so its parameter list may be incomplete"));
   }
+  facts.truncated = saw_entry && !entry_closed;
   XLAYOUT_ASSIGN_OR_RETURN(
       ProgramSignature sig,
       Assemble(*header, saw_entry, params, options.memory_kinds, facts));

@@ -625,6 +625,16 @@ TEST(HloSignatureTest, DumpStageFromTheFileNameAndPerDeviceShapes) {
             "bf16[512,1024]{1,0:T(8,128)(2,1)}");
   EXPECT_EQ(w.per_device_xla_bytes, 1048576);
   EXPECT_EQ(before.parameters[2].per_device_xla_bytes, 512);
+  // Regression (user trial): cut off inside ENTRY, the dump cannot show
+  // the instructions that would say "before", so the stage is unknown (and
+  // shapes are taken as global), not "after" (which made the per-device
+  // total 8x the real one).
+  std::string cut = kUnevenProgram;
+  cut.resize(cut.find("  %s = s32"));
+  ProgramSignature truncated = MustParse(cut);
+  EXPECT_EQ(truncated.dump_stage, DumpStage::kUnknown);
+  EXPECT_THAT(truncated.dump_stage_reason, HasSubstr("ends inside ENTRY"));
+  EXPECT_EQ(truncated.parameters[0].per_device_xla_bytes, 4096);
   // A sharded non-parameter instruction says "before" too.
   std::string text = kUnevenProgram;
   text.replace(text.find("constant(0)"), 11,

@@ -995,6 +995,13 @@ DumpStageVerdict ClassifyDumpStage(const DumpStageFacts& facts) {
         "partitioner clears those";
     return v;
   }
+  if (facts.entry_parameter_shardings && facts.truncated) {
+    v.reason =
+        "only entry parameters carry sharding= in what there is, but the "
+        "dump ends inside ENTRY, before the instructions whose sharding= "
+        "would show a dump before SPMD partitioning";
+    return v;
+  }
   if (facts.entry_parameter_shardings) {
     v.stage = DumpStage::kAfterPartitioning;
     v.certain = false;

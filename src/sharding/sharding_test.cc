@@ -470,6 +470,16 @@ TEST(DumpStageTest, Classification) {
   EXPECT_EQ(v.stage, DumpStage::kAfterPartitioning);
   EXPECT_FALSE(v.certain);
 
+  // Cut short inside ENTRY, the absence of other shardings proves nothing.
+  f.truncated = true;
+  v = ClassifyDumpStage(f);
+  EXPECT_EQ(v.stage, DumpStage::kUnknown);
+  EXPECT_THAT(v.reason, HasSubstr("ends inside ENTRY"));
+  f.sharding_outside_entry_parameters = true;
+  EXPECT_EQ(ClassifyDumpStage(f).stage, DumpStage::kBeforePartitioning);
+  f.sharding_outside_entry_parameters = false;
+  f.truncated = false;
+
   f.entry_parameter_shardings = false;
   v = ClassifyDumpStage(f);
   EXPECT_EQ(v.stage, DumpStage::kUnknown);
