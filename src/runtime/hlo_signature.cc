@@ -731,11 +731,30 @@ void FillDerivedFields(ProgramSignature* signature,
     }
     p.per_device_xla_bytes = p.xla_bytes;
     p.per_device_exact_bytes = p.exact_bytes;
-    if (!signature->shapes_are_global() || !p.sharding.has_value()) continue;
+    if (!p.sharding.has_value()) continue;
     auto it = parsed.find(*p.sharding);
     if (it == parsed.end()) {
       it = parsed.emplace(*p.sharding, ParseHloSharding(*p.sharding)).first;
     }
+    // XLA validates every sharding against the module's partitions (device
+    // ids below num_partitions, a tiled one on exactly that many devices);
+    // a program that fails that never runs, so no per-device size either.
+    if (it->second.ok() && signature->num_partitions > 1) {
+      absl::Status valid =
+          ValidateSharding(*it->second, p.shape, signature->num_partitions);
+      if (!valid.ok()) {
+        AddWarning(signature,
+                   absl::StrCat("parameter ", p.index, " (", p.name,
+                                "): ", valid.message(),
+                                " (num_partitions=", signature->num_partitions,
+                                "); XLA rejects such a program, so its "
+                                "per-device shape and size are unknown"));
+        p.per_device_known = false;
+        p.per_device_xla_bytes = p.per_device_exact_bytes = -1;
+        continue;
+      }
+    }
+    if (!signature->shapes_are_global()) continue;
     absl::StatusOr<Shape> shard = it->second.ok()
                                       ? ShardShape(p.shape, *it->second)
                                       : it->second.status();

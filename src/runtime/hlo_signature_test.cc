@@ -598,6 +598,34 @@ constexpr char kUnevenProgram[] =
     "  ROOT %c = f32[] constant(0)\n"
     "}\n";
 
+// Regression (user trial): shardings were not checked against the
+// module's partitions, so a sharding XLA rejects got a per-device size.
+TEST(HloSignatureTest, ShardingsThatDoNotFitThePartitionsAreWarnedAbout) {
+  ProgramSignature sig = MustParse(
+      "HloModule m, entry_computation_layout={(f32[8]{0}, f32[8]{0}, "
+      "f32[8]{0}, f32[8]{0}, f32[8]{0})->f32[]}, num_partitions=4\n"
+      "ENTRY %main {\n"
+      "  %a = f32[8]{0} parameter(0), sharding={maximal device=-1}\n"
+      "  %b = f32[8]{0} parameter(1), sharding={devices=[2]<=[2]}\n"
+      "  %c = f32[8]{0} parameter(2), sharding={devices=[8]<=[8]}\n"
+      "  %e = f32[8]{0} parameter(3), sharding={maximal device=7}\n"
+      "  %g = f32[8]{0} parameter(4), sharding={devices=[4]<=[4]}\n"
+      "  ROOT %r = f32[] constant(0)\n}\n");
+  ASSERT_EQ(sig.parameters.size(), 5u);
+  EXPECT_THAT(sig.warnings,
+              ElementsAre(HasSubstr("parameter 0 (a): sharding {maximal "
+                                    "device=-1}: device -1 is negative"),
+                          HasSubstr("uses 2 devices but the module has 4"),
+                          HasSubstr("device 4 is out of range"),
+                          HasSubstr("device 7 is out of range")));
+  for (int i = 0; i < 4; ++i) {
+    EXPECT_FALSE(sig.parameters[i].per_device_known) << i;
+    EXPECT_EQ(sig.parameters[i].per_device_xla_bytes, -1) << i;
+  }
+  EXPECT_TRUE(sig.parameters[4].per_device_known);
+  EXPECT_EQ(sig.parameters[4].per_device_xla_bytes, 32);
+}
+
 TEST(HloSignatureTest, DumpStageFromTheFileNameAndPerDeviceShapes) {
   // Only entry parameters are annotated: after partitioning, not certain.
   ProgramSignature after = MustParse(kUnevenProgram);
