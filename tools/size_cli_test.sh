@@ -14,6 +14,19 @@ grep -q 'xla_bytes      5,242,880' "$tmp/out" || fail "expected xla_bytes 5,242,
 grep -q 'xla_bytes      1,638,400' "$tmp/out" || fail "expected xla_bytes 1,638,400"
 grep -q 'dim 2 (40): padded to 128 in #1, 40 in #2' "$tmp/out" || fail "comparison line"
 grep -q 'fails with E0102' "$tmp/out" || fail "verdict"
+grep -q 'xla_bytes differ (5,242,880 vs 1,638,400: #1 is 3.2× #2)' "$tmp/out" || fail "the factor names the larger"
+
+# Regression (user trial): shapes keep their argument's number after one
+# that fails, and a smaller first shape is not reported as 0.98x.
+set +e
+"$x" size 'f32[1000]' 'f32[2' 'f32[1000]{0:T(256)}' >"$tmp/out2" 2>"$tmp/err2"
+rc=$?
+set -e
+[ "$rc" -eq 2 ] || fail "a bad shape among good ones exits $rc, not 2"
+grep -q '#1 and #3 are the same logical shape' "$tmp/out2" || fail "numbering after a failed argument: $(cat "$tmp/out2")"
+grep -q '(4,000 vs 4,096: #3 is 1.02× #1)' "$tmp/out2" || fail "factor of the larger"
+grep -q 'padded to 1,000 in #1, 1,024 in #3' "$tmp/out2" || fail "dim line numbering"
+"$x" size 'u1[9]{0:E(1)}' | grep -q 'packed 1 bit each' || fail "1 bit, not 1 bits"
 [ ! -s "$tmp/err" ] || fail "unexpected stderr: $(cat "$tmp/err")"
 if grep -q $'\x1b\[' "$tmp/out"; then fail "colour on a pipe"; fi
 

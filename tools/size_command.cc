@@ -27,6 +27,7 @@ using json = nlohmann::ordered_json;
 struct Report {
   std::string input;
   ShapeSizes sizes;
+  size_t number = 0;  // Its argument's position, from 1: "#N" in the text.
 };
 
 std::string TileCell(const DimSizeInfo& d) {
@@ -113,9 +114,10 @@ std::string Tiles(const Shape& s) {
 
 // What a user holding #1 must do to feed it where #i is expected, from the
 // library's comparison (never re-derived here).
-std::string Verdict(PhysicalDifference d, const ShapeSizes& a,
-                    const ShapeSizes& b, size_t i) {
-  const std::string pair = absl::StrCat("#1 and #", i + 1);
+std::string Verdict(PhysicalDifference d, const Report& ra, const Report& rb) {
+  const ShapeSizes& a = ra.sizes;
+  const ShapeSizes& b = rb.sizes;
+  const std::string pair = absl::StrCat("#", ra.number, " and #", rb.number);
   switch (d) {
     case PhysicalDifference::kDifferentLogicalShape:
       return absl::StrCat(pair, " are different logical shapes");
@@ -140,16 +142,25 @@ std::string Verdict(PhysicalDifference d, const ShapeSizes& a,
           "same size: XLA's size check passes them, but the bytes differ in "
           "order (relayout needed)");
     case PhysicalDifference::kDifferentSize: {
-      const double ratio =
-          b.sizes.xla_bytes == 0
-              ? 0.0
-              : static_cast<double>(a.sizes.xla_bytes) / b.sizes.xla_bytes;
+      // The larger as a multiple of the smaller ("#1 is 3.2× #2"), not a
+      // ratio below 1 that reads as a factor.
+      const bool a_larger = a.sizes.xla_bytes >= b.sizes.xla_bytes;
+      const Report& big = a_larger ? ra : rb;
+      const Report& small = a_larger ? rb : ra;
+      const std::string factor =
+          small.sizes.sizes.xla_bytes == 0
+              ? "the other is empty"
+              : absl::StrCat("#", big.number, " is ",
+                             FormatFactor(static_cast<double>(
+                                              big.sizes.sizes.xla_bytes) /
+                                          small.sizes.sizes.xla_bytes),
+                             " #", small.number);
       return absl::StrCat(
           pair,
           " are the same logical shape in different physical layouts; "
           "xla_bytes differ (",
           WithCommas(a.sizes.xla_bytes), " vs ", WithCommas(b.sizes.xla_bytes),
-          ", ", FormatFactor(ratio),
+          ": ", factor,
           "): feeding one where the other is expected fails with E0102 "
           "(relayout needed)");
     }
@@ -159,13 +170,18 @@ std::string Verdict(PhysicalDifference d, const ShapeSizes& a,
 
 void PrintComparison(const std::vector<Report>& reports, const Style& style) {
   std::vector<const ShapeSizes*> arrays;
+  std::vector<const Report*> array_reports;
   for (const Report& r : reports) {
-    if (r.sizes.shape.IsArray()) arrays.push_back(&r.sizes);
+    if (r.sizes.shape.IsArray()) {
+      arrays.push_back(&r.sizes);
+      array_reports.push_back(&r);
+    }
   }
   if (arrays.size() < 2) return;
   std::vector<std::string> header = {""};
-  for (size_t i = 0; i < arrays.size(); ++i)
-    header.push_back(absl::StrCat("#", i + 1));
+  for (const Report* r : array_reports) {
+    header.push_back(absl::StrCat("#", r->number));
+  }
   std::vector<bool> right(header.size(), true);
   right[0] = false;
   Table table(header, right);
@@ -198,15 +214,18 @@ void PrintComparison(const std::vector<Report>& reports, const Style& style) {
               table.Render("  ").c_str());
 
   const ShapeSizes& a = *arrays[0];
+  const size_t first = array_reports[0]->number;
   for (size_t i = 1; i < arrays.size(); ++i) {
     const ShapeSizes& b = *arrays[i];
+    const size_t number = array_reports[i]->number;
     absl::StatusOr<PhysicalDifference> d = ComparePhysical(a.shape, b.shape);
     if (!d.ok()) {
-      std::printf("  #1 and #%zu: %s\n", i + 1,
+      std::printf("  #%zu and #%zu: %s\n", first, number,
                   EscapeForTerminal(d.status().message()).c_str());
       continue;
     }
-    std::printf("  %s\n", Verdict(*d, a, b, i).c_str());
+    std::printf("  %s\n",
+                Verdict(*d, *array_reports[0], *array_reports[i]).c_str());
     if (*d == PhysicalDifference::kDifferentLogicalShape) continue;
     // Per logical dim: padded extents on each side.
     for (int dim = 0; dim < a.shape.rank(); ++dim) {
@@ -218,10 +237,10 @@ void PrintComparison(const std::vector<Report>& reports, const Style& style) {
       };
       DimSizeInfo x = find(a), y = find(b);
       if (x.padded_extent != y.padded_extent) {
-        std::printf("  dim %d (%s): padded to %s in #1, %s in #%zu\n", dim,
+        std::printf("  dim %d (%s): padded to %s in #%zu, %s in #%zu\n", dim,
                     WithCommas(x.extent).c_str(),
-                    WithCommas(x.padded_extent).c_str(),
-                    WithCommas(y.padded_extent).c_str(), i + 1);
+                    WithCommas(x.padded_extent).c_str(), first,
+                    WithCommas(y.padded_extent).c_str(), number);
       }
     }
   }
@@ -335,6 +354,7 @@ RunFn RegisterSizeCommand(CLI::App& app) {
     json errors = json::array();
     for (const std::string& input : options->shapes) {
       absl::StatusOr<Report> report = Analyze(input);
+      if (report.ok()) report->number = reports.size() + errors.size() + 1;
       if (!report.ok()) {
         PrintError(absl::StrCat("'", EscapeAndTruncate(input, 200),
                                 "': ", report.status().message()));

@@ -317,9 +317,9 @@ absl::StatusOr<ArraySizes> ComputeArraySizes(const Shape& shape) {
   if (!array->is_static())
     notes.push_back("dynamic dims are sized at their bound");
   if (ElementBits(with_layout) < 8 * ByteWidth(array->element_type())) {
-    notes.push_back(absl::StrCat("E(", ElementBits(with_layout),
-                                 "): elements are packed ",
-                                 ElementBits(with_layout), " bits each"));
+    const int64_t bits = ElementBits(with_layout);
+    notes.push_back(absl::StrCat("E(", bits, "): elements are packed ", bits,
+                                 bits == 1 ? " bit" : " bits", " each"));
   } else if (BitWidth(array->element_type()) < 8 &&
              layout.element_size_in_bits() == 0) {
     notes.push_back(
