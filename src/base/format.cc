@@ -24,7 +24,7 @@ std::string WithCommas(int64_t n) {
 std::string HumanBytes(int64_t n) {
   static constexpr const char* kUnits[] = {"KiB", "MiB", "GiB",
                                            "TiB", "PiB", "EiB"};
-  if (n < 1024 && n > -1024) return absl::StrCat(n, " B");
+  if (n < 1024 && n > -1024) return absl::StrCat(WithCommas(n), " B");
   double v = static_cast<double>(n);
   int unit = -1;
   while ((v >= 1024 || v <= -1024) && unit < 5) {

@@ -21,6 +21,9 @@ TEST(FormatTest, WithCommas) {
 
 TEST(FormatTest, HumanBytes) {
   EXPECT_EQ(HumanBytes(123), "123 B");
+  // Regression (user trial): 1,000 B beside a 1,000 column, not 1000 B.
+  EXPECT_EQ(HumanBytes(1000), "1,000 B");
+  EXPECT_EQ(HumanBytes(-1023), "-1,023 B");
   EXPECT_EQ(HumanBytes(5242880), "5.00 MiB");
   EXPECT_EQ(HumanBytes(1638400), "1.56 MiB");
 }
