@@ -4,9 +4,9 @@
 //
 //   R SRC OFFSET LENGTH DST   read it into memory, then write it (a tensor
 //                             to convert: its bytes must pass through the
-//                             process), 512 KiB reads into a reused
-//                             huge-page buffer and 4 MiB writes, as the
-//                             relayout does
+//                             process), 4 MiB at a time (512 KiB reads, as
+//                             the relayout's) through one reused huge-page
+//                             buffer
 //   C SRC OFFSET LENGTH DST   copy it in the kernel (copy_file_range)
 //
 // to the same offset of DST. Every DST is preallocated to its largest end
@@ -90,15 +90,15 @@ int main(int argc, char** argv) {
     const int fd = OpenOnce(out, path, O_WRONLY | O_CREAT | O_TRUNC);
     if (end > 0 && fallocate(fd, 0, 0, end) != 0) Fail("cannot allocate", path);
   }
-  constexpr int64_t kHuge = int64_t{2} << 20;
+  constexpr int64_t kBlock = int64_t{4} << 20;
   const size_t capacity =
-      static_cast<size_t>((largest_read + kHuge - 1) / kHuge * kHuge);
+      static_cast<size_t>(std::min<int64_t>(largest_read, kBlock));
   uint8_t* buffer = nullptr;
   if (capacity > 0) {
-    void* p = mmap(nullptr, capacity, PROT_READ | PROT_WRITE,
+    void* p = mmap(nullptr, kBlock, PROT_READ | PROT_WRITE,
                    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (p == MAP_FAILED) Fail("cannot map a buffer for", argv[1]);
-    madvise(p, capacity, MADV_HUGEPAGE);
+    madvise(p, kBlock, MADV_HUGEPAGE);
     buffer = static_cast<uint8_t*>(p);
     std::memset(buffer, 0, capacity);  // Prefaulted, as the relayout's.
   }
@@ -106,21 +106,26 @@ int main(int argc, char** argv) {
     const int src = OpenOnce(in, step.src, O_RDONLY);
     const int dst = OpenOnce(out, step.dst, O_WRONLY);
     if (step.read) {
+      // 4 MiB at a time through one buffer: the least memory any relayout
+      // needs (a transpose needs the whole tensor; that is its cost).
       for (int64_t done = 0; done < step.length;) {
-        const ssize_t n = pread(src, buffer + done,
-                                static_cast<size_t>(std::min<int64_t>(
-                                    step.length - done, 512 << 10)),
-                                step.offset + done);
-        if (n <= 0) Fail("cannot read", step.src, n < 0 ? errno : 0);
-        done += n;
-      }
-      for (int64_t done = 0; done < step.length;) {
-        const ssize_t n = pwrite(
-            dst, buffer + done,
-            static_cast<size_t>(std::min<int64_t>(step.length - done, 4 << 20)),
-            step.offset + done);
-        if (n <= 0) Fail("cannot write", step.dst);
-        done += n;
+        const int64_t block = std::min<int64_t>(step.length - done, kBlock);
+        for (int64_t got = 0; got < block;) {
+          const ssize_t n = pread(
+              src, buffer + got,
+              static_cast<size_t>(std::min<int64_t>(block - got, 512 << 10)),
+              step.offset + done + got);
+          if (n <= 0) Fail("cannot read", step.src, n < 0 ? errno : 0);
+          got += n;
+        }
+        for (int64_t put = 0; put < block;) {
+          const ssize_t n =
+              pwrite(dst, buffer + put, static_cast<size_t>(block - put),
+                     step.offset + done + put);
+          if (n <= 0) Fail("cannot write", step.dst);
+          put += n;
+        }
+        done += block;
       }
     } else {
       loff_t from = step.offset, to = step.offset;
