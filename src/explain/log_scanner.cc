@@ -1559,6 +1559,9 @@ Step ParseAt(const NormText& t, size_t start, bool final,
 
 struct LogScanner::Impl {
   static constexpr int kMaxLinesBack = 8;
+  // Lines of any writer looked at while going kMaxLinesBack lines back.
+  static constexpr int kMaxRawLinesBack = 64;
+  static constexpr size_t kMaxWriters = 256;
   static constexpr int kMaxLinesForward = 256;
 
   MessageFn on_message;
@@ -1576,6 +1579,9 @@ struct LogScanner::Impl {
   int64_t total = 0;
   int64_t found = 0;
   int64_t unparsed = 0;
+  // Per writer (glog thread, host tag): input offset before which that
+  // writer's lines are handled; see MarkDone.
+  std::vector<std::pair<std::string, int64_t>> writer_done;
 
   size_t carry_limit() const {
     return options.max_back_bytes + options.max_forward_bytes +
@@ -1666,6 +1672,49 @@ struct LogScanner::Impl {
     return out;
   }
 
+  // The writer that the prefix of the line starting at `line_start` names.
+  std::string WriterOf(size_t line_start, size_t limit) const {
+    std::string clean;
+    std::vector<uint32_t> map;
+    StripEscapes(absl::string_view(buf.get() + line_start,
+                                   LineEnd(line_start, limit) - line_start),
+                 &clean, &map);
+    return ReadPrefix(clean).writer;
+  }
+
+  // Input offset before which `writer`'s lines are handled (0 if none).
+  int64_t WriterDone(const std::string& writer) const {
+    for (const auto& [w, off] : writer_done) {
+      if (w == writer) return off;
+    }
+    return 0;
+  }
+
+  // Marks `writer`'s lines before input offset `off` as handled. For a
+  // writer-less anchor (no writer in its line's prefix) every line counts,
+  // so the shared watermark moves.
+  void MarkDone(const std::string& writer, int64_t off) {
+    if (writer.empty()) {
+      consumed = std::max(consumed, off);
+      return;
+    }
+    for (auto& [w, o] : writer_done) {
+      if (w == writer) {
+        o = std::max(o, off);
+        return;
+      }
+    }
+    // Bounded: entries no anchor can need any more (behind what the buffer
+    // holds) are dropped first, else the oldest.
+    std::erase_if(writer_done, [&](const auto& e) { return e.second <= base; });
+    if (writer_done.size() >= kMaxWriters) {
+      writer_done.erase(std::min_element(
+          writer_done.begin(), writer_done.end(),
+          [](const auto& a, const auto& b) { return a.second < b.second; }));
+    }
+    writer_done.emplace_back(writer, off);
+  }
+
   // Handles the anchor at buffer offset p. Returns false if it must wait for
   // more input.
   bool HandleAnchor(size_t p, size_t which, bool eof) {
@@ -1674,31 +1723,37 @@ struct LogScanner::Impl {
     if (!eof && p + options.max_forward_bytes > len) return false;
     // Never look further back than max_back_bytes, whatever the buffer still
     // holds, so that results do not depend on how the input was fed.
-    const size_t floor = std::max<size_t>(
+    size_t floor = std::max<size_t>(
         static_cast<size_t>(std::max<int64_t>(consumed - base, 0)),
         p > options.max_back_bytes ? p - options.max_back_bytes : 0);
     // Past here the input ends (eof) or the message would be too long: the
     // text up to `limit` is all a parse can ever get.
     const size_t limit = std::min(len, p + options.max_forward_bytes);
     size_t anchor_line = LineStart(p, floor);
-    size_t ws = anchor_line;
-    for (int k = 0;
-         k < kMaxLinesBack && ws > floor && p - ws < options.max_back_bytes;
-         ++k) {
-      ws = LineStart(ws - 1, floor);
-    }
-    if (p - ws > options.max_back_bytes) ws = anchor_line;
     // The writer of the anchor's line (a glog thread, a [host] tag): lines
     // of other writers, interleaved with the message's, are left out.
-    std::string ref;
-    {
-      std::string clean;
-      std::vector<uint32_t> map;
-      StripEscapes(absl::string_view(buf.get() + anchor_line,
-                                     LineEnd(anchor_line, limit) - anchor_line),
-                   &clean, &map);
-      ref = ReadPrefix(clean).writer;
+    const std::string ref = WriterOf(anchor_line, limit);
+    // What this writer's earlier messages (and prose) used up: an anchor
+    // inside it was read already, and its messages start after it. Other
+    // writers' lines in between are theirs to read.
+    if (!ref.empty()) {
+      const int64_t done = WriterDone(ref);
+      if (abs_p < done) return true;
+      if (done > base) {
+        floor = std::max(floor, static_cast<size_t>(done - base));
+      }
     }
+    // Up to kMaxLinesBack lines of this writer back (a message that other
+    // writers' lines interleave spans more lines of the log).
+    size_t ws = anchor_line;
+    for (int k = 0, raw_lines = 0;
+         k < kMaxLinesBack && raw_lines < kMaxRawLinesBack && ws > floor &&
+         p - ws < options.max_back_bytes;
+         ++raw_lines) {
+      ws = LineStart(ws - 1, floor);
+      if (ref.empty() || SameWriter(ref, WriterOf(ws, limit))) ++k;
+    }
+    if (p - ws > options.max_back_bytes) ws = anchor_line;
     // Read first with escape sequences kept (they may belong to a name);
     // if that fails and the window holds an ESC, once more without them
     // (colour codes around words and shapes).
@@ -1730,7 +1785,7 @@ struct LogScanner::Impl {
       size_t anchor_line_end = LineEnd(p, limit);
       if (start == std::string::npos) {
         // Prose that happens to contain an anchor phrase.
-        consumed = std::max<int64_t>(consumed, base + anchor_line_end);
+        MarkDone(ref, base + static_cast<int64_t>(anchor_line_end));
         return true;
       }
       std::vector<ScannedMessage> messages;
@@ -1769,7 +1824,7 @@ struct LogScanner::Impl {
           m.line = LineOf(m.offset);
           m.text = absl::StrCat(MessageText(span_start, len, ref, strip),
                                 " [truncated: ", reason, "]");
-          consumed = std::max<int64_t>(consumed, base + len);
+          MarkDone(ref, base + static_cast<int64_t>(len));
           ++found;
           on_message(std::move(m));
           return true;
@@ -1784,10 +1839,11 @@ struct LogScanner::Impl {
           u.excerpt = Excerpt(LineStart(start_raw, floor), limit);
           on_unparsed(std::move(u));
         }
-        consumed = std::max<int64_t>(consumed, base + anchor_line_end);
+        MarkDone(ref, base + static_cast<int64_t>(anchor_line_end));
         return true;
       }
       size_t raw_end = end > start ? t.raw[end - 1] + 1 : t.raw[start];
+      MarkDone(ref, base + static_cast<int64_t>(raw_end));
       // Lines of other writers inside the message are still to be scanned:
       // nothing past the first of them counts as handled.
       for (size_t s : skipped) {

@@ -518,6 +518,71 @@ TEST(LogScannerTest, InterleavedWrappedMessagesStayWithTheirWriter) {
             "f32[1280,40]{0,1:T(8,128)}|655360|204800|||1|0|0");
 }
 
+// Regression (user trial 3): 2-4 writers (glog threads) wrapping their
+// messages at the same width and interleaving line by line. At widths 40
+// and 45 the second anchor in a writer's line was read again from where the
+// first message's lines stopped, found no message start, and marked the
+// lines up to it as handled for every writer: the other writers' messages
+// were lost without a warning.
+TEST(LogScannerTest, InterleavedWritersAtEveryWrapWidth) {
+  const auto message = [](int writer, bool two_programs) {
+    return absl::StrCat(
+        "INVALID_ARGUMENT: Executable(jit_",
+        two_programs && writer % 2 == 1 ? "b" : "a",
+        ") expected parameter 1 of size 4096 (f32[32,32]{1,0}) but got buffer "
+        "with incompatible size 2048 (f32[32,16]{1,0}): while running "
+        "replica ",
+        writer,
+        " and partition 0 of a replicated computation (other replicas may "
+        "have failed as well).");
+  };
+  for (bool two_programs : {false, true}) {
+    for (int writers = 2; writers <= 4; ++writers) {
+      for (size_t width = 30; width <= 120; ++width) {
+        std::vector<std::vector<std::string>> pieces(writers);
+        for (int w = 0; w < writers; ++w) {
+          const std::string m = message(w, two_programs);
+          for (size_t i = 0; i < m.size(); i += width) {
+            pieces[w].push_back(m.substr(i, width));
+          }
+        }
+        std::string log;
+        for (size_t i = 0; i < pieces[0].size(); ++i) {
+          for (int w = 0; w < writers; ++w) {
+            absl::StrAppend(&log, "E0125 15:22:55.4609", i, " ", 1000 + w,
+                            " pjrt.cc:1] ", pieces[w][i], "\n");
+          }
+        }
+        SCOPED_TRACE(absl::StrCat("width ", width, ", ", writers,
+                                  " writers, two programs: ", two_programs));
+        std::vector<UnparsedCandidate> bad;
+        std::vector<ScannedMessage> found;
+        LogScanner scanner([&](ScannedMessage m) { found.push_back(m); },
+                           [&](UnparsedCandidate u) { bad.push_back(u); });
+        scanner.Feed(log);
+        scanner.Finish();
+        EXPECT_TRUE(bad.empty());
+        ASSERT_EQ(found.size(), static_cast<size_t>(writers));
+        std::vector<int64_t> replicas;
+        for (const ScannedMessage& m : found) {
+          ASSERT_TRUE(m.replica.has_value());
+          replicas.push_back(*m.replica);
+          EXPECT_EQ(m.expected_shape, "f32[32,32]{1,0}");
+          EXPECT_EQ(m.actual_shape, "f32[32,16]{1,0}");
+          EXPECT_EQ(m.program,
+                    two_programs && *m.replica % 2 == 1 ? "jit_b" : "jit_a");
+          EXPECT_EQ(m.expected_bytes, 4096);
+          EXPECT_EQ(m.actual_bytes, 2048);
+        }
+        std::sort(replicas.begin(), replicas.end());
+        for (int w = 0; w < writers; ++w) {
+          EXPECT_EQ(replicas[w], w);
+        }
+      }
+    }
+  }
+}
+
 // Regression (user trial 2): colour codes around INVALID_ARGUMENT and around
 // a shape hid the message; the warning excerpt turned ESC into a space.
 TEST(LogScannerTest, ColourCodesInsideAMessageAreSkipped) {
