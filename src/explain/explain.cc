@@ -899,20 +899,47 @@ void ShapeFacts(const Side& e, const Side& a, Diagnosis* d) {
   const Layout& el = es.layout();
   const Layout& al = as.layout();
   if (el.memory_space() != al.memory_space()) {
-    d->classification = Classification::kMemorySpace;
-    d->summary = "memory space";
-    d->details.push_back(absl::StrCat(
-        "memory space S(", el.memory_space(), ") '",
-        MemoryKindName(el.memory_space()), "' expected, S(", al.memory_space(),
-        ") '", MemoryKindName(al.memory_space()), "' got"));
-    d->causes.push_back(
-        "The array was placed in another memory kind than the program was "
-        "compiled for (host offloading, device_put with a memory_kind, or a "
-        "sharding with another memory_kind)");
-    d->next_steps.push_back(
-        "Move the array first: jax.device_put(x, "
-        "x.sharding.with_memory_kind('device')), or compile with matching "
-        "memory kinds");
+    const std::string want = MemoryKindName(el.memory_space());
+    const std::string got = MemoryKindName(al.memory_space());
+    // The kinds the S(n) numbers name (a message prints no kind of its own
+    // here).
+    if (d->expected.memory_kind.empty()) d->expected.memory_kind = want;
+    if (d->actual.memory_kind.empty()) d->actual.memory_kind = got;
+    const std::string memory_detail =
+        absl::StrCat("memory space S(", el.memory_space(), ") '", want,
+                     "' expected, S(", al.memory_space(), ") '", got, "' got");
+    const std::string memory_cause =
+        absl::StrCat("The array was placed in memory kind '", got,
+                     "', the program was "
+                     "compiled for '",
+                     want,
+                     "' (host offloading, device_put with a "
+                     "memory_kind, or a sharding with another memory_kind)");
+    const std::string memory_step = absl::StrCat(
+        "Move the array to the memory kind the program expects: "
+        "jax.device_put(x, x.sharding.with_memory_kind('",
+        want, "')), or compile with matching memory kinds");
+    Layout al_in_el_space = al;
+    al_in_el_space.set_memory_space(el.memory_space());
+    if (al_in_el_space == el) {
+      // The layouts differ only in S(n).
+      d->classification = Classification::kMemorySpace;
+      d->summary = "memory space";
+      d->details.push_back(memory_detail);
+      d->causes.push_back(memory_cause);
+      d->next_steps.push_back(memory_step);
+      return;
+    }
+    // The physical layout differs too: every difference is reported, and
+    // the conversion (whose JAX statement names the expected kind) comes
+    // with the move.
+    d->classification = Classification::kLayout;
+    d->summary =
+        "same logical shape, different physical layout and memory space";
+    d->details.push_back(memory_detail);
+    d->causes.push_back(memory_cause);
+    d->next_steps.push_back(memory_step);
+    LayoutFacts(e, a, d);
     return;
   }
   if (el == al) {

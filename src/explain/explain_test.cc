@@ -671,5 +671,45 @@ TEST(ExplainTest, SameCauseListedOnce) {
   EXPECT_EQ(std::adjacent_find(sorted.begin(), sorted.end()), sorted.end());
 }
 
+// User trial 3, finding 2: a dim-order change hid behind a memory-space
+// change (classified memory_space, no layout facts, no relayout), and the
+// advice moved the buffer to 'device' where it already was.
+TEST(ExplainTest, MemorySpaceOnlyWhenItIsTheOnlyDifference) {
+  Diagnosis d = DiagnoseText(
+      "Executable(jit_f) expected parameter 1 of size 4096 "
+      "(f32[8,128]{1,0:T(8,128)S(5)}) but got buffer with incompatible size "
+      "65536 (f32[8,128]{0,1:T(8,128)})");
+  EXPECT_EQ(d.classification, Classification::kLayout);
+  EXPECT_EQ(d.expected.memory_kind, "pinned_host");
+  EXPECT_EQ(d.actual.memory_kind, "device");
+  EXPECT_THAT(d.details, testing::Contains(HasSubstr("memory space S(5)")));
+  EXPECT_THAT(d.details, testing::Contains(HasSubstr("minor_to_major {1,0}")));
+  EXPECT_THAT(d.next_steps,
+              testing::Contains(HasSubstr("with_memory_kind('pinned_host')")));
+  EXPECT_THAT(
+      d.next_steps,
+      testing::Not(testing::Contains(HasSubstr("with_memory_kind('device')"))));
+  ASSERT_EQ(d.fix_commands.size(), 1u);
+  EXPECT_THAT(d.fix_commands[0], HasSubstr("--to '{1,0:T(8,128)S(5)}'"));
+
+  // Only S(n) differs: memory_space, advice towards the expected kind.
+  d = DiagnoseText(
+      "Executable(jit_f) expected parameter 1 of size 4096 "
+      "(f32[8,128]{1,0:T(8,128)S(1)}) but got buffer with incompatible size "
+      "4096 (f32[8,128]{1,0:T(8,128)})");
+  EXPECT_EQ(d.classification, Classification::kMemorySpace);
+  EXPECT_EQ(d.expected.memory_kind, "alternate");
+  EXPECT_EQ(d.actual.memory_kind, "device");
+  EXPECT_THAT(d.next_steps,
+              testing::Contains(HasSubstr("with_memory_kind('alternate')")));
+  d = DiagnoseText(
+      "Executable(jit_f) expected parameter 1 of size 4096 "
+      "(f32[8,128]{1,0:T(8,128)}) but got buffer with incompatible size "
+      "4096 (f32[8,128]{1,0:T(8,128)S(5)})");
+  EXPECT_EQ(d.classification, Classification::kMemorySpace);
+  EXPECT_THAT(d.next_steps,
+              testing::Contains(HasSubstr("with_memory_kind('device')")));
+}
+
 }  // namespace
 }  // namespace xlayout
