@@ -303,6 +303,20 @@ grep -q "UTF-16 text" "$tmp/err" || fail "UTF-16LE without a BOM: $(cat "$tmp/er
 { printf 'user=Jos\xe9\n'; cat "$EXAMPLES/e0102_docs_sample.log"; head -c 100 /dev/zero; } > "$tmp/latin1.log"
 expect_rc 1 "$XLAYOUT" explain "$tmp/latin1.log" >"$tmp/out" 2>"$tmp/err"
 grep -q "parameter 2482 of jit_embedding_pipeline_step_fn" "$tmp/out" || fail "latin1 log: $(cat "$tmp/out" "$tmp/err")"
+# A run of NULs at the start (logrotate's copytruncate) is skipped with a
+# warning saying how many bytes and why, and the log is scanned (regression,
+# third trial: 64 NULs made it "binary data: " with an empty excerpt).
+for n in 64:64 65536:65,536; do
+  { head -c "${n%%:*}" /dev/zero; printf 'E0101 Executable(jit_f) expected parameter 3 of size 4096 (f32[32,32]{1,0}) but got buffer with incompatible size 2048 (f32[32,16]{1,0})\n'; } > "$tmp/nul.log"
+  expect_rc 1 "$XLAYOUT" explain "$tmp/nul.log" >"$tmp/out" 2>"$tmp/err"
+  grep -q "parameter 3 of jit_f" "$tmp/out" || fail "leading NULs ($n): $(cat "$tmp/out" "$tmp/err")"
+  grep -q "nul.log: skipped ${n#*:} NUL bytes at the start (what logrotate's copytruncate" "$tmp/err" || fail "leading NULs ($n): $(cat "$tmp/err")"
+done
+# Binary data after the NULs is still refused, with an escaped excerpt in
+# which a literal backslash is doubled.
+{ head -c 5000 /dev/zero; printf '\001\002\\x41\177ELF'; head -c 100 /dev/urandom | tr -d '\000'; } > "$tmp/nulbin"
+expect_rc 2 "$XLAYOUT" explain "$tmp/nulbin" >"$tmp/out" 2>"$tmp/err"
+grep -qF 'not a text log (binary data: \x01\x02\\x41\x7fELF' "$tmp/err" || fail "binary after NULs: $(cat "$tmp/err")"
 gzip -c "$EXAMPLES/e0102_docs_sample.log" > "$tmp/log.gz"
 expect_rc 2 "$XLAYOUT" explain "$tmp/log.gz" >"$tmp/out" 2>"$tmp/err"
 grep -q "gzip data; decompress it" "$tmp/err" || fail "gzip: $(cat "$tmp/err")"

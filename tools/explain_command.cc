@@ -328,12 +328,22 @@ int Run(const ExplainOptions& opt) {
     }
     LogScanner scanner(on_message, on_unparsed);
     OomReportScanner oom(on_oom);
-    absl::Status s = ScanFile(path, scanner, oom, [&](int64_t done) {
-      if (bar) bar->Update(done);
-    });
+    int64_t leading_nuls = 0;
+    absl::Status s = ScanFile(
+        path, scanner, oom,
+        [&](int64_t done) {
+          if (bar) bar->Update(done);
+        },
+        &leading_nuls);
     scanner.Finish();
     oom.Finish();
     bar.reset();
+    if (leading_nuls > 0) {
+      PrintWarning(absl::StrCat(
+          path, ": skipped ", WithCommas(leading_nuls),
+          " NUL bytes at the start (what logrotate's copytruncate leaves "
+          "when the writer keeps its file offset)"));
+    }
     if (!s.ok()) {
       PrintError(s.message());
       errors.push_back(JsonErrorItem(JsonFileInput(path), s));

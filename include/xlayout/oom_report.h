@@ -207,10 +207,14 @@ std::vector<std::string> DescribeOomReport(const OomReport& report);
 nlohmann::ordered_json OomReportToJson(const OomReport& report);
 
 // ScanFile for both recognisers: reads `path` ("-": stdin) once and feeds
-// every block to `scanner` and `oom`. Errors as ScanFile.
+// every block to `scanner` and `oom`. Errors as ScanFile; INVALID_ARGUMENT
+// when the first bytes after a leading run of NULs are not text (binary,
+// gzip, UTF-16). `leading_nul_bytes`, if given, gets the length of that run
+// (what logrotate's copytruncate leaves at the start of a log).
 absl::Status ScanFile(const std::string& path, LogScanner& scanner,
                       OomReportScanner& oom,
-                      const std::function<void(int64_t)>& on_progress = {});
+                      const std::function<void(int64_t)>& on_progress = {},
+                      int64_t* leading_nul_bytes = nullptr);
 
 }  // namespace xlayout
 

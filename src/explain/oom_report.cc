@@ -21,6 +21,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/string_view.h"
 #include "base/checked_math.h"
@@ -1675,6 +1676,33 @@ nlohmann::ordered_json OomReportToJson(const OomReport& r) {
 
 namespace {
 
+// The first bytes of binary data, at most `max_chars` characters: printable
+// ASCII as is, a backslash doubled (so it never reads like an escape), any
+// other byte as \xNN.
+std::string BinaryExcerpt(absl::string_view data, size_t max_chars) {
+  std::string out;
+  size_t i = 0;
+  for (; i < data.size(); ++i) {
+    const unsigned char c = static_cast<unsigned char>(data[i]);
+    std::string unit;
+    if (c == '\\') {
+      unit = "\\\\";
+    } else if (c >= 0x20 && c < 0x7f) {
+      unit.push_back(static_cast<char>(c));
+    } else {
+      unit = absl::StrFormat("\\x%02x", c);
+    }
+    if (out.size() + unit.size() > max_chars) break;
+    out += unit;
+  }
+  if (i < data.size()) {
+    absl::StrAppend(&out, "… (",
+                    WithCommas(static_cast<int64_t>(data.size() - i)),
+                    " more bytes)");
+  }
+  return out;
+}
+
 // INVALID_ARGUMENT when the first bytes of a log show it is not text:
 // compressed data, UTF-16, or mostly NULs and control bytes (an
 // executable). A log may hold a stray Latin-1 byte or a few NULs from a
@@ -1706,7 +1734,7 @@ absl::Status CheckLooksLikeALog(const std::string& path,
       utf16  ? "UTF-16 text; convert it with iconv -f UTF-16 -t UTF-8"
       : gzip ? "gzip data; decompress it, e.g. zcat FILE | xlayout explain -"
              : absl::StrCat("binary data: ",
-                            EscapeAndTruncate(head.substr(0, 64), 48)),
+                            BinaryExcerpt(head.substr(0, 64), 48)),
       ")"));
 }
 
@@ -1714,24 +1742,37 @@ absl::Status CheckLooksLikeALog(const std::string& path,
 
 absl::Status ScanFile(const std::string& path, LogScanner& scanner,
                       OomReportScanner& oom,
-                      const std::function<void(int64_t)>& on_progress) {
+                      const std::function<void(int64_t)>& on_progress,
+                      int64_t* leading_nul_bytes) {
   XLAYOUT_ASSIGN_OR_RETURN(
       io::InputFile file,
       io::InputFile::Open(path, {.allow_stdin = true, .allow_streams = true}));
   io::BlockReader reader(file);
-  bool first = true;
+  bool sniffed = false;
+  int64_t nuls = 0;
+  if (leading_nul_bytes != nullptr) *leading_nul_bytes = 0;
   while (true) {
     XLAYOUT_ASSIGN_OR_RETURN(absl::string_view block, reader.Next());
     if (block.empty()) break;
-    if (first) {
-      // Binary input is refused from its first bytes: scanned, it can only
-      // give bogus findings.
-      first = false;
-      constexpr size_t kSniffBytes = 4096;
-      const absl::string_view head = block.substr(0, kSniffBytes);
-      if (absl::Status s = CheckLooksLikeALog(file.path(), head); !s.ok()) {
-        return s;
+    if (!sniffed) {
+      // A run of NULs at the start is what logrotate's copytruncate leaves
+      // when the writer keeps its file offset: skipped (still fed, so
+      // offsets stay true; NULs hold no message) and not judged.
+      const size_t text = block.find_first_not_of('\0');
+      if (text == absl::string_view::npos) {
+        nuls += static_cast<int64_t>(block.size());
+      } else {
+        nuls += static_cast<int64_t>(text);
+        // Binary input is refused from its first bytes: scanned, it can
+        // only give bogus findings.
+        sniffed = true;
+        constexpr size_t kSniffBytes = 4096;
+        const absl::string_view head = block.substr(text, kSniffBytes);
+        if (absl::Status s = CheckLooksLikeALog(file.path(), head); !s.ok()) {
+          return s;
+        }
       }
+      if (leading_nul_bytes != nullptr) *leading_nul_bytes = nuls;
     }
     scanner.Feed(block);
     oom.Feed(block);
