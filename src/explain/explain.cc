@@ -642,9 +642,27 @@ void LayoutFacts(const Side& e, const Side& a, Diagnosis* d) {
                      " (logical size ", WithCommas(*lb), " bytes)"));
   }
   if (!unknown && eb.ok() && ab.ok() && *eb == *ab) {
-    d->details.push_back(
-        "both layouts need the same number of bytes: XLA's size check passes "
-        "and the program would read the bytes in the wrong order");
+    switch (d->kind) {
+      case MessageKind::kHostShape:
+      case MessageKind::kStrictLayout:
+      case MessageKind::kJaxLayout:
+      case MessageKind::kIncompatibleShape:
+      case MessageKind::kTpuExecute:
+      case MessageKind::kMosaicLayout:
+      case MessageKind::kLayout:
+        // These messages come from a check that compares the layouts
+        // themselves, not XLA's size check.
+        d->details.push_back(
+            "both layouts need the same number of bytes: a size check alone "
+            "would not catch this (this message's check compares the "
+            "layouts); read in the other layout, the bytes would be in the "
+            "wrong order");
+        break;
+      default:
+        d->details.push_back(
+            "both layouts need the same number of bytes: XLA's size check "
+            "passes and the program would read the bytes in the wrong order");
+    }
   }
   d->causes.push_back(std::string(kCauseConfig));
   d->causes.push_back(std::string(kCauseTopology));
@@ -696,14 +714,6 @@ void LayoutFacts(const Side& e, const Side& a, Diagnosis* d) {
         "data at the shapes' bounds and keep the metadata");
     return;
   }
-  d->next_steps.push_back(
-      "Or convert the buffer's bytes to the expected layout with the command "
-      "below");
-  if (e.inferred || a.inferred) {
-    d->next_steps.push_back(
-        "The layout in the command was inferred (the message omits it); "
-        "confirm it against the HLO dump (--xla_dump_to) before converting");
-  }
   // The command must work on a buffer of the printed size: both layouts
   // must reproduce the printed sizes and fit a device buffer of them.
   auto fits = [](const Side& s, const Shape& shape) {
@@ -719,6 +729,15 @@ void LayoutFacts(const Side& e, const Side& a, Diagnosis* d) {
         "(see the sizes above); take the layout from the HLO dump "
         "(--xla_dump_to)"));
     return;
+  }
+  // Offered only once the command is known to exist.
+  d->next_steps.push_back(
+      "Or convert the buffer's bytes to the expected layout with the command "
+      "below");
+  if (e.inferred || a.inferred) {
+    d->next_steps.push_back(
+        "The layout in the command was inferred (the message omits it); "
+        "confirm it against the HLO dump (--xla_dump_to) before converting");
   }
   d->fix_commands.push_back(absl::StrCat("xlayout relayout --shape '",
                                          as.ToString(true), "' --to '",
@@ -796,8 +815,24 @@ void SizesOnlyFacts(int64_t e, int64_t a, Diagnosis* d) {
   d->next_steps.push_back(std::string(kStepFlags));
 }
 
+// A side whose printed size cannot be checked: its shape has no size XLA
+// can compute (a tile whose size overflows, say).
+bool Uncomputable(const Side& s) {
+  return s.report.printed_bytes && !s.report.recomputed_bytes &&
+         !s.report.error.empty();
+}
+
 void Consistency(const Side& s, absl::string_view name, Diagnosis* d) {
   const SideReport& r = s.report;
+  if (Uncomputable(s)) {
+    // Nothing confirms the printed size.
+    d->consistent = false;
+    d->details.push_back(absl::StrCat(
+        "the ", name, " size ", WithCommas(*r.printed_bytes),
+        " cannot be checked: no size can be computed for the printed shape ",
+        r.shape, " (", r.error, ")"));
+    return;
+  }
   if (!r.printed_bytes || !r.recomputed_bytes) return;
   if (s.dynamic_metadata > 0) {
     d->details.push_back(absl::StrCat(
@@ -854,10 +889,32 @@ void Consistency(const Side& s, absl::string_view name, Diagnosis* d) {
   }
 }
 
+void IdenticalShapesFacts(Diagnosis* d) {
+  d->classification = Classification::kUnknown;
+  d->summary = "identical shapes, different sizes";
+  d->details.push_back(
+      "both sides print the same shape and layout, yet the sizes differ");
+  d->causes.push_back(std::string(kCauseLayoutBug));
+  d->causes.push_back(std::string(kCauseConfig));
+  d->next_steps.push_back(std::string(kStepFlags));
+}
+
 void ShapeFacts(const Side& e, const Side& a, Diagnosis* d) {
+  if (Uncomputable(e) || Uncomputable(a)) {
+    d->classification = Classification::kUnknown;
+    d->summary = "a printed shape has no computable size";
+    d->causes.push_back(std::string(kCauseLayoutBug));
+    d->next_steps.push_back(std::string(kStepFlags));
+    return;
+  }
   const Shape& es = *e.effective;
   const Shape& as = *a.effective;
   if (es.IsTuple() || as.IsTuple() || !es.IsArray() || !as.IsArray()) {
+    if (es == as) {
+      // E.g. token[] against token[]: nothing printed differs.
+      IdenticalShapesFacts(d);
+      return;
+    }
     if (SameLogicalShape(es, as)) {
       d->classification = Classification::kLayout;
       d->summary = "same logical shape, different physical layout";
@@ -943,13 +1000,7 @@ void ShapeFacts(const Side& e, const Side& a, Diagnosis* d) {
     return;
   }
   if (el == al) {
-    d->classification = Classification::kUnknown;
-    d->summary = "identical shapes, different sizes";
-    d->details.push_back(
-        "both sides print the same shape and layout, yet the sizes differ");
-    d->causes.push_back(std::string(kCauseLayoutBug));
-    d->causes.push_back(std::string(kCauseConfig));
-    d->next_steps.push_back(std::string(kStepFlags));
+    IdenticalShapesFacts(d);
     return;
   }
   d->classification = Classification::kLayout;

@@ -711,5 +711,66 @@ TEST(ExplainTest, MemorySpaceOnlyWhenItIsTheOnlyDifference) {
               testing::Contains(HasSubstr("with_memory_kind('device')")));
 }
 
+// User trial 3, finding 4. Next steps never offer a command and then say
+// there is none.
+void ExpectNoContradiction(const Diagnosis& d) {
+  const bool offered = std::any_of(
+      d.next_steps.begin(), d.next_steps.end(), [](const std::string& s) {
+        return absl::StrContains(s, "with the command below");
+      });
+  EXPECT_EQ(offered, !d.fix_commands.empty());
+  if (offered) {
+    EXPECT_THAT(d.next_steps,
+                testing::Not(testing::Contains(HasSubstr("No relayout"))));
+  }
+}
+
+TEST(ExplainTest, IdenticalTokensWithDifferentSizesAreUnknown) {
+  Diagnosis d = DiagnoseText(
+      "Executable(jit_f) expected parameter 1 of size 16 (token[]) but got "
+      "buffer with incompatible size 0 (token[])");
+  EXPECT_EQ(d.classification, Classification::kUnknown);
+  EXPECT_EQ(d.summary, "identical shapes, different sizes");
+  EXPECT_THAT(d.details, testing::Not(testing::Contains(
+                             HasSubstr("agree except in their layouts"))));
+  ExpectNoContradiction(d);
+}
+
+TEST(ExplainTest, UncomputableSizeIsNotConsistent) {
+  Diagnosis d = DiagnoseText(
+      "Executable(jit_f) expected parameter 1 of size 64 "
+      "(f32[4]{0:T(9223372036854775807)}) but got buffer with incompatible "
+      "size 16 (f32[4]{0})");
+  EXPECT_FALSE(d.expected.recomputed_bytes.has_value());
+  EXPECT_FALSE(d.consistent);
+  EXPECT_EQ(d.classification, Classification::kUnknown);
+  EXPECT_THAT(d.details,
+              testing::Contains(HasSubstr("the expected size 64 cannot be "
+                                          "checked")));
+  ExpectNoContradiction(d);
+  // A relayout that xlayout cannot do is not offered first.
+  d = DiagnoseText(
+      "Executable(jit_f) expected parameter 0 of size 1000 "
+      "(f32[10,10]{1,0}) but got buffer with incompatible size 1004 "
+      "(f32[10,10]{0,1})");
+  ExpectNoContradiction(d);
+  d = DiagnoseText(kDocsSample);
+  ASSERT_FALSE(d.fix_commands.empty());
+  ExpectNoContradiction(d);
+}
+
+// The host-shape check compares layouts, not sizes: it is not "XLA's size
+// check passes" when XLA raised this very error.
+TEST(ExplainTest, HostShapeIsNotTheSizeCheck) {
+  Diagnosis d = DiagnoseText(
+      "Argument does not match host shape or layout of computation parameter "
+      "0: want f32[2,3]{1,0}, got f32[2,3]{0,1}");
+  EXPECT_EQ(d.kind, MessageKind::kHostShape);
+  EXPECT_THAT(
+      d.details,
+      testing::Not(testing::Contains(HasSubstr("XLA's size check passes"))));
+  EXPECT_THAT(d.details, testing::Contains(HasSubstr("compares the layouts")));
+}
+
 }  // namespace
 }  // namespace xlayout
