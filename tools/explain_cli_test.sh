@@ -43,7 +43,7 @@ assert {"kind", "program", "parameter", "replicas", "partitions",
         "expected", "actual", "classification", "consistent",
         "causes", "fix_commands", "count"} <= set(f), sorted(f)
 assert doc["summary"] == [{"kind": "size", "program": "jit_embedding_pipeline_step_fn",
-                           "classification": "layout", "parameters": [2482],
+                           "classification": "layout", "parameters": [2482], "parameter_name": None,
                            "replicas": [0], "partitions": [0], "findings": 1,
                            "messages": 1}], doc["summary"]
 assert f["kind"] == "size"

@@ -240,6 +240,8 @@ void PrintSummary(const std::vector<FindingSummary>& summary, const Style& st) {
       absl::StrAppend(&line,
                       g.parameters.size() == 1 ? "parameter " : "parameters ",
                       FormatRanges(g.parameters));
+    } else if (!g.parameter_name.empty()) {
+      absl::StrAppend(&line, "argument ", Echo(g.parameter_name));
     } else {
       absl::StrAppend(&line, Unnumbered(g.kind));
     }
@@ -272,6 +274,9 @@ nlohmann::ordered_json SummaryJson(const std::vector<FindingSummary>& summary) {
                                      : nlohmann::ordered_json(g.program);
     j["classification"] = std::string(ClassificationName(g.classification));
     j["parameters"] = g.parameters;
+    j["parameter_name"] = g.parameter_name.empty()
+                              ? nlohmann::ordered_json(nullptr)
+                              : nlohmann::ordered_json(g.parameter_name);
     j["replicas"] = g.replicas;
     j["partitions"] = g.partitions;
     j["findings"] = g.findings;

@@ -50,6 +50,9 @@ struct FindingSummary {
   Classification classification = Classification::kUnknown;
   std::string summary;              // Diagnosis::summary of the first one.
   std::vector<int64_t> parameters;  // Sorted, unique; empty if none printed.
+  // The argument's name (JAX's argument path) when the messages print a
+  // name but no parameter number; part of the grouping then.
+  std::string parameter_name;
   std::vector<int64_t> replicas;    // Sorted, unique.
   std::vector<int64_t> partitions;  // Sorted, unique.
   int64_t findings = 0;

@@ -34,10 +34,13 @@ std::string OptionalText(const std::optional<int64_t>& v) {
   return v ? absl::StrCat(*v) : std::string("-");
 }
 
-// Everything that must match for two findings to share a summary line.
+// Everything that must match for two findings to share a summary line. A
+// finding without a parameter number is told apart by its argument's name
+// (JAX's argument path), which then labels the line.
 std::string SummaryKey(const Diagnosis& d) {
   return absl::StrJoin(
-      {std::string(MessageKindName(d.kind)), d.program, d.expected.shape,
+      {std::string(MessageKindName(d.kind)), d.program,
+       d.parameter ? std::string() : d.parameter_name, d.expected.shape,
        d.actual.shape, OptionalText(d.expected.printed_bytes),
        OptionalText(d.actual.printed_bytes), d.expected_value, d.actual_value},
       "\x1f");
@@ -63,6 +66,7 @@ std::vector<FindingSummary> SummarizeFindings(
       s.program = d.program;
       s.classification = d.classification;
       s.summary = d.summary;
+      if (!d.parameter) s.parameter_name = d.parameter_name;
       out.push_back(std::move(s));
     }
     FindingSummary& s = out[it->second];

@@ -92,5 +92,42 @@ TEST(UnparsedTallyTest, OneEntryPerReason) {
   EXPECT_EQ(tally.entries()[1].line, 2);
 }
 
+// User trial 3, finding 5: JAX's per-argument messages print a name but no
+// parameter number; t['k_bias'] and t['o_bias'] shared one summary line
+// labelled "an argument". Each argument now has its own line, named.
+TEST(SummarizeFindingsTest, ArgumentsWithoutNumbersAreToldApartByName) {
+  const std::string log =
+      "Computation was compiled for input layouts that disagree with the "
+      "layouts of arguments passed to it. Here are the 2 mismatches:\n"
+      "Argument t['k_bias'] with shape float32[2048]:\n"
+      "  Passed layout: Layout(major_to_minor=(0,), tiling=((1024,),), "
+      "sub_byte_element_size_in_bits=0)\n"
+      "  Required layout: Layout(major_to_minor=(0,), tiling=(), "
+      "sub_byte_element_size_in_bits=0)\n"
+      "Argument t['o_bias'] with shape float32[2048]:\n"
+      "  Passed layout: Layout(major_to_minor=(0,), tiling=((1024,),), "
+      "sub_byte_element_size_in_bits=0)\n"
+      "  Required layout: Layout(major_to_minor=(0,), tiling=(), "
+      "sub_byte_element_size_in_bits=0)\n";
+  FindingCollector collector;
+  Scan(log, collector);
+  const std::vector<Finding>& findings = collector.findings();
+  ASSERT_EQ(findings.size(), 2u);
+  const std::vector<FindingSummary> summary = SummarizeFindings(findings);
+  ASSERT_EQ(summary.size(), 2u);
+  EXPECT_EQ(summary[0].parameter_name, "t['k_bias']");
+  EXPECT_EQ(summary[1].parameter_name, "t['o_bias']");
+  EXPECT_EQ(summary[0].messages, 1);
+  EXPECT_TRUE(summary[0].parameters.empty());
+  // Numbered parameters still share a line across parameters.
+  FindingCollector numbered;
+  Scan(Log(), numbered);
+  const std::vector<FindingSummary> lines =
+      SummarizeFindings(numbered.findings());
+  ASSERT_EQ(lines.size(), 1u);
+  EXPECT_EQ(lines[0].parameter_name, "");
+  EXPECT_THAT(lines[0].parameters, ElementsAre(7, 8));
+}
+
 }  // namespace
 }  // namespace xlayout
