@@ -101,8 +101,9 @@ absl::StatusOr<int64_t> SumBytes(absl::Span<const int64_t> bytes,
 // in layout `a` that a program expects in layout `b`.
 enum class PhysicalDifference {
   kIdentical,          // Same shape, same layout text.
-  kEquivalent,         // Layouts spelled differently (e.g. E(32) on f32)
-                       // that describe the same bytes: nothing to do.
+  kEquivalent,         // Layouts spelled differently (e.g. E(32) on f32,
+                       // or a tile covering the whole array) that describe
+                       // the same bytes (SameStoredBytes): nothing to do.
   kMemorySpaceOnly,    // Same bytes in the same order in another memory
                        // space S(n): a copy between memories, no relayout.
   kSameSizeReordered,  // Same xla_bytes, different element order: XLA's size
@@ -114,6 +115,15 @@ enum class PhysicalDifference {
 // "identical", "equivalent", "memory_space", "reordered", "size",
 // "logical_shape".
 absl::string_view PhysicalDifferenceName(PhysicalDifference difference);
+
+// Whether two array shapes (a missing layout is the default one) store the
+// same bytes: same logical shape, and every element at the same bit offset
+// in buffers of the same length, ignoring S(n). E.g. f32[8,128]{1,0} and
+// {1,0:T(8,128)} (one tile covers the array), or any two layouts of an
+// empty array with the same length. Conservative: false for what it cannot
+// compare cheaply (split configs, combined dims, dynamic dims, sparse
+// layouts, dims summing over 4M). Errors as ComputeArraySizes.
+absl::StatusOr<bool> SameStoredBytes(const Shape& a, const Shape& b);
 
 // Compares two array shapes (a missing layout is the default one). Errors as
 // ComputeArraySizes.

@@ -1,7 +1,9 @@
 #include "xlayout/size.h"
 
 #include <algorithm>
+#include <vector>
 
+#include "absl/algorithm/container.h"
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -458,7 +460,72 @@ Layout Canonical(const Shape& array, bool drop_memory_space) {
   return layout;
 }
 
+// Whether the element order of `x` and `y` (same logical shape, no split
+// configs, no combined dims) is the same: the offset of a logical index is
+// the sum over its dims of a per-dim term, since every tiled dim derives
+// from one physical dim, so comparing each dim's terms (the other indices 0)
+// compares every element. Checks at most 4M indices; false beyond that.
+absl::StatusOr<bool> SameElementOffsets(const Shape& x, const Shape& y) {
+  constexpr int64_t kBudget = int64_t{1} << 22;
+  XLAYOUT_ASSIGN_OR_RETURN(TiledShape tx, TiledShape::Create(x));
+  XLAYOUT_ASSIGN_OR_RETURN(TiledShape ty, TiledShape::Create(y));
+  int64_t checked = 0;
+  std::vector<int64_t> index(static_cast<size_t>(x.rank()), 0);
+  for (int d = 0; d < x.rank(); ++d) {
+    const int64_t n = x.dimensions(d);
+    if (n > kBudget - checked) return false;
+    checked += n;
+    for (int64_t i = 0; i < n; ++i) {
+      index[d] = i;
+      if (tx.LinearIndex(index) != ty.LinearIndex(index)) return false;
+    }
+    index[d] = 0;
+  }
+  return true;
+}
+
+bool HasCombinedDims(const Layout& layout) {
+  for (const Tile& t : layout.tiles()) {
+    for (int64_t d : t.dims()) {
+      if (d == Tile::kCombineDimension) return true;
+    }
+  }
+  return false;
+}
+
 }  // namespace
+
+absl::StatusOr<bool> SameStoredBytes(const Shape& a, const Shape& b) {
+  XLAYOUT_ASSIGN_OR_RETURN(const Shape* pa, ArrayOf(a));
+  XLAYOUT_ASSIGN_OR_RETURN(const Shape* pb, ArrayOf(b));
+  if (!SameLogicalShape(*pa, *pb)) return false;
+  Shape x = *pa, y = *pb;
+  x.set_layout(Canonical(*pa, true));
+  y.set_layout(Canonical(*pb, true));
+  if (x.layout() == y.layout()) return true;
+  const Layout& lx = x.layout();
+  const Layout& ly = y.layout();
+  // Only what element offsets and the length describe: the same storage
+  // width, dense, unsplit, no combined dims, no dynamic dims.
+  if (lx.element_size_in_bits() != ly.element_size_in_bits() || lx.IsSparse() ||
+      ly.IsSparse() || !lx.split_configs().empty() ||
+      !ly.split_configs().empty() || lx.has_physical_shape() ||
+      ly.has_physical_shape() || HasCombinedDims(lx) || HasCombinedDims(ly) ||
+      absl::c_linear_search(x.dynamic_dimensions(), true) ||
+      absl::c_linear_search(y.dynamic_dimensions(), true)) {
+    return false;
+  }
+  XLAYOUT_ASSIGN_OR_RETURN(int64_t exact_x, ExactBytes(x));
+  XLAYOUT_ASSIGN_OR_RETURN(int64_t exact_y, ExactBytes(y));
+  XLAYOUT_ASSIGN_OR_RETURN(int64_t xla_x, XlaBytes(x));
+  XLAYOUT_ASSIGN_OR_RETURN(int64_t xla_y, XlaBytes(y));
+  if (exact_x != exact_y || xla_x != xla_y) return false;
+  // An empty array: no element to place, the lengths say it all.
+  for (int d = 0; d < x.rank(); ++d) {
+    if (x.dimensions(d) == 0) return true;
+  }
+  return SameElementOffsets(x, y);
+}
 
 absl::StatusOr<PhysicalDifference> ComparePhysical(const Shape& a,
                                                    const Shape& b) {
@@ -475,6 +542,12 @@ absl::StatusOr<PhysicalDifference> ComparePhysical(const Shape& a,
   }
   if (Canonical(*x, true) == Canonical(*y, true)) {
     return PhysicalDifference::kMemorySpaceOnly;
+  }
+  XLAYOUT_ASSIGN_OR_RETURN(const bool same_bytes, SameStoredBytes(*x, *y));
+  if (same_bytes) {
+    return MemorySpaceOf(*x) == MemorySpaceOf(*y)
+               ? PhysicalDifference::kEquivalent
+               : PhysicalDifference::kMemorySpaceOnly;
   }
   XLAYOUT_ASSIGN_OR_RETURN(int64_t bx, XlaBytes(*x));
   XLAYOUT_ASSIGN_OR_RETURN(int64_t by, XlaBytes(*y));

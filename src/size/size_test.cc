@@ -269,6 +269,36 @@ TEST(ComparePhysicalTest, NaturalElementSizeIsEquivalent) {
   EXPECT_EQ(Compare("f32[2]{0}", "f32[2]{0}"), PhysicalDifference::kIdentical);
 }
 
+// Regression: a tile that covers the whole array stores the row-major bytes;
+// size called the two "reordered" and check "needs relayout".
+TEST(ComparePhysicalTest, WholeArrayTileIsEquivalent) {
+  EXPECT_EQ(Compare("f32[8,128]{1,0:T(8,128)}", "f32[8,128]{1,0}"),
+            PhysicalDifference::kEquivalent);
+  EXPECT_EQ(Compare("f32[8,128]{1,0}", "f32[8,128]{1,0:T(8,128)S(1)}"),
+            PhysicalDifference::kMemorySpaceOnly);
+  // One row of tiles: still row-major.
+  EXPECT_EQ(Compare("f32[8,256]{1,0:T(8,128)}", "f32[8,256]{1,0}"),
+            PhysicalDifference::kSameSizeReordered);
+  EXPECT_EQ(Compare("f32[16,128]{1,0:T(8,128)}", "f32[16,128]{1,0}"),
+            PhysicalDifference::kEquivalent);
+  EXPECT_EQ(Compare("f32[16,256]{1,0:T(8,128)}", "f32[16,256]{1,0}"),
+            PhysicalDifference::kSameSizeReordered);
+  // Size-1 dims go anywhere.
+  EXPECT_EQ(Compare("f32[1,5]{1,0}", "f32[1,5]{0,1}"),
+            PhysicalDifference::kEquivalent);
+  // An empty array of the same length (0 bytes) under any layout.
+  EXPECT_EQ(Compare("f32[0,5]{1,0}", "f32[0,5]{0,1:T(8,128)}"),
+            PhysicalDifference::kEquivalent);
+  absl::StatusOr<bool> same = SameStoredBytes(
+      Parse("f32[8,128]{1,0:T(8,128)}"), Parse("f32[8,128]{1,0:T(8,128)}"));
+  ASSERT_TRUE(same.ok()) << same.status();
+  EXPECT_TRUE(*same);
+  same = SameStoredBytes(Parse("f32[8,100]{1,0:T(8,128)}"),
+                         Parse("f32[8,100]{1,0}"));
+  ASSERT_TRUE(same.ok()) << same.status();
+  EXPECT_FALSE(*same);  // Padded: 4,096 bytes against 3,200.
+}
+
 TEST(ComparePhysicalTest, RealDifferences) {
   EXPECT_EQ(Compare("bf16[16,1280,40]{2,1,0:T(8,128)(2,1)}",
                     "bf16[16,1280,40]{1,2,0:T(8,128)(2,1)}"),
