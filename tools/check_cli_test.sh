@@ -99,7 +99,7 @@ assert j["env_input"] == {"file": sys.argv[1]}
 assert j["program"] == "jit_step" and j["ok"] is False and j["strict"] is False
 assert j["counts"] == {"parameters": 5, "tensors": 5, "ok": 1, "needs_relayout": 3,
                        "incompatible": 0, "memory_kind": 1, "missing": 0, "extra": 0}, j["counts"]
-keys = ["parameter", "name", "tensor", "bound_by", "verdict", "expected", "actual",
+keys = ["parameter", "tuple_index", "name", "tensor", "bound_by", "verdict", "expected", "actual",
         "per_device", "message", "messages", "xla_rejects", "classification", "summary", "details", "note"]
 for r in j["parameters"]:
     assert list(r) == keys, list(r)
@@ -224,9 +224,9 @@ assert j["errors"][0]["input"] == {"file": "nope"}, j
 run 2 "$XLAYOUT" check --program A.hlo --checkpoint ck --map nope=1
 has 'no tensor named "nope"' err.txt
 run 2 "$XLAYOUT" check --program A.hlo --checkpoint ck --map k=9
-has 'has 5 parameters (0 to 4)' err.txt
+has 'has no parameter 9: it has parameters 0 to 4' err.txt
 run 2 "$XLAYOUT" check --program A.hlo --checkpoint ck --map k
-has 'expected NAME=INDEX' err.txt
+has "expected NAME=N (XLA's parameter N) or NAME=N{i}" err.txt
 echo '{"format": "xlayout.environment.v1", "device_count": "x"}' > bad_env.json
 run 2 "$XLAYOUT" check --program A.hlo --checkpoint ck --env bad_env.json
 has "--env 'bad_env.json'" err.txt
@@ -426,5 +426,67 @@ $PY -c 'import numpy as np; np.save("topo/mlp_w_in.npy", np.zeros((1024, 1024), 
 run 1 "$XLAYOUT" check --program "$EXAMPLES/topology_8.hlo" --checkpoint piece --map mlp_w_in=2
 has 'parameter 2 (Arg_2.3) ← tensor "mlp_w_in" (by map): incompatible'
 has '- sharding: dim 1 is 512 on the expected side and 1024 on the actual one: this matches devices=[1,8] against [1,4], a different partition count (the tensor looks like one device'"'"'s piece, not the global array)'
+
+# --- layouts that store the same bytes (regression) --------------------------
+# One T(8,128) tile covers f32[8,128]: the row-major bytes are the program's,
+# so a --host checkpoint is ok (with a note); f32[16,256] is the same size
+# in another order and needs relayout, worded from the exact layouts.
+$PY -c 'import numpy as np; np.save("m8.npy", np.arange(1024, dtype=np.float32).reshape(8, 128)); np.save("m16.npy", np.arange(4096, dtype=np.float32).reshape(16, 256))'
+program p8.hlo 'a:f32[8,128]{1,0:T(8,128)}' 'b:f32[16,256]{1,0:T(8,128)}'
+"$XLAYOUT" import m8.npy m16.npy --host -o c8 > /dev/null 2> err.txt || fail "import c8: $(cat err.txt)"
+run 1 "$XLAYOUT" check --program p8.hlo --checkpoint c8
+has 'Summary 2 parameters: 1 ok, 1 needs relayout'
+has '- layout: the program expects f32[16,256]{1,0:T(8,128)}, the checkpoint holds f32[16,256]{1,0}: the same size (16384 bytes), the elements stored in another order'
+lacks 'printed'
+lacks 'inferred'
+"$XLAYOUT" check --program p8.hlo --checkpoint c8 --json > j8.json || true
+$PY - <<'PY'
+import json
+a, b = json.load(open("j8.json"))["parameters"]
+assert a["verdict"] == "ok" and a["messages"] == [], a
+assert "store the same bytes" in a["note"], a
+assert b["verdict"] == "needs_relayout" and b["classification"] == "layout", b
+PY
+
+# --- an undefined program size: XLA's verdict is unknown (regression) ---------
+$PY -c 'import numpy as np; np.save("f35.npy", np.zeros((3, 5), np.float32))'
+program pu.hlo 'a:f32[4611686018427387904,4]{1,0:T(8,128)}'
+"$XLAYOUT" import f35.npy --host -o cu > /dev/null 2> err.txt || fail "import cu: $(cat err.txt)"
+run 1 "$XLAYOUT" check --program pu.hlo --checkpoint cu
+has 'whether XLA accepts this buffer is unknown'
+lacks 'same xla_bytes'
+"$XLAYOUT" check --program pu.hlo --checkpoint cu --json > ju.json 2> /dev/null || true
+$PY -c 'import json; r = json.load(open("ju.json"))["parameters"][0]; assert r["xla_rejects"] is None, r'
+
+# --- tuple parameters: XLA's numbering everywhere (regression) ----------------
+# Parameter 0 is a tuple of two leaves (0{0}, 0{1}), parameter 1 a scalar.
+$PY -c 'import numpy as np; np.save("v2.npy", np.zeros(2, np.float32)); np.save("f32.npy", np.zeros((3, 5), np.float32)); np.save("s.npy", np.int32(7))'
+cat > tup.hlo <<'HLO'
+HloModule jit_tup, entry_computation_layout={((f32[2]{0:T(256)}, f32[3,5]{0,1:T(8,128)}), s32[]{:T(128)})->f32[]{:T(128)}}
+
+ENTRY %main (p: (f32[2], f32[3,5]), q: s32[]) -> f32[] {
+  %p = (f32[2]{0:T(256)}, f32[3,5]{0,1:T(8,128)}) parameter(0)
+  %q = s32[]{:T(128)} parameter(1)
+  ROOT %c = f32[]{:T(128)} constant(0)
+}
+HLO
+"$XLAYOUT" import s.npy v2.npy f32.npy --program tup.hlo --map s=1 --map 'f32=0{1}' \
+  --json -o ctup > jt.json 2> err.txt || fail "import tup: $(cat err.txt)"
+$PY - <<'PY'
+import json
+t = {x["name"]: (x["parameter"], x["tuple_index"]) for x in json.load(open("jt.json"))["tensors"]}
+assert t == {"s": (1, []), "v2": (0, [0]), "f32": (0, [1])}, t
+PY
+run 0 "$XLAYOUT" check --program tup.hlo --checkpoint ctup --map s=1 --map 'v2=0{0}'
+"$XLAYOUT" check --program tup.hlo --checkpoint ctup --json > jc.json || fail "check tup"
+$PY - <<'PY'
+import json
+v = [(r["parameter"], r["tuple_index"], r["tensor"]) for r in json.load(open("jc.json"))["parameters"]]
+assert v == [(0, [0], "v2"), (0, [1], "f32"), (1, [], "s")], v
+PY
+expect_fail 2 "--map s=0: program 'jit_tup' has no parameter 0: parameter 0 is a tuple (leaves {0} to {1}): bind a leaf, as s=0{0}" \
+  "$XLAYOUT" check --program tup.hlo --checkpoint ctup --map s=0
+expect_fail 2 "has no parameter 2: it has parameters 0 to 1" \
+  "$XLAYOUT" import s.npy --program tup.hlo --map s=2 -o ctup2
 
 echo "check_cli_test: ok"

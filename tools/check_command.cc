@@ -1,5 +1,5 @@
 // `xlayout check --program DUMP --checkpoint DIR [--env CURRENT.json]
-// [--map NAME=INDEX...] [--strict] [--json]`: a device-free preflight of a
+// [--map NAME=N...] [--strict] [--json]`: a device-free preflight of a
 // checkpoint against a compiled program. The work is the library's
 // CheckCheckpoint (xlayout/checkpoint_check.h); this file reads the inputs
 // and prints the report.
@@ -78,7 +78,8 @@ int Run(const Options& o) {
     read_options.memory_kinds = *std::move(kinds);
   }
   for (const std::string& m : o.map) {
-    absl::StatusOr<std::pair<std::string, int64_t>> kv = ParseTensorMapping(m);
+    absl::StatusOr<std::pair<std::string, TensorBinding>> kv =
+        ParseTensorMapping(m);
     if (!kv.ok()) return Fail(o, JsonTextInput(m), kv.status());
     options.map.push_back(*std::move(kv));
   }
@@ -138,8 +139,9 @@ RunFn RegisterCheckCommand(CLI::App& app) {
                   "differences from the checkpoint's fingerprint are listed, "
                   "layout-affecting ones first");
   cmd->add_option("--map", o->map,
-                  "NAME=INDEX: bind tensor NAME to runtime parameter INDEX "
-                  "(overrides the manifest's binding; unbound tensors take "
+                  "NAME=N or NAME=N{i}: bind tensor NAME to XLA's parameter "
+                  "N, or to leaf i of tuple parameter N (overrides the "
+                  "manifest's binding; unbound tensors take "
                   "the free parameters in order)")
       ->type_size(1)
       ->allow_extra_args(false);

@@ -98,9 +98,19 @@ Json PerDevice(const ParameterCheck& c) {
   return j;
 }
 
+// XLA's numbering: "3", or "0{1}" for a leaf of tuple parameter 0.
+std::string ParameterText(const ParameterCheck& c) {
+  std::string s = absl::StrCat(c.parameter_number);
+  if (!c.tuple_index.empty()) {
+    absl::StrAppend(&s, "{", absl::StrJoin(c.tuple_index, ","), "}");
+  }
+  return s;
+}
+
 Json Record(const ParameterCheck& c) {
   Json j;
-  j["parameter"] = c.parameter >= 0 ? Json(c.parameter) : Json(nullptr);
+  j["parameter"] = c.parameter >= 0 ? Json(c.parameter_number) : Json(nullptr);
+  j["tuple_index"] = c.tuple_index;
   j["name"] = c.parameter >= 0 ? Json(c.parameter_name) : Json(nullptr);
   j["tensor"] = c.tensor.empty() ? Json(nullptr) : Json(c.tensor);
   j["bound_by"] = std::string(BindingSourceName(c.bound_by));
@@ -111,7 +121,7 @@ Json Record(const ParameterCheck& c) {
   j["per_device"] = PerDevice(c);
   j["message"] = c.messages.empty() ? Json(nullptr) : Json(c.messages.front());
   j["messages"] = c.messages;
-  j["xla_rejects"] = c.xla_rejects;
+  j["xla_rejects"] = c.xla_rejects_known ? Json(c.xla_rejects) : Json(nullptr);
   j["classification"] =
       c.classification.has_value()
           ? Json(std::string(ClassificationName(*c.classification)))
@@ -313,7 +323,7 @@ void PrintCheckReportText(const CheckInputs& o, const CheckReport& r,
                                    ? std::string("=")
                                    : shape_kind(c.actual, c.actual_memory_kind);
     std::vector<std::string> row = {
-        c.parameter >= 0 ? absl::StrCat(c.parameter) : "-",
+        c.parameter >= 0 ? ParameterText(c) : "-",
         c.parameter >= 0 && !c.parameter_name.empty()
             ? EscapeAndTruncate(c.parameter_name, 60)
             : "-",
@@ -347,7 +357,7 @@ void PrintCheckReportText(const CheckInputs& o, const CheckReport& r,
     findings_header();
     std::string who;
     if (c.parameter >= 0) {
-      who = absl::StrCat("parameter ", c.parameter);
+      who = absl::StrCat("parameter ", ParameterText(c));
       if (!c.parameter_name.empty()) {
         absl::StrAppend(&who, " (", EscapeForTerminal(c.parameter_name), ")");
       }
@@ -431,7 +441,7 @@ void PrintCheckReportText(const CheckInputs& o, const CheckReport& r,
     std::printf(
         "%s %s the checkpoint holds another dtype or other dims than the "
         "program expects (re-export the model for this program, or bind the "
-        "right tensors with --map NAME=INDEX).\n",
+        "right tensors with --map NAME=N).\n",
         s.Red("Nothing can fix").c_str(),
         absl::StrCat(Plural(r.counts.incompatible, "incompatible parameter"),
                      ":")
@@ -439,7 +449,7 @@ void PrintCheckReportText(const CheckInputs& o, const CheckReport& r,
   }
   if (r.counts.missing > 0) {
     std::printf(
-        "%s %s no tensor of the checkpoint; bind one with --map NAME=INDEX "
+        "%s %s no tensor of the checkpoint; bind one with --map NAME=N "
         "or re-export.\n",
         s.Red(Plural(r.counts.missing, "parameter")).c_str(),
         r.counts.missing == 1 ? "has" : "have");

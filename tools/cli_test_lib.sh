@@ -64,7 +64,8 @@ program() {
 # checkpoint_fixture ENV_A: the checkpoint `ck` imported (from .npy files
 # numpy writes) under program A.hlo and ENV_A, and program B.hlo, which
 # wants act's tile order transposed (another size), w transposed (same
-# size), k's tile changed (same size) and host in pinned_host memory.
+# size), k's rows interleaved in pairs by a (2,1) sub-tile (same size; T(4,128)
+# would store k's bytes unchanged) and host in pinned_host memory.
 checkpoint_fixture() {
   $PY - <<'PY'
 import numpy as np
@@ -78,7 +79,7 @@ PY
   program A.hlo 'act:f32[16,256,40]{2,1,0:T(8,128)}' 'w:f32[256,256]{1,0:T(8,128)}' \
     'k:f32[40,40]{1,0:T(8,128)}' 'ids:s32[16]{0}' 'host:f32[4]{0:T(256)}'
   program B.hlo 'act:f32[16,256,40]{1,2,0:T(8,128)}' 'w:f32[256,256]{0,1:T(8,128)}' \
-    'k:f32[40,40]{1,0:T(4,128)}' 'ids:s32[16]{0}' 'host:f32[4]{0:T(256)S(5)}'
+    'k:f32[40,40]{1,0:T(8,128)(2,1)}' 'ids:s32[16]{0}' 'host:f32[4]{0:T(256)S(5)}'
   "$XLAYOUT" import act.npy w.npy k.npy ids.npy host.npy --program A.hlo \
     --env "$1" -o ck > /dev/null 2> err.txt || fail "import: $(cat err.txt)"
 }

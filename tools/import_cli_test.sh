@@ -150,11 +150,11 @@ expect_fail 2 'tensor "v" (s32\[5\]) does not fit parameter 2 (s32\[4\]{0:T(256)
   "$XLAYOUT" import v.npy --program sig.json --map v=2 -o ck4
 expect_fail 2 'rank 2, the parameter.s is 1' \
   "$XLAYOUT" import src/npy/a_i4.npy --program sig.json --map a_i4=2 -o ck4
-expect_fail 2 'has 3 parameters (0 to 2)' \
+expect_fail 2 "has no parameter 7: it has parameters 0 to 2" \
   "$XLAYOUT" import src/npy/a_f4.npy --program sig.json --map a_f4=7 -o ck4
-# --map takes NAME=INDEX as check and relayout do: split at the last '='
-# (names may contain '='), INDEX plain digits.
-expect_fail 2 "--map 'a_f4=+1': expected NAME=INDEX with INDEX a parameter number >= 0" \
+# --map takes NAME=N (or N{i}) as check and relayout do: split at the last '='
+# (names may contain '='), N plain digits.
+expect_fail 2 "--map 'a_f4=+1': expected NAME=N (XLA's parameter N) or NAME=N{i}" \
   "$XLAYOUT" import src/npy/a_f4.npy --program sig.json --map a_f4=+1 -o ck4
 expect_fail 2 '--map a_f4=v=1: no source holds a tensor "a_f4=v"' \
   "$XLAYOUT" import src/npy/a_f4.npy --program sig.json --map a_f4=v=1 -o ck4

@@ -74,8 +74,9 @@ absl::StatusOr<ImportOptions> LibraryOptions(const Options& o) {
     options.layouts.push_back(*kv);
   }
   for (const std::string& m : o.map) {
-    // The same NAME=INDEX as check and relayout take.
-    absl::StatusOr<std::pair<std::string, int64_t>> kv = ParseTensorMapping(m);
+    // The same NAME=N / NAME=N{i} as check and relayout take.
+    absl::StatusOr<std::pair<std::string, TensorBinding>> kv =
+        ParseTensorMapping(m);
     if (!kv.ok()) return kv.status();
     options.map.push_back(*std::move(kv));
   }
@@ -145,8 +146,8 @@ RunFn RegisterImportCommand(CLI::App& app) {
       ->allow_extra_args(false);
   cmd->add_flag("--host", o->host, "Store every tensor row-major");
   cmd->add_option("--map", o->map,
-                  "NAME=INDEX: bind tensor NAME to parameter INDEX (with "
-                  "--program)")
+                  "NAME=N or NAME=N{i}: bind tensor NAME to XLA's parameter "
+                  "N, or to leaf i of tuple parameter N (with --program)")
       ->type_size(1)
       ->allow_extra_args(false);
   cmd->add_option("--dtype", o->dtypes,
@@ -198,6 +199,9 @@ RunFn RegisterImportCommand(CLI::App& app) {
         e["parameter"] = t.binding.has_value()
                              ? nlohmann::ordered_json(t.binding->parameter)
                              : nlohmann::ordered_json(nullptr);
+        e["tuple_index"] = t.binding.has_value()
+                               ? nlohmann::ordered_json(t.binding->tuple_index)
+                               : nlohmann::ordered_json::array();
         e["shape"] = t.device_shape.ToString(true);
         e["memory_kind"] = t.memory_kind;
         e["exact_bytes"] = t.length;

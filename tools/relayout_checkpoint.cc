@@ -197,7 +197,8 @@ int RunCheckpointRelayout(const CheckpointRelayoutArgs& a) {
     read_options.memory_kinds = *std::move(kinds);
   }
   for (const std::string& m : a.map) {
-    absl::StatusOr<std::pair<std::string, int64_t>> kv = ParseTensorMapping(m);
+    absl::StatusOr<std::pair<std::string, TensorBinding>> kv =
+        ParseTensorMapping(m);
     if (!kv.ok()) return Fail(a, JsonTextInput(m), kv.status());
     options.check.map.push_back(*std::move(kv));
   }

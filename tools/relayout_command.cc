@@ -177,8 +177,9 @@ RunFn RegisterRelayoutCommand(CLI::App& app) {
                   "(xlayout.environment.v1), recorded as the new fingerprint "
                   "and compared with the source's");
   cmd->add_option("--map", c.map,
-                  "Checkpoint form: NAME=INDEX binds tensor NAME to runtime "
-                  "parameter INDEX (as for check)")
+                  "Checkpoint form: NAME=N or NAME=N{i} binds tensor NAME to "
+                  "XLA's parameter N or leaf i of tuple parameter N (as for "
+                  "check)")
       ->type_size(1)
       ->allow_extra_args(false);
   cmd->add_option("--memory-kinds", c.memory_kinds,
@@ -247,7 +248,7 @@ RunFn RegisterRelayoutCommand(CLI::App& app) {
       "  xlayout relayout --shape SHAPE (--to LAYOUT | --to-host | "
       "--from-host) IN OUT\n"
       "  xlayout relayout --program DUMP --checkpoint DIR -o OUT [--env "
-      "ENV.json] [--map NAME=INDEX]... [--threads N] [--verify]\n"
+      "ENV.json] [--map NAME=N]... [--threads N] [--verify]\n"
       "The checkpoint form binds tensors as `xlayout check` does, converts "
       "every tensor that needs another layout or memory kind (verifying "
       "each one's source checksum), copies the rest byte for byte in the "

@@ -33,7 +33,8 @@
 namespace xlayout {
 
 enum class CheckVerdict {
-  kOk,             // Same logical shape, layout and memory kind.
+  kOk,             // Same logical shape, layout (or one storing the same
+                   // bytes, SameStoredBytes) and memory kind.
   kNeedsRelayout,  // Same dtype and dims, another physical layout (the
                    // memory kind may differ too); sizes may or may not.
   kIncompatible,   // Different dtype or dims: no relayout can fix it.
@@ -48,7 +49,7 @@ absl::string_view CheckVerdictName(CheckVerdict verdict);
 // How a tensor came to be bound to its parameter.
 enum class BindingSource {
   kNone,      // Not bound (missing / extra).
-  kMap,       // CheckOptions::map (--map NAME=INDEX).
+  kMap,       // CheckOptions::map (--map NAME=N).
   kManifest,  // The manifest's binding (parameter number + tuple index).
   kOrder,     // Unbound tensors, in manifest order, to the free parameters.
 };
@@ -60,9 +61,10 @@ struct CheckOptions {
   // error (the guard's strict mode); without it such a binding is still
   // reported as needs_relayout, with no message, since XLA would accept it.
   bool strict = false;
-  // Tensor name -> runtime parameter index (the N of "parameter N"). Takes
+  // Tensor name -> parameter, numbered as XLA does (the N of HLO
+  // parameter(N), with the tuple index of a tuple parameter's leaf). Takes
   // precedence over the manifest's bindings.
-  std::vector<std::pair<std::string, int64_t>> map;
+  std::vector<std::pair<std::string, TensorBinding>> map;
   // Names S(n) memory spaces (must be the mapping the program was read with).
   MemoryKindMap memory_kinds;
   // The environment the program runs in (--env); compared with the
@@ -73,8 +75,14 @@ struct CheckOptions {
 // The verdict on one parameter (or on one extra tensor).
 struct ParameterCheck {
   CheckVerdict verdict = CheckVerdict::kOk;
-  // Runtime parameter index; -1 for an extra tensor.
+  // Position in the program's parameter list (ParameterSignature::index:
+  // tuple parameters flattened into their leaves); -1 for an extra tensor.
   int64_t parameter = -1;
+  // XLA's numbering of that parameter: the N of HLO parameter(N) and, for
+  // a leaf of a tuple parameter, its tuple index (what reports print, as
+  // "N" or "N{i}"); -1 and empty for an extra tensor.
+  int64_t parameter_number = -1;
+  std::vector<int64_t> tuple_index;
   std::string parameter_name;  // HLO name; empty for an extra tensor.
   std::string tensor;          // Tensor name; empty when missing.
   BindingSource bound_by = BindingSource::kNone;
@@ -111,6 +119,10 @@ struct ParameterCheck {
   std::vector<std::string> messages;
   // XLA's own check (not strict mode) would reject this buffer.
   bool xla_rejects = false;
+  // False when that cannot be told: the program's per-device size is
+  // undefined or unknown, so the size check was skipped (xla_rejects is
+  // then false; JSON writes null).
+  bool xla_rejects_known = true;
   // explain's classification, summary and details of the difference (set
   // for needs_relayout, incompatible and memory_kind).
   std::optional<Classification> classification;
@@ -174,9 +186,10 @@ absl::StatusOr<CheckReport> CheckCheckpoint(const ProgramSignature& program,
                                             const CheckpointManifest& manifest,
                                             const CheckOptions& options = {});
 
-// Parses a --map value "NAME=INDEX" (the name may contain '='; the index
-// is after the last one).
-absl::StatusOr<std::pair<std::string, int64_t>> ParseTensorMapping(
+// Parses a --map value "NAME=N" or "NAME=N{i,...}" (XLA's parameter N, or
+// the leaf of tuple parameter N at that index; the name may contain '=',
+// the value is after the last one).
+absl::StatusOr<std::pair<std::string, TensorBinding>> ParseTensorMapping(
     absl::string_view text);
 
 }  // namespace xlayout

@@ -52,10 +52,11 @@ struct ImportOptions {
   // needs one; a name that matches no tensor is an error.
   std::vector<std::pair<std::string, std::string>> layouts;
   // kProgram: an HLO dump or a JSON signature. Tensors bind to the
-  // parameters (runtime argument indices) in source order, skipping those
-  // `map` assigns; `map` binds NAME -> argument index.
+  // parameters (tuple parameters' leaves one by one) in source order,
+  // skipping those `map` assigns; `map` binds NAME -> parameter, numbered as
+  // XLA does (parameter N, leaf N{i} of a tuple parameter), as check's.
   std::string program;
-  std::vector<std::pair<std::string, int64_t>> map;
+  std::vector<std::pair<std::string, TensorBinding>> map;
   // NAME -> element type of an .npy/.npz array saved as raw void ('|V2').
   std::vector<std::pair<std::string, PrimitiveType>> dtypes;
   // The environment file (--env); its `created` and `xlayout_version` are

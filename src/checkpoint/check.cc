@@ -10,9 +10,11 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
 #include "absl/strings/string_view.h"
 #include "absl/types/span.h"
 #include "checkpoint/tensor_map.h"
@@ -63,56 +65,43 @@ absl::string_view BindingSourceName(BindingSource source) {
   return "unknown";
 }
 
-absl::StatusOr<std::pair<std::string, int64_t>> ParseTensorMapping(
+absl::StatusOr<std::pair<std::string, TensorBinding>> ParseTensorMapping(
     absl::string_view text) {
-  // The last '=': tensor names may contain '='; INDEX is plain digits
-  // (SimpleAtoi alone would take "+1" and " 1").
+  // The last '=': tensor names may contain '=', values never do. The value
+  // is N or N{i,...}, plain digits (SimpleAtoi alone would take "+1" and
+  // " 1").
   const size_t eq = text.rfind('=');
-  int64_t index = -1;
-  const absl::string_view digits =
-      eq == absl::string_view::npos ? "" : text.substr(eq + 1);
-  if (eq == absl::string_view::npos || eq == 0 || digits.empty() ||
-      !absl::c_all_of(digits, absl::ascii_isdigit) ||
-      !absl::SimpleAtoi(digits, &index)) {
+  auto error = [&] {
     return absl::InvalidArgumentError(absl::StrCat(
         "--map '", text,
-        "': expected NAME=INDEX with INDEX a parameter number >= 0"));
+        "': expected NAME=N (XLA's parameter N) or NAME=N{i} (leaf i of "
+        "tuple parameter N; N{i,j} for nested tuples)"));
+  };
+  auto number = [](absl::string_view digits, int64_t* out) {
+    return !digits.empty() && absl::c_all_of(digits, absl::ascii_isdigit) &&
+           absl::SimpleAtoi(digits, out);
+  };
+  if (eq == absl::string_view::npos || eq == 0) return error();
+  absl::string_view value = text.substr(eq + 1);
+  TensorBinding binding;
+  const size_t brace = value.find('{');
+  if (!number(value.substr(0, brace), &binding.parameter)) return error();
+  if (brace != absl::string_view::npos) {
+    if (!absl::EndsWith(value, "}")) return error();
+    const absl::string_view inner =
+        value.substr(brace + 1, value.size() - brace - 2);
+    for (absl::string_view part : absl::StrSplit(inner, ',')) {
+      int64_t i = 0;
+      if (!number(part, &i)) return error();
+      binding.tuple_index.push_back(i);
+    }
   }
-  return std::make_pair(std::string(text.substr(0, eq)), index);
+  return std::make_pair(std::string(text.substr(0, eq)), std::move(binding));
 }
 
 namespace {
 
-std::string BindingText(const TensorBinding& b) {
-  std::string s = absl::StrCat(b.parameter);
-  if (!b.tuple_index.empty()) {
-    absl::StrAppend(&s, "{", absl::StrJoin(b.tuple_index, ","), "}");
-  }
-  return s;
-}
-
-// Why `b` names no parameter of `program`: ": parameter 3 is not a tuple",
-// ": parameter 3 is a tuple (leaves {0} to {1})", ": it has parameters 0 to
-// 4".
-std::string WhyNoSuchBinding(const ProgramSignature& program,
-                             const TensorBinding& b) {
-  std::vector<std::string> leaves;
-  int64_t last = -1;
-  for (const ParameterSignature& p : program.parameters) {
-    last = std::max(last, p.parameter_number);
-    if (p.parameter_number != b.parameter || p.tuple_index.empty()) continue;
-    leaves.push_back(absl::StrCat("{", absl::StrJoin(p.tuple_index, ","), "}"));
-  }
-  if (b.parameter > last) {
-    return last < 0 ? ": it has no parameters"
-                    : absl::StrCat(": it has parameters 0 to ", last);
-  }
-  if (leaves.empty()) {
-    return absl::StrCat(": parameter ", b.parameter, " is not a tuple");
-  }
-  return absl::StrCat(": parameter ", b.parameter, " is a tuple (leaves ",
-                      leaves.front(), " to ", leaves.back(), ")");
-}
+using checkpoint_internal::BindingText;
 
 struct BindingKey {
   int64_t parameter;
@@ -188,6 +177,32 @@ int64_t XlaBytesOr(const Shape& shape, int64_t fallback) {
   return b.ok() ? *b : fallback;
 }
 
+// The layouts of a needs_relayout binding, as the manifest and the program
+// state them (per device), and what their sizes say.
+std::string LayoutDetail(const ParameterSignature& p, const Buffer& b) {
+  const int64_t want = p.per_device_xla_bytes;
+  const int64_t got = b.on_device_size_in_bytes();
+  std::string what;
+  if (!p.per_device_known || want < 0) {
+    what = "the program's size is undefined";
+  } else if (want == got) {
+    what = absl::StrCat("the same size (", want,
+                        " bytes), the elements stored in another order");
+  } else {
+    what = absl::StrCat("different sizes (", want, " and ", got, " bytes)");
+  }
+  return absl::StrCat("layout: the program expects ",
+                      p.per_device_shape.ToString(true),
+                      ", the checkpoint holds ",
+                      b.on_device_shape().ToString(true), ": ", what);
+}
+
+// SameStoredBytes, false when it cannot tell.
+bool StoreSameBytes(const Shape& a, const Shape& b) {
+  absl::StatusOr<bool> same = SameStoredBytes(a, b);
+  return same.ok() && *same;
+}
+
 }  // namespace
 
 absl::StatusOr<CheckReport> CheckCheckpoint(const ProgramSignature& program,
@@ -206,8 +221,8 @@ absl::StatusOr<CheckReport> CheckCheckpoint(const ProgramSignature& program,
   names.reserve(tensors.size());
   for (const TensorRecord& t : tensors) names.push_back(t.name);
   XLAYOUT_RETURN_IF_ERROR(checkpoint_internal::ApplyTensorMap(
-      options.map, names, program.name, "the checkpoint has no tensor named",
-      param_of, tensor_of));
+      options.map, names, program.parameters, program.name,
+      "the checkpoint has no tensor named", param_of, tensor_of));
   std::vector<bool> mapped(num_tensors, false);
   for (int64_t t = 0; t < num_tensors; ++t) {
     if (param_of[t] < 0) continue;
@@ -225,10 +240,10 @@ absl::StatusOr<CheckReport> CheckCheckpoint(const ProgramSignature& program,
     const TensorBinding& b = *tensors[t].binding;
     auto it = by_binding.find(BindingKey{b.parameter, b.tuple_index});
     if (it == by_binding.end()) {
-      extra_note[t] =
-          absl::StrCat("the manifest binds it to parameter ", BindingText(b),
-                       ", which program '", program.name, "' does not have",
-                       WhyNoSuchBinding(program, b));
+      extra_note[t] = absl::StrCat(
+          "the manifest binds it to parameter ", BindingText(b),
+          ", which program '", program.name, "' does not have",
+          checkpoint_internal::WhyNoSuchBinding(program.parameters, b));
       continue;
     }
     const int64_t i = it->second;
@@ -329,6 +344,8 @@ absl::StatusOr<CheckReport> CheckCheckpoint(const ProgramSignature& program,
     const ParameterSignature& p = sig.parameters[i];
     ParameterCheck c;
     c.parameter = i;
+    c.parameter_number = p.parameter_number;
+    c.tuple_index = p.tuple_index;
     c.parameter_name = p.name;
     c.expected = p.shape;
     c.expected_xla_bytes = p.xla_bytes;
@@ -360,19 +377,34 @@ absl::StatusOr<CheckReport> CheckCheckpoint(const ProgramSignature& program,
       c.expected = expected_global;
       c.expected_xla_bytes = XlaBytesOr(expected_global, -1);
     }
-    for (const MismatchRecord* r : findings[i]) {
-      c.messages.push_back(r->message);
-      if (r->reason != MismatchReason::kStrictLayout) c.xla_rejects = true;
-    }
     const bool same_logical =
         expected_global.IsArray() &&
         expected_global.element_type() == t.dtype &&
         expected_global.dimensions() == absl::MakeConstSpan(t.dims);
     const bool same_kind = p.memory_kind == t.memory_kind;
+    // Layouts spelled differently can store the same bytes (a tile that
+    // covers the whole array, an empty array): nothing to relayout.
+    const bool same_layout =
+        SamePhysicalLayout(p.per_device_shape, b.on_device_shape());
+    const bool same_bytes =
+        same_layout || (same_logical && StoreSameBytes(p.per_device_shape,
+                                                       b.on_device_shape()));
+    for (const MismatchRecord* r : findings[i]) {
+      // Strict mode flags any other layout text; the same bytes are no
+      // layout change.
+      if (r->reason == MismatchReason::kStrictLayout && same_bytes) continue;
+      c.messages.push_back(r->message);
+      if (r->reason != MismatchReason::kStrictLayout) c.xla_rejects = true;
+    }
+    // The size XLA compares is unknown on the program's side (undefined,
+    // or a sharding that does not apply): the guard skipped the size check,
+    // so whether XLA would accept the buffer is unknown too.
+    const bool size_known = p.per_device_known && p.per_device_xla_bytes >= 0;
+    if (!size_known && !c.xla_rejects) c.xla_rejects_known = false;
     MismatchReason reason = MismatchReason::kStrictLayout;
     if (!same_logical) {
       c.verdict = CheckVerdict::kIncompatible;
-    } else if (!SamePhysicalLayout(p.per_device_shape, b.on_device_shape())) {
+    } else if (!same_bytes) {
       c.verdict = CheckVerdict::kNeedsRelayout;
     } else if (!same_kind) {
       c.verdict = CheckVerdict::kMemoryKind;
@@ -413,6 +445,17 @@ absl::StatusOr<CheckReport> CheckCheckpoint(const ProgramSignature& program,
       c.classification = d.classification;
       c.summary = d.summary;
       c.details = d.details;
+      if (c.verdict == CheckVerdict::kNeedsRelayout &&
+          (d.classification != Classification::kLayout || !d.consistent ||
+           !d.expected.inferred_layouts.empty() ||
+           !d.actual.inferred_layouts.empty())) {
+        // explain reads an untiled layout as a TPU log's, which prints
+        // none, and infers one; the manifest and the program state both
+        // layouts exactly, so say what they are instead.
+        c.classification = Classification::kLayout;
+        c.summary = "same logical shape, different physical layout";
+        c.details = {LayoutDetail(p, b)};
+      }
       if (p.per_device_known && (!(p.per_device_shape == p.shape) ||
                                  !(b.on_device_shape() == t.device_shape))) {
         c.details.push_back(absl::StrCat(
@@ -454,7 +497,14 @@ absl::StatusOr<CheckReport> CheckCheckpoint(const ProgramSignature& program,
                                          p.memory_kind, "', got '",
                                          t.memory_kind, "'"));
       }
-      if (!c.xla_rejects && c.verdict != CheckVerdict::kMemoryKind) {
+      if (!size_known && !c.xla_rejects) {
+        if (p.per_device_known) {
+          c.note =
+              "the program's xla_bytes for this parameter are undefined, so "
+              "the size check was skipped: whether XLA accepts this buffer is "
+              "unknown";
+        }
+      } else if (!c.xla_rejects && c.verdict != CheckVerdict::kMemoryKind) {
         c.note = absl::StrCat(
             "same xla_bytes (", c.actual_per_device_bytes,
             "): XLA accepts this buffer without an error and the program "
@@ -463,6 +513,13 @@ absl::StatusOr<CheckReport> CheckCheckpoint(const ProgramSignature& program,
                 ? "another shape"
                 : "the program's layout (permuted data)");
       }
+    }
+    if (c.verdict == CheckVerdict::kOk && !same_layout) {
+      c.note = absl::StrCat(
+          "the program's layout ", p.per_device_shape.ToString(true),
+          " and the checkpoint's ", b.on_device_shape().ToString(true),
+          " are spelled differently but store the same bytes: no relayout "
+          "needed");
     }
     if (!p.per_device_known && c.note.empty()) {
       c.note = absl::StrCat("the program's sharding ", p.sharding.value_or(""),

@@ -157,8 +157,14 @@ TEST(CheckTest, SameSizeTransposeIsFlaggedWithoutStrictAndErrorWithStrict) {
 
 TEST(CheckTest, ChangedTileNeedsRelayout) {
   CheckpointManifest m = Matching();
-  // T(8,128) -> T(4,128): 40 rows pad to 40 either way, same size.
+  // T(8,128) -> T(4,128): one tile column, so each row is 128 elements
+  // after the one before either way: the same bytes, nothing to relayout.
   m.tensors[2] = Tensor("k", "f32[40,40]{1,0:T(4,128)}", 2);
+  CheckReport same = Check(m);
+  EXPECT_EQ(same.parameters[2].verdict, CheckVerdict::kOk);
+  EXPECT_THAT(same.parameters[2].note, HasSubstr("store the same bytes"));
+  // T(8,128) -> T(8,128)(2,1): pairs of rows interleaved, same size.
+  m.tensors[2] = Tensor("k", "f32[40,40]{1,0:T(8,128)(2,1)}", 2);
   CheckReport r = Check(m);
   EXPECT_EQ(r.parameters[2].verdict, CheckVerdict::kNeedsRelayout);
   EXPECT_EQ(r.parameters[2].expected_xla_bytes, 20480);
@@ -305,7 +311,7 @@ TEST(CheckTest, MapOverridesTheManifest) {
   for (TensorRecord& t : m.tensors) t.binding.reset();
   std::swap(m.tensors[2], m.tensors[3]);  // row, k: order is wrong.
   CheckOptions o;
-  o.map = {{"k", 2}, {"row", 3}};
+  o.map = {{"k", {2, {}}}, {"row", {3, {}}}};
   CheckReport r = Check(m, o);
   EXPECT_TRUE(r.ok());
   EXPECT_EQ(r.parameters[2].tensor, "k");
@@ -315,7 +321,7 @@ TEST(CheckTest, MapOverridesTheManifest) {
   // A manifest binding displaced by --map makes its tensor extra.
   CheckpointManifest bound = Matching();
   CheckOptions over;
-  over.map = {{"k", 3}};
+  over.map = {{"k", {3, {}}}};
   CheckReport d = Check(bound, over);
   EXPECT_EQ(d.parameters[3].tensor, "k");
   EXPECT_EQ(d.parameters[3].verdict, CheckVerdict::kIncompatible);
@@ -327,26 +333,40 @@ TEST(CheckTest, MapOverridesTheManifest) {
 
 TEST(CheckTest, BadMapsAreErrors) {
   CheckpointManifest m = Matching();
-  auto error = [&](std::vector<std::pair<std::string, int64_t>> map) {
+  auto error = [&](std::vector<std::pair<std::string, TensorBinding>> map) {
     CheckOptions o;
     o.map = std::move(map);
     absl::StatusOr<CheckReport> r = CheckCheckpoint(Program(), m, o);
     EXPECT_FALSE(r.ok());
     return std::string(r.status().message());
   };
-  EXPECT_THAT(error({{"nope", 1}}), HasSubstr("no tensor named \"nope\""));
-  EXPECT_THAT(error({{"k", 6}}), HasSubstr("has 6 parameters (0 to 5)"));
-  EXPECT_THAT(error({{"k", 2}, {"k", 3}}), HasSubstr("given twice"));
-  EXPECT_THAT(error({{"k", 2}, {"row", 2}}),
+  EXPECT_THAT(error({{"nope", {1, {}}}}),
+              HasSubstr("no tensor named \"nope\""));
+  EXPECT_THAT(error({{"k", {6, {}}}}),
+              HasSubstr("has no parameter 6: it has parameters 0 to 5"));
+  EXPECT_THAT(error({{"k", {2, {0}}}}),
+              HasSubstr("has no parameter 2{0}: parameter 2 is not a tuple"));
+  EXPECT_THAT(error({{"k", {2, {}}}, {"k", {3, {}}}}),
+              HasSubstr("given twice"));
+  EXPECT_THAT(error({{"k", {2, {}}}, {"row", {2, {}}}}),
               HasSubstr("already bound to tensor \"k\""));
 }
 
 TEST(CheckTest, ParseTensorMapping) {
-  absl::StatusOr<std::pair<std::string, int64_t>> kv =
+  absl::StatusOr<std::pair<std::string, TensorBinding>> kv =
       ParseTensorMapping("a=b=12");
   ASSERT_TRUE(kv.ok()) << kv.status();
   EXPECT_EQ(kv->first, "a=b");
-  EXPECT_EQ(kv->second, 12);
+  EXPECT_EQ(kv->second, (TensorBinding{12, {}}));
+  kv = ParseTensorMapping("w=0{1,2}");
+  ASSERT_TRUE(kv.ok()) << kv.status();
+  EXPECT_EQ(kv->first, "w");
+  EXPECT_EQ(kv->second, (TensorBinding{0, {1, 2}}));
+  EXPECT_FALSE(ParseTensorMapping("a=0{").ok());
+  EXPECT_FALSE(ParseTensorMapping("a=0{}").ok());
+  EXPECT_FALSE(ParseTensorMapping("a=0{1,}").ok());
+  EXPECT_FALSE(ParseTensorMapping("a={1}").ok());
+  EXPECT_FALSE(ParseTensorMapping("a=0{1}x").ok());
   EXPECT_FALSE(ParseTensorMapping("a").ok());
   EXPECT_FALSE(ParseTensorMapping("=3").ok());
   EXPECT_FALSE(ParseTensorMapping("a=-1").ok());
@@ -402,6 +422,120 @@ ENTRY %main (p: (f32[8], s32[4]), q: f32[2]) -> f32[] {
                          "the manifest binds it to parameter 0{5}, which "
                          "program 'tup' does not have: parameter 0 is a tuple "
                          "(leaves {0} to {1})"));
+}
+
+// Regression: --map and reports number parameters as XLA does (parameter
+// N, leaf N{i} of a tuple parameter), not by the flattened position; a bare
+// N naming a tuple parameter is an error that names its leaves.
+TEST(CheckTest, MapAndReportsUseXlasParameterNumbers) {
+  constexpr char kTuple[] =
+      R"(HloModule tup, entry_computation_layout={((f32[8]{0}, s32[4]{0}), f32[2]{0})->f32[]}
+
+ENTRY %main (p: (f32[8], s32[4]), q: f32[2]) -> f32[] {
+  %p = (f32[8]{0}, s32[4]{0}) parameter(0)
+  %q = f32[2]{0} parameter(1)
+  ROOT %c = f32[] constant(0)
+}
+)";
+  absl::StatusOr<ProgramSignature> sig = ParseHloSignature(kTuple);
+  ASSERT_TRUE(sig.ok()) << sig.status();
+  CheckpointManifest m;
+  m.tensors = {Tensor("q", "f32[2]{0}"), Tensor("b", "s32[4]{0}"),
+               Tensor("a", "f32[8]{0}")};
+  CheckOptions o;
+  o.map = {{"q", {1, {}}}, {"b", {0, {1}}}, {"a", {0, {0}}}};
+  absl::StatusOr<CheckReport> r = CheckCheckpoint(*sig, m, o);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_TRUE(r->ok());
+  ASSERT_EQ(r->parameters.size(), 3u);
+  EXPECT_EQ(r->parameters[0].tensor, "a");
+  EXPECT_EQ(r->parameters[0].parameter_number, 0);
+  EXPECT_THAT(r->parameters[0].tuple_index, ElementsAre(0));
+  EXPECT_EQ(r->parameters[1].tensor, "b");
+  EXPECT_THAT(r->parameters[1].tuple_index, ElementsAre(1));
+  EXPECT_EQ(r->parameters[2].tensor, "q");
+  EXPECT_EQ(r->parameters[2].parameter, 2);  // Position.
+  EXPECT_EQ(r->parameters[2].parameter_number, 1);
+  EXPECT_TRUE(r->parameters[2].tuple_index.empty());
+
+  o.map = {{"q", {0, {}}}};
+  r = CheckCheckpoint(*sig, m, o);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().message(),
+            "--map q=0: program 'tup' has no parameter 0: parameter 0 is a "
+            "tuple (leaves {0} to {1}): bind a leaf, as q=0{0}");
+  o.map = {{"q", {2, {}}}};
+  r = CheckCheckpoint(*sig, m, o);
+  ASSERT_FALSE(r.ok());
+  EXPECT_THAT(r.status().message(),
+              HasSubstr("has no parameter 2: it has parameters 0 to 1"));
+}
+
+// Regression: a tiled layout that stores the same bytes as the checkpoint's
+// untiled one (one T(8,128) tile covers f32[8,128]; an empty array) is ok,
+// with a note, even in strict mode; a same-size reorder (f32[16,256]) needs
+// relayout, worded from the exact layouts (no "printed"/"inferred").
+TEST(CheckTest, LayoutsStoringTheSameBytesAreOk) {
+  constexpr char kHlo[] =
+      R"(HloModule jit_8, entry_computation_layout={(f32[8,128]{1,0:T(8,128)}, f32[16,256]{1,0:T(8,128)}, f32[0,5]{0,1:T(8,128)})->f32[]}
+
+ENTRY %main (a: f32[8,128], b: f32[16,256], z: f32[0,5]) -> f32[] {
+  %a = f32[8,128]{1,0:T(8,128)} parameter(0)
+  %b = f32[16,256]{1,0:T(8,128)} parameter(1)
+  %z = f32[0,5]{0,1:T(8,128)} parameter(2)
+  ROOT %r = f32[] constant(0)
+}
+)";
+  absl::StatusOr<ProgramSignature> sig = ParseHloSignature(kHlo);
+  ASSERT_TRUE(sig.ok()) << sig.status();
+  CheckpointManifest m;
+  m.tensors = {Tensor("a", "f32[8,128]{1,0}"), Tensor("b", "f32[16,256]{1,0}"),
+               Tensor("z", "f32[0,5]{1,0}")};
+  for (bool strict : {false, true}) {
+    CheckOptions o;
+    o.strict = strict;
+    absl::StatusOr<CheckReport> r = CheckCheckpoint(*sig, m, o);
+    ASSERT_TRUE(r.ok()) << r.status();
+    const ParameterCheck& a = r->parameters[0];
+    EXPECT_EQ(a.verdict, CheckVerdict::kOk);
+    EXPECT_TRUE(a.messages.empty());
+    EXPECT_THAT(a.note, HasSubstr("store the same bytes"));
+    EXPECT_EQ(r->parameters[2].verdict, CheckVerdict::kOk);
+    const ParameterCheck& b = r->parameters[1];
+    EXPECT_EQ(b.verdict, CheckVerdict::kNeedsRelayout);
+    EXPECT_EQ(b.classification, Classification::kLayout);
+    EXPECT_EQ(b.summary, "same logical shape, different physical layout");
+    EXPECT_THAT(b.details,
+                ElementsAre("layout: the program expects "
+                            "f32[16,256]{1,0:T(8,128)}, the checkpoint holds "
+                            "f32[16,256]{1,0}: the same size (16384 bytes), "
+                            "the elements stored in another order"));
+    EXPECT_EQ(r->counts.ok, 2);
+  }
+}
+
+// Regression: when the program's size is undefined the guard skips its size
+// check, so whether XLA accepts the buffer is unknown: no "same xla_bytes".
+TEST(CheckTest, UndefinedProgramSizeLeavesXlaRejectsUnknown) {
+  constexpr char kHlo[] =
+      R"(HloModule jit_u, entry_computation_layout={(f32[4611686018427387904,4]{1,0:T(8,128)})->f32[]}
+
+ENTRY %main (a: f32[4611686018427387904,4]) -> f32[] {
+  %a = f32[4611686018427387904,4]{1,0:T(8,128)} parameter(0)
+  ROOT %r = f32[] constant(0)
+}
+)";
+  absl::StatusOr<ProgramSignature> sig = ParseHloSignature(kHlo);
+  ASSERT_TRUE(sig.ok()) << sig.status();
+  CheckpointManifest m;
+  m.tensors = {Tensor("a", "f32[3,5]{1,0}")};
+  absl::StatusOr<CheckReport> r = CheckCheckpoint(*sig, m);
+  ASSERT_TRUE(r.ok()) << r.status();
+  const ParameterCheck& c = r->parameters[0];
+  EXPECT_EQ(c.verdict, CheckVerdict::kIncompatible);
+  EXPECT_FALSE(c.xla_rejects_known);
+  EXPECT_THAT(c.note, HasSubstr("whether XLA accepts this buffer is unknown"));
+  EXPECT_THAT(c.note, ::testing::Not(HasSubstr("same xla_bytes")));
 }
 
 // A sharding the reader cannot apply leaves what each device holds unknown:
@@ -636,7 +770,7 @@ TEST(CheckShardedTest, AfterPartitioningTheShapesArePerDeviceAlready) {
   // The global arrays are cut once (w_in, scale and sq keep global shapes in
   // this dump and would be compared as per-device ones: left out).
   CheckOptions options;
-  options.map = {{"w_out", 0}, {"odd", 1}};
+  options.map = {{"w_out", {0, {}}}, {"odd", {1, {}}}};
   absl::StatusOr<CheckReport> r = CheckCheckpoint(sig, m, options);
   ASSERT_TRUE(r.ok()) << r.status();
   const ParameterCheck& w = r->parameters[0];

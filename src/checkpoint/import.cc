@@ -382,7 +382,7 @@ absl::StatusOr<std::vector<Target>> ResolveTargets(
     names.reserve(tensors.size());
     for (const auto& t : tensors) names.push_back(t.name);
     XLAYOUT_RETURN_IF_ERROR(checkpoint_internal::ApplyTensorMap(
-        options.map, names, options.program, "no source holds a tensor",
+        options.map, names, params, options.program, "no source holds a tensor",
         param_of, tensor_of));
   }
   size_t next = 0;
@@ -393,7 +393,7 @@ absl::StatusOr<std::vector<Target>> ResolveTargets(
       return absl::InvalidArgumentError(absl::StrCat(
           "tensor \"", tensors[i].name, "\" has no parameter left: program '",
           options.program, "' has ", params.size(), " parameters and ",
-          tensors.size(), " tensors were found (bind with --map NAME=INDEX)"));
+          tensors.size(), " tensors were found (bind with --map NAME=N)"));
     }
     param_of[i] = static_cast<int64_t>(next);
     tensor_of[next] = static_cast<int64_t>(i);
@@ -404,24 +404,26 @@ absl::StatusOr<std::vector<Target>> ResolveTargets(
     if (!problem.empty()) {
       return absl::InvalidArgumentError(absl::StrCat(
           "tensor \"", tensors[i].name, "\" (", LogicalText(tensors[i]),
-          ") does not fit parameter ", p.index, " (",
-          p.name.empty() ? "" : absl::StrCat(p.name, ": "),
+          ") does not fit parameter ", checkpoint_internal::BindingText(p),
+          " (", p.name.empty() ? "" : absl::StrCat(p.name, ": "),
           p.shape.ToString(true), "): ", problem));
     }
     Target& t = targets[i];
     t.device = p.shape;
     absl::Status valid = ValidateShape(t.device);
     if (!valid.ok()) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "parameter ", p.index, " (", p.name, "): ", valid.message()));
+      return absl::InvalidArgumentError(
+          absl::StrCat("parameter ", checkpoint_internal::BindingText(p), " (",
+                       p.name, "): ", valid.message()));
     }
     t.memory_kind = p.memory_kind.empty() ? "device" : p.memory_kind;
     t.binding = TensorBinding{p.parameter_number, p.tuple_index};
   }
   for (size_t k = 0; k < params.size(); ++k) {
     if (tensor_of[k] < 0) {
-      unbound->push_back(absl::StrCat(k, " (", params[k].name, ": ",
-                                      params[k].shape.ToString(true), ")"));
+      unbound->push_back(absl::StrCat(
+          checkpoint_internal::BindingText(params[k]), " (", params[k].name,
+          ": ", params[k].shape.ToString(true), ")"));
     }
   }
   return targets;

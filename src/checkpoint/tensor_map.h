@@ -1,5 +1,7 @@
-// Binding tensors to program parameters by --map NAME=INDEX: one set of
-// rules and messages for `import --program` and `check`.
+// Binding tensors to program parameters by --map NAME=N or NAME=N{i,...}:
+// one set of rules and messages for `import --program`, `check` and
+// `relayout`. Parameters are numbered as XLA does: N is the HLO
+// parameter(N), {i,...} the leaf of a tuple parameter.
 #ifndef XLAYOUT_SRC_CHECKPOINT_TENSOR_MAP_H_
 #define XLAYOUT_SRC_CHECKPOINT_TENSOR_MAP_H_
 
@@ -11,18 +13,38 @@
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
 #include "absl/types/span.h"
+#include "xlayout/checkpoint_manifest.h"
+#include "xlayout/hlo_signature.h"
 
 namespace xlayout::checkpoint_internal {
 
-// Applies `map` in order: tensor `names[t]` goes to parameter INDEX, so
-// param_of[t] = INDEX and tensor_of[INDEX] = t (both -1 while unbound; sized
-// by the caller to the tensors and to the program's parameters). Errors name
-// the pair: an unknown tensor ("--map N=I: " + `no_tensor` + " \"N\""), an
-// index outside `program`'s parameters, a tensor given twice, a parameter
-// already bound.
+// "3", or "0{1}" for a tuple leaf.
+std::string BindingText(int64_t parameter, absl::Span<const int64_t> tuple);
+std::string BindingText(const TensorBinding& b);
+std::string BindingText(const ParameterSignature& p);
+
+// Why `b` names no parameter of `parameters`: ": parameter 3 is not a
+// tuple", ": parameter 3 is a tuple (leaves {0} to {1})", ": it has
+// parameters 0 to 4".
+std::string WhyNoSuchBinding(absl::Span<const ParameterSignature> parameters,
+                             const TensorBinding& b);
+
+// The position in `parameters` of the parameter `b` names (parameter number
+// and tuple index), or -1.
+int64_t FindParameter(absl::Span<const ParameterSignature> parameters,
+                      const TensorBinding& b);
+
+// Applies `map` in order: tensor `names[t]` goes to the parameter its
+// binding names, at position k of `parameters`, so param_of[t] = k and
+// tensor_of[k] = t (both -1 while unbound; sized by the caller to the
+// tensors and to the parameters). Errors name the pair: an unknown tensor
+// ("--map N=I: " + `no_tensor` + " \"N\""), a parameter `program` does not
+// have (a bare N for a tuple parameter asks for N{i}), a tensor given
+// twice, a parameter already bound.
 absl::Status ApplyTensorMap(
-    absl::Span<const std::pair<std::string, int64_t>> map,
-    absl::Span<const absl::string_view> names, absl::string_view program,
+    absl::Span<const std::pair<std::string, TensorBinding>> map,
+    absl::Span<const absl::string_view> names,
+    absl::Span<const ParameterSignature> parameters, absl::string_view program,
     absl::string_view no_tensor, std::vector<int64_t>& param_of,
     std::vector<int64_t>& tensor_of);
 
