@@ -166,6 +166,18 @@ np.save("w.npy", np.arange(1600, dtype="<f4").reshape(40, 40))'
 "$XLAYOUT" import w.npy --program "$EXAMPLES/embedding_pipeline.hlo" --map w=3 -o ck5 > /dev/null \
   || fail "import --program HLO dump"
 grep -q '"device_shape": "f32\[40,40\]{1,0:T(8,128)}"' ck5/manifest.json || fail "HLO layout"
+# Regression: a dump taken after SPMD partitioning states one device's
+# shape (Arg_1.2 is bf16[32000,40] of a [2,1] sharding); a checkpoint holds
+# global arrays, so import takes the global bf16[64000,40] (as check does,
+# which then finds it ok) and refuses one device's piece.
+$PY -c 'import numpy as np; np.save("bg.npy", np.zeros((64000, 40), np.uint16).view("V2")); np.save("b.npy", np.zeros((32000, 40), np.uint16).view("V2"))'
+"$XLAYOUT" import bg.npy --dtype bg=bf16 --program "$EXAMPLES/embedding_pipeline.hlo" --map bg=1 \
+  -o ckg > /dev/null 2> err.txt || fail "import global: $(cat err.txt)"
+grep -q '"device_shape": "bf16\[64000,40\]{1,0:T(8,128)(2,1)}"' ckg/manifest.json || fail "global shape"
+"$XLAYOUT" check --program "$EXAMPLES/embedding_pipeline.hlo" --checkpoint ckg --json > jg.json || true
+$PY -c 'import json; r = json.load(open("jg.json"))["parameters"][1]; assert r["verdict"] == "ok", r'
+expect_fail 2 'does not fit parameter 1 (Arg_1.2: bf16\[32000,40\]{1,0:T(8,128)(2,1)} per device; global bf16\[64000,40\]{1,0:T(8,128)(2,1)} under sharding {devices=\[2,1\]<=\[2\]}): dim 0 is 32000, the parameter.s is 64000' \
+  "$XLAYOUT" import b.npy --dtype b=bf16 --program "$EXAMPLES/embedding_pipeline.hlo" --map b=1 -o ckp
 
 # One value per --layout/--map/--dtype: a source after them stays a source.
 "$XLAYOUT" import --layout 'w={0,1}' w.npy -o ck_order > /dev/null 2> err.txt \

@@ -102,6 +102,8 @@ absl::StatusOr<std::pair<std::string, TensorBinding>> ParseTensorMapping(
 namespace {
 
 using checkpoint_internal::BindingText;
+using checkpoint_internal::ExpectedGlobal;
+using checkpoint_internal::ProgramSharding;
 
 struct BindingKey {
   int64_t parameter;
@@ -130,46 +132,6 @@ MismatchRecord SyntheticRecord(const ProgramSignature& program,
   r.expected_memory_kind = c.expected_memory_kind;
   r.actual_memory_kind = c.actual_memory_kind;
   return r;
-}
-
-// The parameter's sharding when the program is cut over more than one
-// partition and the text parses; nullopt otherwise.
-std::optional<HloSharding> ProgramSharding(const ProgramSignature& program,
-                                           const ParameterSignature& p) {
-  if (program.num_partitions <= 1 || !p.sharding.has_value()) {
-    return std::nullopt;
-  }
-  absl::StatusOr<HloSharding> s = ParseHloSharding(*p.sharding);
-  if (!s.ok()) return std::nullopt;
-  return *std::move(s);
-}
-
-// The program's global shape for parameter `p`. Before partitioning (or
-// unknown) it is the shape read. After partitioning the shape is one
-// device's: along a dim cut in t tiles of P, the global extent is one of
-// (P-1)*t+1 .. P*t; the tensor's extent when it is one of them, else P*t.
-Shape ExpectedGlobal(const ProgramSignature& program,
-                     const ParameterSignature& p,
-                     const std::optional<HloSharding>& sharding,
-                     absl::Span<const int64_t> tensor_dims) {
-  if (program.shapes_are_global() || !sharding.has_value() ||
-      !sharding->IsTiled() || !p.shape.IsArray()) {
-    return p.shape;
-  }
-  const std::vector<int64_t> counts = sharding->TileCounts();
-  if (counts.size() != static_cast<size_t>(p.shape.rank())) return p.shape;
-  Shape global = p.shape;
-  for (int d = 0; d < p.shape.rank(); ++d) {
-    const int64_t shard = p.shape.dimensions(d), t = counts[d];
-    if (t <= 1 || shard < 1) continue;
-    if (shard > std::numeric_limits<int64_t>::max() / t) return p.shape;
-    const int64_t lo = (shard - 1) * t + 1, hi = shard * t;
-    const bool fits = tensor_dims.size() == counts.size() &&
-                      tensor_dims[d] >= lo && tensor_dims[d] <= hi;
-    global.set_dimension(d, fits ? tensor_dims[d] : hi,
-                         p.shape.is_dynamic_dimension(d));
-  }
-  return global;
 }
 
 int64_t XlaBytesOr(const Shape& shape, int64_t fallback) {

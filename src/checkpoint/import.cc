@@ -254,27 +254,27 @@ std::string LogicalText(const SourceTensor& s) {
   return Shape(s.type, s.dims).ToString(false);
 }
 
-// How `s` differs from parameter `p`, or "" when it fits.
-std::string FitProblem(const SourceTensor& s, const ParameterSignature& p) {
+// How `s` differs from `shape` (a parameter's global shape), or "" when it
+// fits.
+std::string FitProblem(const SourceTensor& s, const Shape& shape) {
   std::vector<std::string> problems;
-  if (s.type != p.shape.element_type()) {
+  if (s.type != shape.element_type()) {
     problems.push_back(absl::StrCat("element type ", PrimitiveTypeName(s.type),
                                     ", the parameter's is ",
-                                    PrimitiveTypeName(p.shape.element_type())));
+                                    PrimitiveTypeName(shape.element_type())));
   }
-  if (static_cast<int>(s.dims.size()) != p.shape.rank()) {
+  if (static_cast<int>(s.dims.size()) != shape.rank()) {
     problems.push_back(absl::StrCat("rank ", s.dims.size(),
-                                    ", the parameter's is ", p.shape.rank()));
+                                    ", the parameter's is ", shape.rank()));
   } else {
-    for (int d = 0; d < p.shape.rank(); ++d) {
-      if (s.dims[d] != p.shape.dimensions(d) ||
-          p.shape.is_dynamic_dimension(d)) {
+    for (int d = 0; d < shape.rank(); ++d) {
+      if (s.dims[d] != shape.dimensions(d) || shape.is_dynamic_dimension(d)) {
         problems.push_back(absl::StrCat(
             "dim ", d, " is ", s.dims[d], ", the parameter's is ",
-            p.shape.is_unbounded_dynamic_dimension(d)
+            shape.is_unbounded_dynamic_dimension(d)
                 ? std::string("?")
-                : absl::StrCat(p.shape.is_dynamic_dimension(d) ? "<=" : "",
-                               p.shape.dimensions(d))));
+                : absl::StrCat(shape.is_dynamic_dimension(d) ? "<=" : "",
+                               shape.dimensions(d))));
       }
     }
   }
@@ -400,16 +400,26 @@ absl::StatusOr<std::vector<Target>> ResolveTargets(
   }
   for (size_t i = 0; i < tensors.size(); ++i) {
     const ParameterSignature& p = params[param_of[i]];
-    std::string problem = FitProblem(tensors[i], p);
+    // A checkpoint holds global arrays: a program dumped after SPMD
+    // partitioning states one device's shape, so the tensor must fit the
+    // global shape the sharding gives (the same rule as check's).
+    const Shape global = checkpoint_internal::ExpectedGlobal(
+        sig, p, checkpoint_internal::ProgramSharding(sig, p), tensors[i].dims);
+    std::string problem = FitProblem(tensors[i], global);
     if (!problem.empty()) {
+      std::string cut;
+      if (!(global == p.shape)) {
+        cut = absl::StrCat(" per device; global ", global.ToString(true),
+                           " under sharding ", p.sharding.value_or(""));
+      }
       return absl::InvalidArgumentError(absl::StrCat(
           "tensor \"", tensors[i].name, "\" (", LogicalText(tensors[i]),
           ") does not fit parameter ", checkpoint_internal::BindingText(p),
           " (", p.name.empty() ? "" : absl::StrCat(p.name, ": "),
-          p.shape.ToString(true), "): ", problem));
+          p.shape.ToString(true), cut, "): ", problem));
     }
     Target& t = targets[i];
-    t.device = p.shape;
+    t.device = global;
     absl::Status valid = ValidateShape(t.device);
     if (!valid.ok()) {
       return absl::InvalidArgumentError(

@@ -1,6 +1,7 @@
 #include "checkpoint/tensor_map.h"
 
 #include <algorithm>
+#include <limits>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/match.h"
@@ -98,6 +99,40 @@ absl::Status ApplyTensorMap(
     tensor_of[k] = t;
   }
   return absl::OkStatus();
+}
+
+std::optional<HloSharding> ProgramSharding(const ProgramSignature& program,
+                                           const ParameterSignature& p) {
+  if (program.num_partitions <= 1 || !p.sharding.has_value()) {
+    return std::nullopt;
+  }
+  absl::StatusOr<HloSharding> s = ParseHloSharding(*p.sharding);
+  if (!s.ok()) return std::nullopt;
+  return *std::move(s);
+}
+
+Shape ExpectedGlobal(const ProgramSignature& program,
+                     const ParameterSignature& p,
+                     const std::optional<HloSharding>& sharding,
+                     absl::Span<const int64_t> tensor_dims) {
+  if (program.shapes_are_global() || !sharding.has_value() ||
+      !sharding->IsTiled() || !p.shape.IsArray()) {
+    return p.shape;
+  }
+  const std::vector<int64_t> counts = sharding->TileCounts();
+  if (counts.size() != static_cast<size_t>(p.shape.rank())) return p.shape;
+  Shape global = p.shape;
+  for (int d = 0; d < p.shape.rank(); ++d) {
+    const int64_t shard = p.shape.dimensions(d), t = counts[d];
+    if (t <= 1 || shard < 1) continue;
+    if (shard > std::numeric_limits<int64_t>::max() / t) return p.shape;
+    const int64_t lo = (shard - 1) * t + 1, hi = shard * t;
+    const bool fits = tensor_dims.size() == counts.size() &&
+                      tensor_dims[d] >= lo && tensor_dims[d] <= hi;
+    global.set_dimension(d, fits ? tensor_dims[d] : hi,
+                         p.shape.is_dynamic_dimension(d));
+  }
+  return global;
 }
 
 }  // namespace xlayout::checkpoint_internal

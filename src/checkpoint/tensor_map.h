@@ -6,6 +6,7 @@
 #define XLAYOUT_SRC_CHECKPOINT_TENSOR_MAP_H_
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -15,6 +16,8 @@
 #include "absl/types/span.h"
 #include "xlayout/checkpoint_manifest.h"
 #include "xlayout/hlo_signature.h"
+#include "xlayout/shape.h"
+#include "xlayout/sharding.h"
 
 namespace xlayout::checkpoint_internal {
 
@@ -47,6 +50,22 @@ absl::Status ApplyTensorMap(
     absl::Span<const ParameterSignature> parameters, absl::string_view program,
     absl::string_view no_tensor, std::vector<int64_t>& param_of,
     std::vector<int64_t>& tensor_of);
+
+// The parameter's sharding when the program is cut over more than one
+// partition and the text parses; nullopt otherwise.
+std::optional<HloSharding> ProgramSharding(const ProgramSignature& program,
+                                           const ParameterSignature& p);
+
+// The GLOBAL shape (with the program's layout) a checkpoint tensor of dims
+// `tensor_dims` must have to feed parameter `p`: checkpoints hold global
+// arrays, for `import --program` and `check` alike. Before partitioning
+// (or unknown) it is the shape read. After partitioning the shape is one
+// device's: along a dim cut in t tiles of P, the global extent is one of
+// (P-1)*t+1 .. P*t; the tensor's extent when it is one of them, else P*t.
+Shape ExpectedGlobal(const ProgramSignature& program,
+                     const ParameterSignature& p,
+                     const std::optional<HloSharding>& sharding,
+                     absl::Span<const int64_t> tensor_dims);
 
 }  // namespace xlayout::checkpoint_internal
 
