@@ -179,6 +179,20 @@ $PY -c 'import json; r = json.load(open("jg.json"))["parameters"][1]; assert r["
 expect_fail 2 'does not fit parameter 1 (Arg_1.2: bf16\[32000,40\]{1,0:T(8,128)(2,1)} per device; global bf16\[64000,40\]{1,0:T(8,128)(2,1)} under sharding {devices=\[2,1\]<=\[2\]}): dim 0 is 32000, the parameter.s is 64000' \
   "$XLAYOUT" import b.npy --dtype b=bf16 --program "$EXAMPLES/embedding_pipeline.hlo" --map b=1 -o ckp
 
+# Regression: --layout splits NAME=LAYOUT like --map: NAME may hold '=', so
+# the split is at the first '=' followed by a well-formed layout (a JAX
+# repr's own '=' stays in the value).
+$PY -c 'import numpy as np; np.save("a=b.npy", np.arange(6, dtype="<f4").reshape(2, 3))'
+"$XLAYOUT" import 'a=b.npy' --layout 'a=b={0,1}' -o ck_eq > /dev/null 2> err.txt \
+  || fail "--layout with '=' in the name: $(cat err.txt)"
+grep -q '"device_shape": "f32\[2,3\]{0,1}"' ck_eq/manifest.json || fail "a=b layout"
+"$XLAYOUT" import 'a=b.npy' --layout 'a=b=Layout(major_to_minor=(1, 0), tiling=((8, 128),))' \
+  -o ck_eq2 > /dev/null 2> err.txt || fail "--layout JAX repr: $(cat err.txt)"
+grep -q '"device_shape": "f32\[2,3\]{0,1:T(8,128)}"' ck_eq2/manifest.json || fail "a=b JAX layout"
+"$XLAYOUT" import 'a=b.npy' --program "$EXAMPLES/embedding_pipeline.hlo" --map 'a=b=4' -o ck_eq3 \
+  > /dev/null 2> err.txt && fail "a=b (f32[2,3]) fits f32[40]?"
+grep -q 'tensor "a=b" (f32\[2,3\]) does not fit parameter 4' err.txt || fail "--map a=b=4: $(cat err.txt)"
+
 # One value per --layout/--map/--dtype: a source after them stays a source.
 "$XLAYOUT" import --layout 'w={0,1}' w.npy -o ck_order > /dev/null 2> err.txt \
   || fail "SRC after --layout: $(cat err.txt)"

@@ -69,7 +69,7 @@ absl::StatusOr<ImportOptions> LibraryOptions(const Options& o) {
     options.target = ImportTarget::kLayouts;
   }
   for (const std::string& l : o.layouts) {
-    auto kv = SplitAssignment("--layout", l);
+    auto kv = ParseLayoutAssignment(l);
     if (!kv.ok()) return kv.status();
     options.layouts.push_back(*kv);
   }

@@ -78,6 +78,16 @@ struct ImportResult {
   double seconds = 0;
 };
 
+// Parses an --layout value NAME=LAYOUT. Tensor names may contain '=' and so
+// may LAYOUT (a JAX repr's `major_to_minor=`): the split is at the first
+// '=' followed by a well-formed LAYOUT (a layout `{...}`, a JAX
+// Layout/DeviceLocalLayout/Format repr that parses, or a shape). --map
+// values (N, N{i}) never contain '=', so ParseTensorMapping's split, the
+// last '=', is the same rule. INVALID_ARGUMENT naming the text when no
+// split works.
+absl::StatusOr<std::pair<std::string, std::string>> ParseLayoutAssignment(
+    absl::string_view text);
+
 absl::StatusOr<ImportResult> ImportCheckpoint(const std::string& output_dir,
                                               const ImportOptions& options);
 

@@ -451,6 +451,35 @@ absl::StatusOr<Environment> LoadEnvironment(const ImportOptions& options) {
 
 }  // namespace
 
+absl::StatusOr<std::pair<std::string, std::string>> ParseLayoutAssignment(
+    absl::string_view text) {
+  auto well_formed = [](absl::string_view value) {
+    value = absl::StripAsciiWhitespace(value);
+    if (absl::StartsWith(value, "{")) return ParseLayout(value).ok();
+    if (absl::StartsWith(value, "Layout") ||
+        absl::StartsWith(value, "DeviceLocalLayout") ||
+        absl::StartsWith(value, "Format")) {
+      return ParseJaxLayout(value).ok();
+    }
+    return ParseShape(value).ok();
+  };
+  for (size_t eq = text.find('='); eq != absl::string_view::npos;
+       eq = text.find('=', eq + 1)) {
+    if (eq > 0 && well_formed(text.substr(eq + 1))) {
+      return std::make_pair(std::string(text.substr(0, eq)),
+                            std::string(text.substr(eq + 1)));
+    }
+  }
+  // None parses: the first '=' (the error then names the layout text).
+  const size_t eq = text.find('=');
+  if (eq == absl::string_view::npos || eq == 0 || eq + 1 == text.size()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--layout '", text, "': expected NAME=LAYOUT"));
+  }
+  return std::make_pair(std::string(text.substr(0, eq)),
+                        std::string(text.substr(eq + 1)));
+}
+
 absl::StatusOr<ImportResult> ImportCheckpoint(const std::string& output_dir,
                                               const ImportOptions& options) {
   const auto start = std::chrono::steady_clock::now();
