@@ -321,4 +321,60 @@ gzip -c "$EXAMPLES/e0102_docs_sample.log" > "$tmp/log.gz"
 expect_rc 2 "$XLAYOUT" explain "$tmp/log.gz" >"$tmp/out" 2>"$tmp/err"
 grep -q "gzip data; decompress it" "$tmp/err" || fail "gzip: $(cat "$tmp/err")"
 
+# Each -m takes one value, and help says so (regression, third trial: it
+# showed `TEXT ...`); several -m are all explained.
+"$XLAYOUT" explain --help > "$tmp/help"
+grep -qE -- '-m,--message TEXT +Explain' "$tmp/help" || fail "help -m: $(grep -- -m, "$tmp/help")"
+expect_rc 1 "$XLAYOUT" explain --summary \
+  -m 'Executable(jit_f) expected parameter 1 of size 16 (f32[4]) but got buffer with incompatible size 8 (f32[2])' \
+  -m 'Executable(jit_g) expected parameter 1 of size 16 (f32[4]) but got buffer with incompatible size 8 (f32[2])' >"$tmp/out" 2>"$tmp/err"
+grep -q "2 findings from 2 messages" "$tmp/out" || fail "two -m: $(cat "$tmp/out" "$tmp/err")"
+# An inferred tiling's rule is xlayout's own text: never cut (regression,
+# third trial: "… (76 more bytes)").
+expect_rc 1 "$XLAYOUT" explain -m 'Executable(jit_attn) expected parameter 9 of size 16384 (bf16[8,3,200]{2,1,0}) but got buffer with incompatible size 12288 (bf16[8,3,200]{2,1,0})' >"$tmp/out" 2>"$tmp/err"
+grep -qF "(XLA sizes buffers by the first tile level)" "$tmp/out" || fail "rule cut: $(grep 'actual #1' "$tmp/out")"
+
+# The explain transcripts in docs/explain.md and README.md are what the tool
+# prints, line for line ("..." marks lines left out).
+(cd "$TESTDATA/.." && NO_COLOR=1 $PY - "$XLAYOUT" docs/explain.md README.md <<'PYEOF') || fail "docs transcripts"
+import subprocess, sys
+xlayout, paths = sys.argv[1], sys.argv[2:]
+bad = 0
+for path in paths:
+    lines = open(path, encoding="utf-8").read().split("\n")
+    i = 0
+    while i < len(lines):
+        if not (lines[i].startswith("```") and i + 1 < len(lines)
+                and lines[i + 1].startswith("$ xlayout explain ")):
+            i += 1
+            continue
+        cmd = lines[i + 1][2:].split("   #")[0]
+        j = i + 2
+        while not lines[j].startswith("```"):
+            j += 1
+        body = lines[i + 2:j]
+        i = j + 1
+        if "|" in cmd or "check.txt" in cmd:
+            continue  # Pipelines and files of another transcript.
+        out = subprocess.run(xlayout + cmd[len("xlayout"):], shell=True,
+                             capture_output=True, text=True).stdout.split("\n")
+        k, gap = 0, False
+        for want in body:
+            if want.strip() == "...":
+                gap = True
+                continue
+            if gap:
+                while k < len(out) and out[k] != want:
+                    k += 1
+            if k < len(out) and out[k] == want:
+                k += 1
+                gap = False
+                continue
+            print(f"{path}: '{cmd}': want {want!r}, got "
+                  f"{out[k] if k < len(out) else None!r}", file=sys.stderr)
+            bad += 1
+            break
+sys.exit(1 if bad else 0)
+PYEOF
+
 echo "explain CLI tests passed"

@@ -207,8 +207,9 @@ void PrintFinding(const Finding& f, int index, const Style& st) {
     const char* name = side == &d.expected ? "expected" : "actual";
     int rank = 1;
     for (const InferredLayout& l : side->inferred_layouts) {
+      // The rule is xlayout's own text: escaped, never cut.
       candidates.push_back(absl::StrCat(name, " #", rank++, ": ", Echo(l.shape),
-                                        " — ", Echo(l.rule)));
+                                        " — ", EscapeForTerminal(l.rule)));
     }
   }
   section("Tilings that reproduce the printed sizes (best first)", candidates,
@@ -464,7 +465,11 @@ RunFn RegisterExplainCommand(CLI::App& app) {
                   "Explain this message text instead of (or besides) files; "
                   "repeat -m for several messages.")
       ->type_size(1)
-      ->allow_extra_args(false);
+      ->allow_extra_args(false)
+      // One value per -m (help shows `TEXT`, not `TEXT ...`); every -m is
+      // kept.
+      ->expected(1)
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
   cmd->add_flag("--json", opt->json,
                 "Print one JSON object (schema xlayout.v1, docs/json.md): "
                 "findings[], summary[], unreadable[], errors[].");
