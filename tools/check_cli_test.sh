@@ -489,4 +489,22 @@ expect_fail 2 "--map s=0: program 'jit_tup' has no parameter 0: parameter 0 is a
 expect_fail 2 "has no parameter 2: it has parameters 0 to 1" \
   "$XLAYOUT" import s.npy --program tup.hlo --map s=2 -o ctup2
 
+# --- environment components one side lacks are not compared (regression) ----
+# A checkpoint imported without --env records only xlayout's version: the
+# current environment's libtpu, device kind, ... are "not recorded", not
+# changes from (unset).
+"$XLAYOUT" import m8.npy --host -o cnoenv > /dev/null 2> err.txt || fail "import cnoenv: $(cat err.txt)"
+program p1.hlo 'm8:f32[8,128]{1,0}'
+run 0 "$XLAYOUT" check --program p1.hlo --checkpoint cnoenv --env "$ENV_B"
+has '  no changes in what both sides record'
+has '  not recorded by the checkpoint (not compared): XLA_FLAGS, LIBTPU_INIT_ARGS, libtpu, device kind, topology, device count'
+lacks '(unset)'
+"$XLAYOUT" check --program p1.hlo --checkpoint cnoenv --env "$ENV_B" --json > je.json || fail "check cnoenv --json"
+$PY - <<'PY'
+import json
+e = json.load(open("je.json"))["environment"]
+assert e["changes"] == [], e
+assert "device kind" in e["not_recorded"]["checkpoint"] and e["not_recorded"]["current"] == [], e
+PY
+
 echo "check_cli_test: ok"

@@ -266,6 +266,10 @@ Json CheckReportJson(const CheckInputs& in, const CheckReport& r, bool strict,
     changes.push_back(ChangeJson(c));
   }
   env["changes"] = std::move(changes);
+  Json not_recorded;
+  not_recorded["checkpoint"] = r.environment_not_recorded_checkpoint;
+  not_recorded["current"] = r.environment_not_recorded_current;
+  env["not_recorded"] = std::move(not_recorded);
   j["environment"] = std::move(env);
   Json fix;
   fix["fixable_by_relayout"] = r.fixable_by_relayout();
@@ -396,7 +400,10 @@ void PrintCheckReportText(const CheckInputs& o, const CheckReport& r,
     std::printf("  not compared: %s\n",
                 EscapeForTerminal(r.environment_note).c_str());
   } else if (r.environment_changes.empty()) {
-    std::printf("  no changes\n");
+    const bool partial = !r.environment_not_recorded_checkpoint.empty() ||
+                         !r.environment_not_recorded_current.empty();
+    std::printf("  no changes%s\n",
+                partial ? " in what both sides record" : "");
   } else {
     bool layout_header = false, other_header = false;
     for (const EnvironmentChange& c : r.environment_changes) {
@@ -410,6 +417,16 @@ void PrintCheckReportText(const CheckInputs& o, const CheckReport& r,
       }
       std::printf("    %s\n", EscapeForTerminal(c.ToString()).c_str());
     }
+  }
+  if (r.environment_compared) {
+    auto unrecorded = [](const char* side,
+                         const std::vector<std::string>& names) {
+      if (names.empty()) return;
+      std::printf("  not recorded by %s (not compared): %s\n", side,
+                  EscapeForTerminal(absl::StrJoin(names, ", ")).c_str());
+    };
+    unrecorded("the checkpoint", r.environment_not_recorded_checkpoint);
+    unrecorded("the current environment", r.environment_not_recorded_current);
   }
 
   std::vector<std::string> parts;

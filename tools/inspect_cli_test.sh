@@ -150,4 +150,12 @@ assert [c["tensor"] for c in p["conversions"]] == ["embeddings", "attn_wq", "mlp
 
 expect_fail 2 'usage\|required\|DIR' "$XLAYOUT" inspect
 expect_fail 2 'nope' "$XLAYOUT" inspect nope
+# Regression: XLA_FLAGS values are quoted where needed, so the line can be
+# pasted back (it printed --xla_a=x y for --xla_a="x y").
+printf '%s' '{"format": "xlayout.environment.v1", "xla_flags": "--xla_a=\"x y\" --xla_b=1"}' > eq.json
+$PY -c 'import numpy as np; np.save("q.npy", np.zeros(3, np.float32))'
+"$XLAYOUT" import q.npy --host --env eq.json -o ckq > /dev/null 2> err.txt \
+  || fail "import --env eq.json: $(cat err.txt)"
+"$XLAYOUT" inspect ckq > out.txt 2> err.txt || fail "inspect ckq: $(cat err.txt)"
+grep -qF -- 'XLA_FLAGS  --xla_a="x y" --xla_b=1' out.txt || fail "XLA_FLAGS quoting: $(grep XLA_FLAGS out.txt)"
 echo PASS

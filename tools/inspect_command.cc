@@ -42,11 +42,9 @@ std::vector<std::pair<std::string, std::string>> EnvironmentRows(
   auto add = [&](const char* label, const std::optional<std::string>& v) {
     if (v.has_value()) rows.emplace_back(label, *v);
   };
+  // Quoted where needed, so the line can be pasted back (FormatXlaFlags).
   auto flags = [](const std::optional<FlagMap>& m) {
-    std::vector<std::string> parts;
-    for (const auto& [k, v] : *m)
-      parts.push_back(absl::StrCat("--", k, "=", v));
-    return parts.empty() ? std::string("(none)") : absl::StrJoin(parts, " ");
+    return m->empty() ? std::string("(none)") : FormatXlaFlags(*m);
   };
   add("XLA", e.xla_version);
   add("libtpu", e.libtpu_version);

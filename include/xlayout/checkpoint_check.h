@@ -164,6 +164,12 @@ struct CheckReport {
   // Why the environments were not compared ("" when they were).
   std::string environment_note;
   std::vector<EnvironmentChange> environment_changes;
+  // Components (EnvironmentComponentLabel: "libtpu", "device kind",
+  // "XLA_FLAGS", ...) only one side records: not compared, and not in
+  // environment_changes. An xlayout version the current environment does
+  // not name is left out entirely.
+  std::vector<std::string> environment_not_recorded_checkpoint;
+  std::vector<std::string> environment_not_recorded_current;
 
   // Every parameter is ok (extra tensors do not count).
   bool ok() const {

@@ -64,6 +64,16 @@ struct Environment {
 absl::StatusOr<FlagMap> ParseXlaFlags(absl::string_view flags,
                                       absl::string_view what = "XLA_FLAGS");
 
+// The flags as one XLA_FLAGS string that ParseXlaFlags reads back to the
+// same map: "--name=value" joined by spaces, a value double-quoted (with
+// '"' and '\' escaped) when it is empty or holds whitespace, a quote or a
+// backslash, so the line can be pasted into a shell's XLA_FLAGS="...".
+std::string FormatXlaFlags(const FlagMap& flags);
+
+// What the component of an EnvironmentChange is called in text: "libtpu",
+// "device kind", "XLA_FLAGS", ...
+std::string EnvironmentComponentLabel(absl::string_view component);
+
 // Flags that only control debug output and cannot change a layout:
 // --xla_dump_*.
 bool IsDumpOnlyFlag(absl::string_view name);

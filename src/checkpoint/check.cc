@@ -517,11 +517,34 @@ absl::StatusOr<CheckReport> CheckCheckpoint(const ProgramSignature& program,
     report.environment_note = "the checkpoint records no environment";
   } else {
     report.environment_compared = true;
-    // The xlayout version that wrote the checkpoint is recorded by import;
-    // an environment file that does not name one says nothing about it.
-    for (EnvironmentChange& c : DiffEnvironments(
-             *manifest.environment, *options.current_environment)) {
-      if (c.component == "xlayout_version" && !c.after.has_value()) continue;
+    const Environment& before = *manifest.environment;
+    const Environment& after = *options.current_environment;
+    // What one side does not record is not compared (as flags are), not
+    // a change from or to "(unset)".
+    auto flags = [&](const char* component, const std::optional<FlagMap>& x,
+                     const std::optional<FlagMap>& y) {
+      if (x.has_value() == y.has_value()) return;
+      (x.has_value() ? report.environment_not_recorded_current
+                     : report.environment_not_recorded_checkpoint)
+          .push_back(EnvironmentComponentLabel(component));
+    };
+    flags("xla_flag", before.xla_flags, after.xla_flags);
+    flags("libtpu_init_arg", before.libtpu_init_args, after.libtpu_init_args);
+    for (EnvironmentChange& c : DiffEnvironments(before, after)) {
+      if (c.flag.empty() && !c.before.has_value()) {
+        report.environment_not_recorded_checkpoint.push_back(
+            EnvironmentComponentLabel(c.component));
+        continue;
+      }
+      if (c.flag.empty() && !c.after.has_value()) {
+        // The xlayout version that wrote the checkpoint is recorded by
+        // import; an environment file rarely names one.
+        if (c.component != "xlayout_version") {
+          report.environment_not_recorded_current.push_back(
+              EnvironmentComponentLabel(c.component));
+        }
+        continue;
+      }
       report.environment_changes.push_back(std::move(c));
     }
   }

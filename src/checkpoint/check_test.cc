@@ -610,6 +610,35 @@ TEST(CheckTest, EnvironmentDiffLayoutAffectingFirst) {
             "xlayout 0.1.0 → 0.2.0");
 }
 
+// Regression: a component one side does not record is "not recorded ...;
+// not compared", not a change from or to (unset) (as flags already were).
+TEST(CheckTest, EnvironmentComponentsOneSideLacksAreNotCompared) {
+  CheckpointManifest m = Matching();
+  absl::StatusOr<Environment> before = ParseEnvironment(R"({
+    "format": "xlayout.environment.v1", "jaxlib_version": "0.4.30"})");
+  absl::StatusOr<Environment> after = ParseEnvironment(R"({
+    "format": "xlayout.environment.v1", "jaxlib_version": "0.4.30",
+    "libtpu_version": "0.0.8", "device_kind": "TPU v5 lite",
+    "xla_flags": "--xla_tpu_foo=true"})");
+  ASSERT_TRUE(before.ok() && after.ok());
+  m.environment = *before;
+  CheckOptions o;
+  o.current_environment = *after;
+  CheckReport r = Check(m, o);
+  EXPECT_TRUE(r.environment_compared);
+  EXPECT_TRUE(r.environment_changes.empty());
+  EXPECT_THAT(r.environment_not_recorded_checkpoint,
+              ElementsAre("XLA_FLAGS", "libtpu", "device kind"));
+  EXPECT_TRUE(r.environment_not_recorded_current.empty());
+  // The other way round.
+  m.environment = *after;
+  o.current_environment = *before;
+  r = Check(m, o);
+  EXPECT_TRUE(r.environment_changes.empty());
+  EXPECT_THAT(r.environment_not_recorded_current,
+              ElementsAre("XLA_FLAGS", "libtpu", "device kind"));
+}
+
 // A program dumped before SPMD partitioning over 8 partitions (the ROOT
 // still carries a sharding): global shapes, each cut by its sharding.
 //   0 w_out bf16[4096,1024] T(16,128)(2,1), [8,1]: [512,1024] per device

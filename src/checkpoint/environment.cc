@@ -1,11 +1,16 @@
 #include "xlayout/environment.h"
 
+#include <map>
 #include <string>
 #include <utility>
+#include <vector>
 
+#include "absl/algorithm/container.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/strip.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "checkpoint/environment_json.h"
@@ -292,21 +297,63 @@ std::string SerializeEnvironment(const Environment& env) {
          "\n";
 }
 
+std::string FormatXlaFlags(const FlagMap& flags) {
+  std::vector<std::string> parts;
+  parts.reserve(flags.size());
+  for (const auto& [name, value] : flags) {
+    const bool quote =
+        value.empty() || absl::c_any_of(value, [](char c) {
+          return IsWhitespace(c) || c == '"' || c == '\'' || c == '\\';
+        });
+    if (!quote) {
+      parts.push_back(absl::StrCat("--", name, "=", value));
+      continue;
+    }
+    std::string quoted = "\"";
+    for (char c : value) {
+      if (c == '"' || c == '\\') quoted += '\\';
+      quoted += c;
+    }
+    quoted += '"';
+    parts.push_back(absl::StrCat("--", name, "=", quoted));
+  }
+  return absl::StrJoin(parts, " ");
+}
+
+namespace {
+
+const std::map<std::string, std::string, std::less<>>& ComponentLabels() {
+  static const auto* const kLabels =
+      new std::map<std::string, std::string, std::less<>>{
+          {"xla_version", "XLA "},
+          {"libtpu_version", "libtpu "},
+          {"device_kind", "device kind: "},
+          {"topology", "topology: "},
+          {"device_count", "device count: "},
+          {"backend", "backend: "},
+          {"platform_version", "platform version: "},
+          {"jax_version", "jax "},
+          {"jaxlib_version", "jaxlib "},
+          {"process_count", "process count: "},
+          {"code_revision", "code revision: "},
+          {"xlayout_version", "xlayout "},
+      };
+  return *kLabels;
+}
+
+}  // namespace
+
+std::string EnvironmentComponentLabel(absl::string_view component) {
+  if (component == "xla_flag") return "XLA_FLAGS";
+  if (component == "libtpu_init_arg") return "LIBTPU_INIT_ARGS";
+  auto it = ComponentLabels().find(component);
+  if (it == ComponentLabels().end()) return std::string(component);
+  return std::string(
+      absl::StripSuffix(absl::StripSuffix(it->second, ": "), " "));
+}
+
 std::string EnvironmentChange::ToString() const {
-  static const std::map<std::string, std::string, std::less<>> kLabels = {
-      {"xla_version", "XLA "},
-      {"libtpu_version", "libtpu "},
-      {"device_kind", "device kind: "},
-      {"topology", "topology: "},
-      {"device_count", "device count: "},
-      {"backend", "backend: "},
-      {"platform_version", "platform version: "},
-      {"jax_version", "jax "},
-      {"jaxlib_version", "jaxlib "},
-      {"process_count", "process count: "},
-      {"code_revision", "code revision: "},
-      {"xlayout_version", "xlayout "},
-  };
+  const auto& kLabels = ComponentLabels();
   std::string label;
   if (component == "xla_flag") {
     label = absl::StrCat("flag --", flag, ": ");

@@ -312,3 +312,32 @@ TEST(EnvironmentFiles, V4ToV5e) {
 
 }  // namespace
 }  // namespace xlayout
+
+namespace xlayout {
+namespace {
+
+// Regression: inspect printed --xla_a=x y for a value "x y"; the formatted
+// flags read back to the same map.
+TEST(FormatXlaFlagsTest, QuotesWhatNeedsItAndRoundTrips) {
+  FlagMap flags = {{"xla_a", "x y"},
+                   {"xla_b", "1"},
+                   {"xla_c", "q\"w\\"},
+                   {"xla_d", ""},
+                   {"xla_e", "it's"}};
+  const std::string text = FormatXlaFlags(flags);
+  EXPECT_EQ(text,
+            "--xla_a=\"x y\" --xla_b=1 --xla_c=\"q\\\"w\\\\\" --xla_d=\"\" "
+            "--xla_e=\"it's\"");
+  absl::StatusOr<FlagMap> back = ParseXlaFlags(text);
+  ASSERT_TRUE(back.ok()) << back.status();
+  EXPECT_EQ(*back, flags);
+}
+
+TEST(EnvironmentComponentLabelTest, Names) {
+  EXPECT_EQ(EnvironmentComponentLabel("device_kind"), "device kind");
+  EXPECT_EQ(EnvironmentComponentLabel("libtpu_version"), "libtpu");
+  EXPECT_EQ(EnvironmentComponentLabel("xla_flag"), "XLA_FLAGS");
+}
+
+}  // namespace
+}  // namespace xlayout
