@@ -176,6 +176,20 @@ assert c == [{"a": 0, "b": 1, "difference": "memory_space", "relayout_needed": F
              {"a": 0, "b": 2, "difference": "equivalent", "relayout_needed": False},
              {"a": 0, "b": 3, "difference": "logical_shape", "relayout_needed": False}], c' "$tmp/json"
 
+# Regression: one T(8,128) tile covers f32[8,128], so the row-major bytes are
+# the tiled ones: equivalent, not "reordered"; f32[8,256] has two tiles in a
+# row and is reordered.
+"$x" size --json 'f32[8,128]{1,0:T(8,128)}' 'f32[8,128]{1,0}' >"$tmp/json"
+$py -c '
+import json,sys
+c = json.load(open(sys.argv[1]))["comparisons"]
+assert c == [{"a": 0, "b": 1, "difference": "equivalent", "relayout_needed": False}], c' "$tmp/json"
+"$x" size --json 'f32[8,256]{1,0:T(8,128)}' 'f32[8,256]{1,0}' >"$tmp/json"
+$py -c '
+import json,sys
+c = json.load(open(sys.argv[1]))["comparisons"]
+assert c[0]["difference"] == "reordered", c' "$tmp/json"
+
 # Regression 10.9: E(n) narrower than the element type is one clear error,
 # the same in size and relayout (size said 1 byte and exited 0).
 set +e
