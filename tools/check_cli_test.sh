@@ -357,6 +357,21 @@ import json
 j = json.load(open("out.txt"))
 assert j["parameters"][0]["tensor"] == "ev\x1b[31mil", j["parameters"][0]
 ' || fail "json keeps the name: $(cat out.txt)"
+# Bidi controls (U+202E RIGHT-TO-LEFT OVERRIDE reorders what follows on a
+# terminal) are escaped too, in inspect, check and relayout.
+bidi=$'rl\u202ett\u2066x'
+cp k.npy "$bidi.npy"
+"$XLAYOUT" import "$bidi.npy" --layout "$bidi={0,1}" -o bidi > /dev/null 2> err.txt \
+  || fail "import bidi: $(cat err.txt)"
+run 0 "$XLAYOUT" inspect bidi
+has 'rl\u202ett\u2066x'
+! grep -q $'\u202e' out.txt || fail "raw U+202E in inspect output"
+run 1 "$XLAYOUT" check --program A.hlo --checkpoint bidi
+has 'rl\u202ett\u2066x'
+! grep -q $'\u202e\|\u2066' out.txt || fail "raw bidi control in check output"
+run 1 "$XLAYOUT" relayout --program A.hlo --checkpoint bidi --map "$bidi=0" -o bidi2
+has 'rl\u202ett\u2066x'
+! grep -q $'\u202e\|\u2066' out.txt || fail "raw bidi control in relayout output"
 
 # --- a sharded program: per-device buffers (issue 14) -------------------------
 # The model of examples/topology_4.hlo as global arrays (numpy-written;

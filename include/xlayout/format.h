@@ -31,10 +31,12 @@ std::string CompactBytes(int64_t n, bool iec_units = false);
 std::string FormatFactor(double factor);
 
 // Input bytes made safe to print on a terminal: control characters (C0
-// including TAB/CR/LF, DEL, C1 code points U+0080..U+009F) and bytes that are
-// not valid UTF-8 become visible escapes ("\x1b", "\t", "\n", "\u009b",
-// "\xff"), so an escape sequence in a log or file name cannot recolour,
-// retitle or rewrite the user's terminal. Backslashes are kept as they are.
+// including TAB/CR/LF, DEL, C1 code points U+0080..U+009F), the bidi
+// controls (U+061C, U+200E, U+200F, U+202A..U+202E, U+2066..U+2069) and
+// bytes that are not valid UTF-8 become visible escapes ("\x1b", "\t",
+// "\n", "\u009b", "\u202e", "\xff"), so an escape sequence in a log or
+// file name cannot recolour, retitle or rewrite the user's terminal, nor a
+// name display reordered as another. Backslashes are kept as they are.
 // Valid printable UTF-8 passes through unchanged.
 std::string EscapeForTerminal(absl::string_view text);
 

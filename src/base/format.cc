@@ -101,6 +101,14 @@ size_t Utf8Length(absl::string_view text, size_t i, uint32_t* code_point) {
   return len;
 }
 
+// Unicode's bidirectional formatting characters (Bidi_Control): they
+// reorder the text around them on a terminal, so a name could display as
+// another (U+202E, RIGHT-TO-LEFT OVERRIDE, "Trojan Source").
+bool IsBidiControl(uint32_t cp) {
+  return cp == 0x061c || cp == 0x200e || cp == 0x200f ||
+         (cp >= 0x202a && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069);
+}
+
 // Appends the escaped form of the unit at text[i]; returns its byte length.
 size_t EscapeUnit(absl::string_view text, size_t i, std::string* out) {
   uint32_t cp = 0;
@@ -117,7 +125,7 @@ size_t EscapeUnit(absl::string_view text, size_t i, std::string* out) {
     out->append("\\r");
   } else if (cp < 0x20 || cp == 0x7f) {
     absl::StrAppendFormat(out, "\\x%02x", cp);
-  } else if (cp >= 0x80 && cp <= 0x9f) {
+  } else if ((cp >= 0x80 && cp <= 0x9f) || IsBidiControl(cp)) {
     absl::StrAppendFormat(out, "\\u%04x", cp);
   } else {
     out->append(text.data() + i, len);

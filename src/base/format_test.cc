@@ -76,6 +76,18 @@ TEST(FormatTest, EscapeControlSequences) {
   EXPECT_EQ(EscapeForTerminal(std::string("n\0ul", 4)), "n\\x00ul");
 }
 
+TEST(FormatTest, EscapeBidiControls) {
+  // U+202E RIGHT-TO-LEFT OVERRIDE would display the rest reversed.
+  EXPECT_EQ(EscapeForTerminal("w_g\u202ejpj.exe"), "w_g\\u202ejpj.exe");
+  EXPECT_EQ(EscapeForTerminal("\u202a\u202b\u202c\u202d"),
+            "\\u202a\\u202b\\u202c\\u202d");
+  EXPECT_EQ(EscapeForTerminal("\u2066\u2067\u2068\u2069"),
+            "\\u2066\\u2067\\u2068\\u2069");
+  EXPECT_EQ(EscapeForTerminal("\u200e\u200f\u061c"), "\\u200e\\u200f\\u061c");
+  // Their neighbours are printable.
+  EXPECT_EQ(EscapeForTerminal("\u2029\u2070\u200d"), "\u2029\u2070\u200d");
+}
+
 TEST(FormatTest, EscapeAndTruncate) {
   EXPECT_EQ(EscapeAndTruncate("short", 10), "short");
   EXPECT_EQ(EscapeAndTruncate("abcdefghij", 4), "abcd… (6 more bytes)");

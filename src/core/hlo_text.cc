@@ -1,5 +1,6 @@
 #include "core/hlo_text.h"
 
+#include <algorithm>
 #include <cstring>
 
 #include "absl/strings/ascii.h"
@@ -8,6 +9,7 @@
 #include "absl/strings/strip.h"
 #include "base/text_cursor.h"
 #include "core/shape_reader.h"
+#include "xlayout/format.h"
 #include "xlayout/shape_parser.h"
 #include "xlayout/status_macros.h"
 
@@ -18,16 +20,19 @@ constexpr size_t npos = absl::string_view::npos;
 
 bool IsSpace(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
 
-// A short, printable excerpt of `s` at `pos` for error messages.
+// A short, printable excerpt of `s` at `pos` for error messages: at most 24
+// bytes, never a split UTF-8 character, escaped as every input echoed on a
+// terminal is (EscapeForTerminal: ESC is "\x1b").
 std::string Excerpt(absl::string_view s, size_t pos) {
   if (pos >= s.size()) return "end of line";
-  absl::string_view rest = s.substr(pos, 24);
-  std::string out = "'";
-  for (char c : rest) {
-    out += absl::ascii_isprint(static_cast<unsigned char>(c)) ? c : '?';
+  size_t n = std::min<size_t>(24, s.size() - pos);
+  while (n > 0 && pos + n < s.size() &&
+         (static_cast<unsigned char>(s[pos + n]) & 0xc0) == 0x80) {
+    --n;
   }
-  out += pos + 24 < s.size() ? "...'" : "'";
-  return out;
+  if (n == 0) n = std::min<size_t>(24, s.size() - pos);
+  return absl::StrCat("'", EscapeForTerminal(s.substr(pos, n)),
+                      pos + n < s.size() ? "...'" : "'");
 }
 
 // Lines have no newlines: the location is "col N", as TextCursor prints it.

@@ -2,6 +2,7 @@
 
 #include <string>
 
+#include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -53,6 +54,21 @@ TEST(ModuleHeaderTest, ShapeErrorsCarryAbsoluteColumns) {
   EXPECT_EQ(std::string(h.status().message()),
             "entry_computation_layout parameter 1: col 56: number too large "
             "(limit 9223372036854775807) (dimension size)");
+}
+
+TEST(ModuleHeaderTest, ExcerptsAreEscapedNotQuestionMarks) {
+  // ESC was shown as '?'; it is "\x1b", as PrintError shows input.
+  absl::StatusOr<ModuleHeader> h =
+      ParseModuleHeader("HloModule m\x1b[2J, replica_count=2");
+  ASSERT_FALSE(h.ok());
+  EXPECT_THAT(h.status().message(),
+              HasSubstr("got '\\x1b[2J, replica_count=2'"));
+  // A UTF-8 character is not cut in two at the end of the excerpt.
+  h = ParseModuleHeader("HloModule m\x1b" + std::string(22, 'x') + "é, a=1");
+  ASSERT_FALSE(h.ok());
+  EXPECT_THAT(
+      h.status().message(),
+      HasSubstr(absl::StrCat("got '\\x1b", std::string(22, 'x'), "...'")));
 }
 
 TEST(ParameterInstructionTest, HugeParameterNumber) {
