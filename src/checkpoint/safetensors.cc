@@ -187,6 +187,14 @@ absl::StatusOr<SafetensorsHeader> ParseSafetensorsHeader(
       // safetensors itself allows "", but a checkpoint tensor needs a name.
       return Error("a tensor name is empty");
     }
+    if (name.find('\0') != std::string::npos) {
+      // Valid JSON ("\u0000"), but a name is a C string to every reader
+      // (and the checkpoint manifest refuses it): refused here, where the
+      // source file is still named.
+      return TensorError(name,
+                         "the name contains a NUL character (\\u0000); "
+                         "tensor names cannot hold one");
+    }
     if (!info.is_object()) {
       return TensorError(name, absl::StrCat("expected an object with dtype, "
                                             "shape and data_offsets, got ",

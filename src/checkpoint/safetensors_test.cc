@@ -157,6 +157,16 @@ TEST(Safetensors, DuplicateNamesRefused) {
             "safetensors: header: duplicate key \"w\" in top level");
 }
 
+TEST(Safetensors, NulInANameIsRefusedAtParseTime) {
+  // Was accepted here and refused later by the manifest ("field 'name'"),
+  // with the source file no longer named.
+  std::string header =
+      std::string("{") + Entry("a\\u0000b", "U8", {4}, 0, 4) + "}";
+  EXPECT_EQ(ErrorOf(File(header, 4)),
+            "safetensors: tensor \"a\\u0000b\": the name contains a NUL "
+            "character (\\u0000); tensor names cannot hold one");
+}
+
 TEST(Safetensors, OffsetsContiguousFromZero) {
   EXPECT_EQ(
       ErrorOf(File(std::string("{") + Entry("w", "U8", {4}, 4, 8) + "}", 8)),
