@@ -55,8 +55,10 @@ struct Environment {
 // unquoted. `--name` alone means "true"; values "true"/"false" in any case
 // are lower-cased (tsl's bool parser accepts them case-insensitively);
 // other values ("1", "0", numbers, strings) are kept verbatim, since the
-// flag's type is not known here. `--noname` is NOT a negation: tsl's parser
-// has no such form, so it is kept as flag "noname". Dump-only flags
+// flag's type is not known here (DiffEnvironments compares "0" and "false"
+// as one). `--noname` is kept as flag "noname": tsl's parser, which reads
+// XLA_FLAGS, has no negated form (DiffEnvironments resolves it in
+// LIBTPU_INIT_ARGS, which absl's parser reads). Dump-only flags
 // (IsDumpOnlyFlag) are left out. A repeated flag keeps its last value, as XLA
 // does. A token that does not start with "--" is an error naming its column
 // (XLA itself would stop parsing there or reject the flag). A value that
@@ -135,6 +137,10 @@ struct EnvironmentChange {
 // component (it always differs) and is not compared. A component unset on
 // both sides is no change; unset on one side is one. When one side did not
 // record a flag variable at all (nullopt), its flags are not compared.
+// Flag values are compared as a bool flag's parser reads them: "0" is
+// "false" and "1" is "true" when the other side says "false" or "true"
+// (which only a bool flag takes). In LIBTPU_INIT_ARGS, read by absl's flag
+// parser, a bare `--noNAME` is NAME=false when NAME is set on either side.
 std::vector<EnvironmentChange> DiffEnvironments(const Environment& a,
                                                 const Environment& b);
 

@@ -1,6 +1,7 @@
 #include "xlayout/environment.h"
 
 #include <map>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -366,6 +367,52 @@ std::string EnvironmentChange::ToString() const {
   return absl::StrCat(label, Show(before), " → ", Show(after));
 }
 
+namespace {
+
+// "true" or "false" for a value a bool flag reads as that ("0" and "1" as
+// well: tsl's bool parser, and absl's for libtpu, accept them); nullopt
+// otherwise. ParseXlaFlags has lower-cased "true" and "false" already.
+std::optional<bool> BoolValue(absl::string_view v) {
+  if (v == "true" || v == "1") return true;
+  if (v == "false" || v == "0") return false;
+  return std::nullopt;
+}
+
+// Whether two values of one flag set it the same way: equal text, or "0"
+// and "false" ("1" and "true"): "false" is a bool flag's value, so the flag
+// is a bool and reads "0" as false. "0" and "1" alone say nothing of the
+// type and are compared as text.
+bool SameFlagValue(const std::string& x, const std::string& y) {
+  if (x == y) return true;
+  const bool literal =
+      x == "true" || x == "false" || y == "true" || y == "false";
+  const std::optional<bool> bx = BoolValue(x);
+  const std::optional<bool> by = BoolValue(y);
+  return literal && bx.has_value() && by.has_value() && *bx == *by;
+}
+
+// LIBTPU_INIT_ARGS is read by absl's flag parser, where a bare `--noNAME`
+// sets the bool flag NAME to false. `--noNAME` becomes NAME=false when
+// NAME is set on either side (otherwise "noNAME" may be a flag of its own,
+// and it is compared as it is written).
+FlagMap WithNegationsResolved(const FlagMap& flags, const FlagMap& other) {
+  FlagMap out;
+  for (const auto& [name, value] : flags) {
+    if (absl::StartsWith(name, "no") && name.size() > 2 && value == "true") {
+      const std::string target = name.substr(2);
+      if ((flags.count(target) > 0 || other.count(target) > 0) &&
+          flags.count(target) == 0) {
+        out[target] = "false";
+        continue;
+      }
+    }
+    out.emplace(name, value);
+  }
+  return out;
+}
+
+}  // namespace
+
 std::vector<EnvironmentChange> DiffEnvironments(const Environment& a,
                                                 const Environment& b) {
   std::vector<EnvironmentChange> changes;
@@ -379,10 +426,14 @@ std::vector<EnvironmentChange> DiffEnvironments(const Environment& a,
     return v.has_value() ? std::optional<std::string>(absl::StrCat(*v))
                          : std::nullopt;
   };
-  auto flags = [&changes](const char* component,
-                          const std::optional<FlagMap>& x,
-                          const std::optional<FlagMap>& y) {
-    if (!x.has_value() || !y.has_value()) return;
+  auto flags = [&changes](
+                   const char* component, const std::optional<FlagMap>& x_in,
+                   const std::optional<FlagMap>& y_in, bool absl_negation) {
+    if (!x_in.has_value() || !y_in.has_value()) return;
+    const std::optional<FlagMap> x =
+        absl_negation ? WithNegationsResolved(*x_in, *y_in) : *x_in;
+    const std::optional<FlagMap> y =
+        absl_negation ? WithNegationsResolved(*y_in, *x_in) : *y_in;
     auto ix = x->begin();
     auto iy = y->begin();
     while (ix != x->end() || iy != y->end()) {
@@ -395,7 +446,7 @@ std::vector<EnvironmentChange> DiffEnvironments(const Environment& a,
             {component, iy->first, std::nullopt, iy->second, true});
         ++iy;
       } else {
-        if (ix->second != iy->second) {
+        if (!SameFlagValue(ix->second, iy->second)) {
           changes.push_back(
               {component, ix->first, ix->second, iy->second, true});
         }
@@ -406,8 +457,9 @@ std::vector<EnvironmentChange> DiffEnvironments(const Environment& a,
   };
   compare("xla_version", a.xla_version, b.xla_version, true);
   compare("libtpu_version", a.libtpu_version, b.libtpu_version, true);
-  flags("xla_flag", a.xla_flags, b.xla_flags);
-  flags("libtpu_init_arg", a.libtpu_init_args, b.libtpu_init_args);
+  flags("xla_flag", a.xla_flags, b.xla_flags, /*absl_negation=*/false);
+  flags("libtpu_init_arg", a.libtpu_init_args, b.libtpu_init_args,
+        /*absl_negation=*/true);
   compare("device_kind", a.device_kind, b.device_kind, true);
   compare("topology", a.topology, b.topology, true);
   compare("device_count", count(a.device_count), count(b.device_count), true);

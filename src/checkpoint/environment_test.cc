@@ -270,6 +270,34 @@ TEST(DiffEnvironments, UnrecordedFlagsNotCompared) {
               ElementsAre("LIBTPU_INIT_ARGS --xla_x: (unset) → 1"));
 }
 
+TEST(DiffEnvironments, BoolSpellingsAreOneValue) {
+  // tsl's bool parser reads "0"/"1" as false/true: --xla_a=0 and
+  // --xla_a=false set the same value.
+  Environment a = Base();
+  Environment b = Base();
+  a.xla_flags = *ParseXlaFlags("--xla_a=0 --xla_b=1 --xla_c=0 --xla_d=2");
+  b.xla_flags =
+      *ParseXlaFlags("--xla_a=false --xla_b=True --xla_c=1 --xla_d=true");
+  // "0" vs "1" (an int flag, maybe) and "2" vs "true" still differ.
+  EXPECT_THAT(
+      Strings(DiffEnvironments(a, b)),
+      ElementsAre("flag --xla_c: 0 → 1", "flag --xla_d: 2 → true"));
+}
+
+TEST(DiffEnvironments, LibtpuNegatedFlags) {
+  // absl's parser (libtpu): a bare --noFLAG is FLAG=false.
+  Environment a = Base();
+  Environment b = Base();
+  a.libtpu_init_args = *ParseXlaFlags("--noxla_tpu_a --noxla_tpu_b", "");
+  b.libtpu_init_args = *ParseXlaFlags("--xla_tpu_a=false --xla_tpu_b=1", "");
+  EXPECT_THAT(Strings(DiffEnvironments(a, b)),
+              ElementsAre("LIBTPU_INIT_ARGS --xla_tpu_b: false → 1"));
+  // In XLA_FLAGS (tsl) --noFLAG is a flag of its own.
+  a.xla_flags = *ParseXlaFlags("--noxla_a");
+  b.xla_flags = *ParseXlaFlags("--xla_a=false");
+  EXPECT_EQ(DiffEnvironments(a, b).size(), 3u);
+}
+
 TEST(DiffEnvironments, UnsetSide) {
   Environment a;
   Environment b;
