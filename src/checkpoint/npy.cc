@@ -508,9 +508,15 @@ absl::StatusOr<NpyHeader> ParseNpyHeader(absl::string_view file_prefix,
     h.shape.push_back(dim.integer);
     std::optional<int64_t> e = CheckedMul(elements, dim.integer);
     if (!e.has_value()) {
+      // The whole shape as written (its later items unchecked yet).
+      std::vector<std::string> dims;
+      for (const PyValue& d : shape.items) {
+        dims.push_back(d.kind == PyValue::kInt ? absl::StrCat(d.integer)
+                                               : d.Describe());
+      }
       return absl::OutOfRangeError(
-          absl::StrCat("npy: shape (", absl::StrJoin(h.shape, ", "),
-                       ", ...) has more elements than fit in int64"));
+          absl::StrCat("npy: shape (", absl::StrJoin(dims, ", "),
+                       ") has more elements than fit in int64"));
     }
     elements = *e;
   }

@@ -285,6 +285,15 @@ TEST(NpyHeader, Malformed) {
   EXPECT_THAT(ErrorOf(V1("{'descr': '<f4', 'fortran_order': False, "
                          "'shape': (99999999999999999999,)}")),
               HasSubstr("does not fit in int64"));
+  // The whole shape, no "..." after its last dimension.
+  EXPECT_THAT(ErrorOf(V1("{'descr': '<f4', 'fortran_order': False, "
+                         "'shape': (4611686018427387904, 4)}")),
+              HasSubstr("npy: shape (4611686018427387904, 4) has more "
+                        "elements than fit in int64"));
+  EXPECT_THAT(ErrorOf(V1("{'descr': '<f4', 'fortran_order': False, "
+                         "'shape': (4611686018427387904, 4, 5)}")),
+              HasSubstr("npy: shape (4611686018427387904, 4, 5) has more "
+                        "elements than fit in int64"));
   absl::StatusOr<NpyHeader> big =
       ParseNpyHeader(V1("{'descr': '<f8', 'fortran_order': False, "
                         "'shape': (4611686018427387904, 4)}"));
