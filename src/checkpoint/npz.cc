@@ -43,6 +43,68 @@ absl::StatusOr<std::string> ReadUpTo(zip_file_t* f, int64_t n) {
   return out;
 }
 
+// Code page 437's upper half (0x80-0xFF) as Unicode code points, the table
+// of Python's "cp437" codec (its lower half is ASCII, control bytes
+// included).
+constexpr char16_t kCp437High[128] = {
+    0x00C7, 0x00FC, 0x00E9, 0x00E2, 0x00E4, 0x00E0, 0x00E5, 0x00E7,  // 80
+    0x00EA, 0x00EB, 0x00E8, 0x00EF, 0x00EE, 0x00EC, 0x00C4, 0x00C5,  // 88
+    0x00C9, 0x00E6, 0x00C6, 0x00F4, 0x00F6, 0x00F2, 0x00FB, 0x00F9,  // 90
+    0x00FF, 0x00D6, 0x00DC, 0x00A2, 0x00A3, 0x00A5, 0x20A7, 0x0192,  // 98
+    0x00E1, 0x00ED, 0x00F3, 0x00FA, 0x00F1, 0x00D1, 0x00AA, 0x00BA,  // A0
+    0x00BF, 0x2310, 0x00AC, 0x00BD, 0x00BC, 0x00A1, 0x00AB, 0x00BB,  // A8
+    0x2591, 0x2592, 0x2593, 0x2502, 0x2524, 0x2561, 0x2562, 0x2556,  // B0
+    0x2555, 0x2563, 0x2551, 0x2557, 0x255D, 0x255C, 0x255B, 0x2510,  // B8
+    0x2514, 0x2534, 0x252C, 0x251C, 0x2500, 0x253C, 0x255E, 0x255F,  // C0
+    0x255A, 0x2554, 0x2569, 0x2566, 0x2560, 0x2550, 0x256C, 0x2567,  // C8
+    0x2568, 0x2564, 0x2565, 0x2559, 0x2558, 0x2552, 0x2553, 0x256B,  // D0
+    0x256A, 0x2518, 0x250C, 0x2588, 0x2584, 0x258C, 0x2590, 0x2580,  // D8
+    0x03B1, 0x00DF, 0x0393, 0x03C0, 0x03A3, 0x03C3, 0x00B5, 0x03C4,  // E0
+    0x03A6, 0x0398, 0x03A9, 0x03B4, 0x221E, 0x03C6, 0x03B5, 0x2229,  // E8
+    0x2261, 0x00B1, 0x2265, 0x2264, 0x2320, 0x2321, 0x00F7, 0x2248,  // F0
+    0x00B0, 0x2219, 0x00B7, 0x221A, 0x207F, 0x00B2, 0x25A0, 0x00A0,  // F8
+};
+
+// `raw` (a member name's bytes) read as code page 437, as UTF-8.
+std::string Cp437ToUtf8(absl::string_view raw) {
+  std::string out;
+  for (const char ch : raw) {
+    const unsigned char c = static_cast<unsigned char>(ch);
+    if (c < 0x80) {
+      out += ch;
+      continue;
+    }
+    const char16_t u = kCp437High[c - 0x80];
+    if (u < 0x800) {
+      out += static_cast<char>(0xC0 | (u >> 6));
+    } else {
+      out += static_cast<char>(0xE0 | (u >> 12));
+      out += static_cast<char>(0x80 | ((u >> 6) & 0x3F));
+    }
+    out += static_cast<char>(0x80 | (u & 0x3F));
+  }
+  return out;
+}
+
+// Member `i`'s name as Python's zipfile (and so numpy) reads it: UTF-8 when
+// the entry's general-purpose flag bit 11 says so, else code page 437 with
+// bytes 0x00-0x7F as themselves. libzip's own decoding would guess, and
+// maps control bytes to CP437's pictures (ESC to U+2190), renaming the
+// array. libzip does not expose the flag; its strict decoding is the raw
+// bytes exactly when the flag is set (or the name is plain ASCII).
+std::string MemberName(zip_t* z, zip_uint64_t i) {
+  const char* raw = zip_get_name(z, i, ZIP_FL_ENC_RAW);
+  if (raw == nullptr) return "";
+  const absl::string_view bytes(raw);
+  bool ascii = true;
+  for (const char c : bytes)
+    ascii = ascii && static_cast<unsigned char>(c) < 0x80;
+  if (ascii) return std::string(bytes);
+  const char* strict = zip_get_name(z, i, ZIP_FL_ENC_STRICT);
+  if (strict != nullptr && bytes == strict) return std::string(bytes);
+  return Cp437ToUtf8(bytes);
+}
+
 }  // namespace
 
 NpzReader::~NpzReader() {
@@ -62,6 +124,13 @@ absl::StatusOr<std::unique_ptr<NpzReader>> NpzReader::Open(
   };
   int code = 0;
   zip_t* z = zip_open(path.c_str(), ZIP_RDONLY | ZIP_CHECKCONS, &code);
+  const bool duplicate_names = z == nullptr && code == ZIP_ER_EXISTS;
+  if (duplicate_names) {
+    // Two members with one name ("File already exists"): opened without the
+    // consistency checks, which refuse it, the loop below names the member.
+    z = zip_open(path.c_str(), ZIP_RDONLY, &code);
+    if (z == nullptr) code = ZIP_ER_EXISTS;
+  }
   if (z == nullptr) {
     zip_error_t e;
     zip_error_init_with_code(&e, code);
@@ -91,7 +160,7 @@ absl::StatusOr<std::unique_ptr<NpzReader>> NpzReader::Open(
     }
     NpzMember m;
     m.zip_index = static_cast<uint64_t>(i);
-    m.zip_name = (st.valid & ZIP_STAT_NAME) && st.name ? st.name : "";
+    m.zip_name = MemberName(z, static_cast<zip_uint64_t>(i));
     std::string quoted = Quote(m.zip_name);
     if (!absl::EndsWith(m.zip_name, ".npy") || m.zip_name.size() <= 4) {
       return error(absl::StrCat("member ", quoted,
@@ -100,7 +169,7 @@ absl::StatusOr<std::unique_ptr<NpzReader>> NpzReader::Open(
     }
     m.name = m.zip_name.substr(0, m.zip_name.size() - 4);
     if (!names.insert(m.zip_name).second) {
-      return error(absl::StrCat("member ", quoted, " appears twice"));
+      return error(absl::StrCat("the archive has two members named ", quoted));
     }
     if ((st.valid & ZIP_STAT_ENCRYPTION_METHOD) &&
         st.encryption_method != ZIP_EM_NONE) {
@@ -125,6 +194,10 @@ absl::StatusOr<std::unique_ptr<NpzReader>> NpzReader::Open(
                             ? static_cast<int64_t>(st.comp_size)
                             : 0;
     reader->members_.push_back(std::move(m));
+  }
+  if (duplicate_names) {
+    // libzip saw two equal names that differ here: refused as before.
+    return error("not a valid zip archive: File already exists");
   }
   return reader;
 }
