@@ -654,9 +654,12 @@ absl::StatusOr<ProgramSignature> FromJsonImpl(const nlohmann::json& j,
                      : k == "per_device_xla_bytes" ? p.per_device_xla_bytes
                                                    : p.per_device_exact_bytes;
       if (!pj[key].is_number_integer() || pj[key].get<int64_t>() != want) {
+        // A per-device count is the per-device shape's, not the global one's.
+        const Shape& of =
+            k.starts_with("per_device_") ? p.per_device_shape : p.shape;
         return JsonError(where,
                          absl::StrCat(key, " is ", pj[key].dump(), " but ",
-                                      p.shape.ToString(true), " has ", want));
+                                      of.ToString(true), " has ", want));
       }
     }
     if (p.per_device_known && pj.contains("per_device_shape")) {

@@ -487,6 +487,9 @@ TEST(HloSignatureJsonTest, ErrorsNameTheField) {
        "index must be 0"},
       {R"({"name": "p", "parameters": [{"shape": "f32[2]", "xla_bytes": 9}]})",
        "xla_bytes is 9 but f32[2]{0} has 8"},
+      // A per-device count names the per-device shape, not the global one.
+      {R"({"name": "p", "num_partitions": 2, "parameters": [{"shape": "f32[10,7]{1,0:T(8,128)}", "sharding": "{devices=[2,1]0,1}", "per_device_xla_bytes": 5}]})",
+       "per_device_xla_bytes is 5 but f32[5,7]{1,0:T(8,128)} has 4096"},
       {R"({"name": "p", "parameters": [{"shape": "f32[2]", "memory_kind": "pinned_host"}]})",
        "maps to \"device\""},
       {R"({"name": "p", "parameters": [{"shape": "f32[2]", "sharding": 3}]})",
