@@ -49,7 +49,8 @@ struct CheckpointRelayoutOptions {
   std::string source_name;
   // Recorded as the new fingerprint's xlayout_version when it lacks one.
   std::string tool_version;
-  // Workers for the tensor jobs when `schedule` is unset.
+  // Workers for the tensor jobs when `schedule` is unset (at most one per
+  // tensor).
   int threads = 1;
   // Runs the tensor jobs (the relayout engine's ScheduleWork); unset: a
   // RelayoutThreadPool of `threads` workers owned by the call. The closures

@@ -297,7 +297,9 @@ absl::StatusOr<CheckpointRelayoutResult> RelayoutCheckpoint(
   std::unique_ptr<RelayoutThreadPool> pool;
   ScheduleWork schedule = options.schedule;
   if (!schedule) {
-    pool = std::make_unique<RelayoutThreadPool>(options.threads);
+    // No more workers than tensors: the others would only start and wait.
+    pool = std::make_unique<RelayoutThreadPool>(static_cast<int>(
+        std::clamp<int64_t>(n, 1, std::max(options.threads, 1))));
     schedule = pool->Scheduler();
   }
   jobs.pending = n;

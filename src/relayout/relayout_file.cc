@@ -79,6 +79,16 @@ absl::StatusOr<RelayoutFileResult> RelayoutFile(
   XLAYOUT_ASSIGN_OR_RETURN(r.output_bytes, ExactBytes(r.to));
   r.threads = streamer.threads();
 
+  // An output that cannot be a file (a directory, a FIFO) is refused as
+  // such first: a directory holding the input would otherwise be "the
+  // output contains the input".
+  if (!(output_path == "-" && options.allow_stdio)) {
+    XLAYOUT_ASSIGN_OR_RETURN(std::string target,
+                             io::ResolveSymlinks(output_path));
+    XLAYOUT_RETURN_IF_ERROR(io::CheckReplaceableFile(
+        output_path, target,
+        options.allow_stdio ? " (use '-' to write to standard output)" : ""));
+  }
   // The input: checked before anything is written, and never overwritten.
   XLAYOUT_RETURN_IF_ERROR(
       io::CheckOutputApartFromInputs(output_path, {{input_path, "the input"}}));
