@@ -63,16 +63,22 @@ CheckInputs Inputs(const Options& o) {
 }
 
 int Run(const Options& o) {
+  if (absl::Status s =
+          OneStdinReader({{"--program", o.program}, {"--env", o.env}});
+      !s.ok()) {
+    PrintError(absl::StrCat("check: ", s.message()));
+    return kExitError;
+  }
   CheckOptions options;
   options.strict = o.strict;
   SignatureReadOptions read_options;
   if (!o.memory_kinds.empty()) {
     absl::StatusOr<MemoryKindMap> kinds = MemoryKindMap::Parse(o.memory_kinds);
     if (!kinds.ok()) {
-      return Fail(o, Json(nullptr),
-                  absl::Status(kinds.status().code(),
-                               absl::StrCat("--memory-kinds: ",
-                                            kinds.status().message())));
+      // A usage error: no JSON (docs/json.md).
+      PrintError(
+          absl::StrCat("check: --memory-kinds: ", kinds.status().message()));
+      return kExitError;
     }
     options.memory_kinds = *kinds;
     read_options.memory_kinds = *std::move(kinds);

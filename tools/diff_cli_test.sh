@@ -50,7 +50,7 @@ assert d["identical"] is False and d["errors"] == []
 assert d["parameters"] == {"a": 6, "b": 6, "matched": 6, "changed": 4, "added": 0, "removed": 0}, d["parameters"]
 assert d["counts"] == {"dtype": 0, "dims": 0, "layout": 1, "memory_kind": 0, "sharding": 4,
                        "per_device_shape": 4, "bytes": 0}, d["counts"]
-assert d["program_changes"] == [{"field": "num_partitions", "before": "4", "after": "8"}]
+assert d["program_changes"] == [{"field": "num_partitions", "before": 4, "after": 8}]
 g = d["groups"][0]
 assert (g["kind"], g["detail"], g["parameters"]) == ("layout", "tiling (8,128)(2,1)→(16,128)(2,1)", [3]), g
 side = d["changed"][0]["a"]

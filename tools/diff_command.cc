@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "commands.h"
 #include "nlohmann/json.hpp"
@@ -67,9 +68,19 @@ nlohmann::ordered_json DiffDocument(const DiffArgs& args,
                        {"added", static_cast<int64_t>(d.added.size())},
                        {"removed", static_cast<int64_t>(d.removed.size())}};
   nlohmann::ordered_json program = nlohmann::ordered_json::array();
+  // replica_count and num_partitions are numbers, as in the signature; the
+  // name is a string.
+  auto value = [](const ProgramChange& c, const std::string& text) {
+    int64_t n = 0;
+    if (c.field != "name" && absl::SimpleAtoi(text, &n)) {
+      return nlohmann::ordered_json(n);
+    }
+    return nlohmann::ordered_json(text);
+  };
   for (const ProgramChange& c : d.program_changes) {
-    program.push_back(
-        {{"field", c.field}, {"before", c.before}, {"after", c.after}});
+    program.push_back({{"field", c.field},
+                       {"before", value(c, c.before)},
+                       {"after", value(c, c.after)}});
   }
   out["program_changes"] = program;
   nlohmann::ordered_json counts = nlohmann::ordered_json::object();
@@ -208,6 +219,11 @@ void PrintText(const DiffArgs& args, const ProgramSignature& a,
 }
 
 int Run(const DiffArgs& args) {
+  if (absl::Status s = OneStdinReader({{"A", args.a}, {"B", args.b}});
+      !s.ok()) {
+    PrintError(s.message());
+    return kExitError;
+  }
   absl::StatusOr<ProgramSignature> a = ReadSignatureFile(args.a);
   if (!a.ok()) return Fail(args, a.status(), JsonFileInput(args.a));
   absl::StatusOr<ProgramSignature> b = ReadSignatureFile(args.b);
@@ -257,9 +273,11 @@ RunFn RegisterDiffCommand(CLI::App& app) {
                 "device_bytes).");
   cmd->add_flag("-q,--quiet", args->quiet, "Do not print warnings.");
   cmd->footer(
-      "Shapes of sharded parameters are taken as global (a dump before SPMD "
-      "partitioning, or a JSON signature); per-device shapes follow XLA's "
-      "tiling rule, ceil(dim / tiles).\n"
+      "Shapes of sharded parameters are read as each program's dump stage "
+      "says: global before SPMD partitioning (or when the stage is "
+      "unknown), cut into per-device shapes by XLA's tiling rule, ceil(dim "
+      "/ tiles); per-device already in a dump after partitioning, and not "
+      "divided again.\n"
       "Exit status: 0 identical, 1 the programs differ, 2 unreadable input "
       "or usage error.\n"
       "Example: xlayout diff examples/topology_4.hlo examples/topology_8.hlo");

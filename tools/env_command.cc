@@ -48,6 +48,11 @@ int Fail(const EnvDiffArgs& args, const absl::Status& status,
 }
 
 int RunDiff(const EnvDiffArgs& args) {
+  if (absl::Status s = OneStdinReader({{"A", args.a}, {"B", args.b}});
+      !s.ok()) {
+    PrintError(s.message());
+    return kExitError;
+  }
   absl::StatusOr<Environment> a = ReadEnvironmentFile(args.a);
   if (!a.ok()) return Fail(args, a.status(), args.a);
   absl::StatusOr<Environment> b = ReadEnvironmentFile(args.b);

@@ -307,6 +307,14 @@ int Run(const ExplainOptions& opt) {
     oom.Finish();
   }
   std::vector<std::string> files = opt.files;
+  {
+    std::vector<std::pair<std::string, std::string>> inputs;
+    for (const std::string& f : files) inputs.emplace_back("FILE", f);
+    if (absl::Status s = OneStdinReader(inputs); !s.ok()) {
+      PrintError(s.message());
+      return kExitError;
+    }
+  }
   if (files.empty() && opt.messages.empty()) {
     files.push_back("-");
     if (isatty(STDIN_FILENO) == 1) {

@@ -89,6 +89,7 @@ RunFn RegisterExportCommand(CLI::App& app) {
       }
       return kExitError;
     }
+    NoteOutputWritten(o->out);
     if (o->json) {
       nlohmann::ordered_json j = JsonEnvelope("export");
       j["input"] = JsonFileInput(o->checkpoint);

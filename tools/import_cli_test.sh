@@ -133,6 +133,23 @@ J
 "$XLAYOUT" import src/npy/a_f4.npy src/npy/a_bf16.npy --dtype a_bf16=bf16 \
   --program sig.json -o ck3 > out.txt 2> err.txt || fail "import --program: $(cat err.txt)"
 grep -q 'no tensor for parameter 2' err.txt || fail "unbound parameter warning: $(cat err.txt)"
+# With --json too: warnings always go to stderr (docs/json.md).
+rm -rf ck3j
+"$XLAYOUT" import src/npy/a_f4.npy src/npy/a_bf16.npy --dtype a_bf16=bf16 \
+  --program sig.json -o ck3j --json > out.txt 2> err.txt || fail "import --json: $(cat err.txt)"
+grep -q 'no tensor for parameter 2' err.txt || fail "--json: no unbound parameter warning: $(cat err.txt)"
+# A JSON error about a named file gives that file as its input.
+expect_fail 2 "is given twice" "$XLAYOUT" import --json src/npy/a_f4.npy src/npy/a_f4.npy --host -o ck3k
+$PY - <<'PY' || fail "import --json error input: $(cat out.txt)"
+import json
+e = json.load(open("out.txt"))["errors"][0]
+assert e["input"] == {"file": "src/npy/a_f4.npy"}, e
+PY
+expect_fail 2 "cannot open 'nope.npy'" "$XLAYOUT" import --json nope.npy --host -o ck3k
+grep -q '"file": "nope.npy"' out.txt || fail "import --json missing source: $(cat out.txt)"
+expect_fail 2 "cannot open 'nope.hlo'" "$XLAYOUT" import --json src/npy/a_f4.npy \
+  --program nope.hlo -o ck3k
+grep -q '"file": "nope.hlo"' out.txt || fail "import --json missing program: $(cat out.txt)"
 $PY - <<'PY' || fail "--program bindings"
 import json
 m = json.load(open("ck3/manifest.json"))
@@ -262,4 +279,58 @@ for a, b in [("be_f4_2x3", "be_f4_2x3"), ("fortran_f4_3x4", "fortran_f4_3x4")]:
     assert (x == y).all() and x.shape == y.shape, a
     assert y.dtype.str == "<f4" and y.flags.c_contiguous
 ' || fail "big-endian / Fortran arrays"
+
+# --- npz member names as numpy reads them ------------------------------------
+# Written by Python's zipfile (not our exporter): an ASCII name with control
+# bytes (no UTF-8 flag: libzip's guess would read ESC as CP437's U+2190), a
+# non-ASCII name (UTF-8 flag set), and a name stored as CP437 bytes without
+# the flag (0x82 is 'é' in code page 437).
+$PY - <<'PY'
+import io, zipfile, numpy as np
+def npy(v):
+    b = io.BytesIO()
+    np.save(b, np.array([v], "<f4"))
+    return b.getvalue()
+with zipfile.ZipFile("names.npz", "w") as z:
+    z.writestr("a\x1b[2J.npy", npy(1))
+    z.writestr("\u00e9t\u00e9 \u2192.npy", npy(2))
+    z.writestr("Qx.npy", npy(3))
+data = open("names.npz", "rb").read()
+assert data.count(b"Qx.npy") == 2
+open("names.npz", "wb").write(data.replace(b"Qx.npy", b"\x82x.npy"))
+with zipfile.ZipFile("dup.npz", "w") as z:
+    import warnings
+    warnings.simplefilter("ignore")
+    z.writestr("w.npy", npy(1))
+    z.writestr("w.npy", npy(2))
+PY
+"$XLAYOUT" import names.npz --host -o ck_names > /dev/null 2> err.txt || fail "names.npz: $(cat err.txt)"
+"$XLAYOUT" inspect ck_names --json > names.json
+$PY - <<'PY' || fail "npz member names differ from numpy's keys"
+import json, numpy as np
+want = sorted(np.load("names.npz").files)
+got = sorted(t["name"] for t in json.load(open("names.json"))["tensors"])
+assert want == ["a\x1b[2J", "\u00e9t\u00e9 \u2192", "\u00e9x"], want
+assert got == want, (got, want)
+PY
+expect_fail 2 "dup.npz: the archive has two members named \"w.npy\"" \
+  "$XLAYOUT" import dup.npz --host -o ck_dup
+# A safetensors name with an escaped NUL: refused while the source is named.
+$PY - <<'PY'
+import json, struct
+h = json.dumps({"a\u0000b": {"dtype": "U8", "shape": [4], "data_offsets": [0, 4]}}).encode()
+open("nul.safetensors", "wb").write(struct.pack("<Q", len(h)) + h + bytes(4))
+PY
+expect_fail 2 "^error: import: source 'nul.safetensors': safetensors: tensor \"a\\\\u0000b\": the name contains a NUL character" \
+  "$XLAYOUT" import nul.safetensors --host -o ck_nul
+lacks manifest err.txt
+# --dtype on a safetensors tensor: said to apply to .npy/.npz arrays only,
+# not "no array is named".
+$PY - <<'PY'
+import json, struct
+h = json.dumps({"w": {"dtype": "F32", "shape": [2], "data_offsets": [0, 8]}}).encode()
+open("w1.safetensors", "wb").write(struct.pack("<Q", len(h)) + h + bytes(8))
+PY
+expect_fail 2 "^error: import: --dtype w=f32: tensor \"w\" comes from the safetensors file 'w1.safetensors', whose header gives its dtype; --dtype applies only to .npy and .npz arrays" \
+  "$XLAYOUT" import w1.safetensors --host --dtype w=f32 -o ck_dt
 echo PASS

@@ -17,6 +17,7 @@
 #include "xlayout/checkpoint_check.h"
 #include "xlayout/checkpoint_transfer.h"
 #include "xlayout/io/atomic_output_file.h"
+#include "xlayout/io/io_status.h"
 #include "xlayout/primitive_type.h"
 #include "xlayout/size.h"
 
@@ -110,13 +111,24 @@ std::string Parameter(const TensorRecord& t) {
   return s;
 }
 
+void PrintUnboundWarnings(const ImportResult& r) {
+  for (const std::string& p : r.unbound_parameters) {
+    PrintWarning(absl::StrCat("no tensor for parameter ", p));
+  }
+}
+
 int Fail(const Options& o, const absl::Status& status) {
   PrintError(absl::StrCat("import: ", status.message()));
   if (o.json) {
     nlohmann::ordered_json j = JsonEnvelope("import");
     j["output"] = JsonFileInput(o.out);
-    j["errors"] =
-        nlohmann::ordered_json::array({JsonErrorItem(nullptr, status)});
+    // The file an error is about, when the library says (a source, the
+    // program, the --env file).
+    const std::optional<std::string> file = io::InputFileOf(status);
+    j["errors"] = nlohmann::ordered_json::array(
+        {JsonErrorItem(file.has_value() ? JsonFileInput(*file)
+                                        : nlohmann::ordered_json(nullptr),
+                       status)});
     PrintJson(j);
   }
   return kExitError;
@@ -174,6 +186,12 @@ RunFn RegisterImportCommand(CLI::App& app) {
       "sources, tensors that do not fit their parameters, or I/O errors (the "
       "target is then left as it was).");
   return [o]() {
+    if (absl::Status s =
+            OneStdinReader({{"--program", o->program}, {"--env", o->env}});
+        !s.ok()) {
+      PrintError(absl::StrCat("import: ", s.message()));
+      return kExitError;
+    }
     io::InstallSignalCleanup();
     absl::StatusOr<ImportOptions> options = LibraryOptions(*o);
     if (!options.ok()) return Fail(*o, options.status());
@@ -188,6 +206,7 @@ RunFn RegisterImportCommand(CLI::App& app) {
     absl::StatusOr<ImportResult> r = ImportCheckpoint(o->out, *options);
     bar.reset();
     if (!r.ok()) return Fail(*o, r.status());
+    NoteOutputWritten(o->out);
     const auto& tensors = r->manifest.tensors;
     if (o->json) {
       nlohmann::ordered_json j = JsonEnvelope("import");
@@ -216,6 +235,8 @@ RunFn RegisterImportCommand(CLI::App& app) {
       j["seconds"] = r->seconds;
       j["errors"] = nlohmann::ordered_json::array();
       PrintJson(j);
+      // Warnings go to stderr with or without --json (docs/json.md).
+      PrintUnboundWarnings(*r);
       return kExitOk;
     }
     Style style = Style::For(stdout);
@@ -236,9 +257,7 @@ RunFn RegisterImportCommand(CLI::App& app) {
                         WithCommas(r->device_bytes), " device bytes, ",
                         absl::StrFormat("%.3f s", r->seconds)))
                     .c_str());
-    for (const std::string& p : r->unbound_parameters) {
-      PrintWarning(absl::StrCat("no tensor for parameter ", p));
-    }
+    PrintUnboundWarnings(*r);
     return kExitOk;
   };
 }

@@ -198,7 +198,16 @@ int Run(int argc, char** argv, std::string* command) {
   }
   for (auto& [sub, run] : commands) {
     if (sub->parsed()) {
+      // The whole command path: "env diff", not "env".
       *command = sub->get_name();
+      for (const CLI::App* s = sub; s != nullptr;) {
+        const CLI::App* next = nullptr;
+        for (const CLI::App* inner : s->get_subcommands({})) {
+          if (inner->parsed()) next = inner;
+        }
+        if (next != nullptr) absl::StrAppend(command, " ", next->get_name());
+        s = next;
+      }
       return run();
     }
   }
@@ -218,8 +227,8 @@ void OccupyClosedStandardStreams() {
 }
 
 // Every command's output ends here: what could not be written to standard
-// output (a full disk, a closed descriptor) is an error, exit 2, unless the
-// command already failed with its own code. A reader that closed the pipe
+// output (a full disk, a closed descriptor) is an error, exit 2, whatever
+// the command found. A reader that closed the pipe
 // still ends the process by SIGPIPE, quietly, as before.
 int Main(int argc, char** argv) {
   OccupyClosedStandardStreams();
@@ -229,11 +238,11 @@ int Main(int argc, char** argv) {
   signal(SIGXFSZ, SIG_IGN);
   std::string command;
   const int rc = Run(argc, argv, &command);
-  const absl::Status written = FlushOutput(stdout, std::cout);
-  if (written.ok()) return rc;
-  PrintError(command.empty() ? std::string(written.message())
-                             : absl::StrCat(command, ": ", written.message()));
-  return rc != kExitOk ? rc : kExitError;
+  std::string message;
+  const int exit_code =
+      StdoutExitCode(rc, FlushOutput(stdout, std::cout), command, &message);
+  if (!message.empty()) PrintError(message);
+  return exit_code;
 }
 
 }  // namespace

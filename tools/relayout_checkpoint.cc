@@ -75,7 +75,9 @@ void PrintJsonResult(const CheckpointRelayoutArgs& a,
   j["output"] = r.written ? Json{{"file", a.output}, {"target", r.target}}
                           : Json(nullptr);
   Json counts;
-  counts["tensors"] = static_cast<int64_t>(r.tensors.size());
+  // The checkpoint's tensors, also when the relayout was refused and no
+  // tensor has an action.
+  counts["tensors"] = r.report.num_tensors;
   counts["converted"] = r.converted;
   counts["copied"] = r.copied;
   j["counts"] = counts;
@@ -177,6 +179,12 @@ void PrintTextResult(const CheckpointRelayoutArgs& a,
 }  // namespace
 
 int RunCheckpointRelayout(const CheckpointRelayoutArgs& a) {
+  if (absl::Status s =
+          OneStdinReader({{"--program", a.program}, {"--env", a.env}});
+      !s.ok()) {
+    PrintError(absl::StrCat("relayout: ", s.message()));
+    return kExitError;
+  }
   io::InstallSignalCleanup();
   CheckpointRelayoutOptions options;
   options.threads = a.threads;
@@ -188,10 +196,10 @@ int RunCheckpointRelayout(const CheckpointRelayoutArgs& a) {
   if (!a.memory_kinds.empty()) {
     absl::StatusOr<MemoryKindMap> kinds = MemoryKindMap::Parse(a.memory_kinds);
     if (!kinds.ok()) {
-      return Fail(a, Json(nullptr),
-                  absl::Status(kinds.status().code(),
-                               absl::StrCat("--memory-kinds: ",
-                                            kinds.status().message())));
+      // A usage error: no JSON (docs/json.md).
+      PrintError(
+          absl::StrCat("relayout: --memory-kinds: ", kinds.status().message()));
+      return kExitError;
     }
     options.check.memory_kinds = *kinds;
     read_options.memory_kinds = *std::move(kinds);
@@ -257,6 +265,7 @@ int RunCheckpointRelayout(const CheckpointRelayoutArgs& a) {
                             a.json ? "in the JSON output" : "above"));
     return kExitFindings;
   }
+  NoteOutputWritten(a.output);
   if (a.json) {
     PrintJsonResult(a, *r, program->warnings);
   } else {

@@ -35,6 +35,14 @@ run 0 "$XLAYOUT" check --program B.hlo --checkpoint ck.b --env "$ENV_B"
 has 'The checkpoint matches the program.'
 has 'no changes'
 run 0 "$XLAYOUT" inspect ck.b --verify
+# --threads 1024 for 5 tensors starts at most 5 workers, not 1024.
+if strace -f -qq -o /dev/null true 2> /dev/null; then
+  strace -f -qq -e trace=clone,clone3 -o clones.txt "$XLAYOUT" relayout --program B.hlo \
+    --checkpoint ck --env "$ENV_B" -o ck.t --threads 1024 > /dev/null 2> err.txt \
+    || fail "relayout --threads 1024: $(cat err.txt)"
+  clones=$(grep clone clones.txt | grep -vc resumed || true)
+  [ "$clones" -le 5 ] || fail "--threads 1024 for 5 tensors started $clones threads"
+fi
 "$XLAYOUT" export --checkpoint ck.b -o exported/ > /dev/null 2> err.txt || fail "export: $(cat err.txt)"
 for t in act w k ids host; do
   cmp "$t.npy" "exported/$t.npy" || fail "export of $t differs from numpy's file"
@@ -91,7 +99,7 @@ grep -q 'Fix:' out.txt && fail "a refused relayout prints a fix"
 grep -q 'nothing written' err.txt || fail "stderr: $(cat err.txt)"
 [ ! -e ck.c ] || fail "ck.c written"
 run 1 "$XLAYOUT" relayout --program C.hlo --checkpoint ck -o ck.c --json
-$PY -c 'import json; j = json.load(open("out.txt")); assert j["written"] is False and j["output"] is None and j["check"]["counts"]["incompatible"] == 1, j'
+$PY -c 'import json; j = json.load(open("out.txt")); assert j["written"] is False and j["output"] is None and j["check"]["counts"]["incompatible"] == 1 and j["counts"] == {"tensors": 5, "converted": 0, "copied": 0}, j'
 
 # --- a dump that contradicts itself: the reader's warnings on stderr, as
 # `signature` prints them (regression, user trial: relayout said nothing) ---

@@ -333,4 +333,34 @@ done
 "$XLAYOUT" relayout --help > help.txt || fail "help exit"
 grep -q -- '--from-host' help.txt || fail "help"
 grep -q -- '--checkpoint' help.txt || fail "help: no checkpoint form"
+# Options that do not say where to convert to are a usage error: nothing on
+# stdout with --json (no JSON blaming IN), exit 2.
+for opts in "" "--to-host --from-host" "--to-host --to {0}"; do
+  set +e
+  # shellcheck disable=SC2086
+  "$XLAYOUT" relayout --json --shape 'f32[2]' $opts host.bin u.bin > out.txt 2> err.txt
+  rc=$?
+  set -e
+  [ "$rc" = 2 ] || fail "relayout --json $opts: exit $rc"
+  [ ! -s out.txt ] || fail "relayout --json $opts: JSON on a usage error: $(cat out.txt)"
+  grep -q "^error: relayout: " err.txt || fail "relayout --json $opts: $(cat err.txt)"
+done
+# An output that is a directory is "a directory", even one holding the input.
+printf '12345678' > h8.bin
+set +e
+"$XLAYOUT" relayout --shape 'f32[2]' --to '{0}' h8.bin . > out.txt 2> err.txt
+rc=$?
+set -e
+[ "$rc" = 2 ] || fail "relayout into .: exit $rc"
+grep -q "^error: relayout: refusing to replace '.': it is a directory, not a regular file" err.txt \
+  || fail "relayout into .: $(cat err.txt)"
+# --to text that is no layout says what --to takes.
+set +e
+"$XLAYOUT" relayout --shape 'f32[2]' --to AUTO h8.bin o8.bin > out.txt 2> err.txt
+rc=$?
+set -e
+[ "$rc" = 2 ] || fail "--to AUTO: exit $rc"
+grep -q "^error: relayout: --to 'AUTO' is not a layout: expected one in braces" err.txt \
+  || fail "--to AUTO: $(cat err.txt)"
+! grep -q 'element type' err.txt || fail "--to AUTO: $(cat err.txt)"
 echo "relayout CLI tests passed"

@@ -72,6 +72,16 @@ absl::StatusOr<Shape> TargetShape(const Shape& from, const std::string& to) {
     target.set_layout(*layout);
     return target;
   }
+  if (!absl::StrContains(text, '[')) {
+    // Neither a layout nor a shape ("AUTO", "row-major"): say what --to
+    // takes rather than report an unknown element type.
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--to '", to,
+        "' is not a layout: expected one in braces (e.g. "
+        "'{1,0:T(8,128)}'), a JAX 'Layout(major_to_minor=..., tiling=...)' "
+        "repr or a whole shape (e.g. 'f32[8,128]{0,1}'); --to-host for "
+        "row-major"));
+  }
   absl::StatusOr<Shape> shape = ParseShape(text);
   if (!shape.ok()) {
     return absl::InvalidArgumentError(
@@ -80,18 +90,9 @@ absl::StatusOr<Shape> TargetShape(const Shape& from, const std::string& to) {
   return *shape;
 }
 
-// The from and to shapes the options ask for.
-absl::StatusOr<std::pair<Shape, Shape>> Shapes(const Options& o) {
-  absl::StatusOr<Shape> parsed = ParseShape(o.shape);
-  if (!parsed.ok()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("--shape '", o.shape, "': ", parsed.status().message()));
-  }
-  if (!parsed->IsArray()) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "--shape must be an array shape, not ", parsed->ToString(true)));
-  }
-  XLAYOUT_RETURN_IF_ERROR(ValidateShape(*parsed));
+// Usage errors of the buffer form: the options that say where to convert
+// to, taken together (before any input is read; no JSON is printed).
+absl::Status CheckTargetOptions(const Options& o) {
   if (o.from_host && o.to_host) {
     return absl::InvalidArgumentError(
         "--from-host and --to-host together convert nothing");
@@ -104,6 +105,21 @@ absl::StatusOr<std::pair<Shape, Shape>> Shapes(const Options& o) {
     return absl::InvalidArgumentError(
         "say where to convert to: --to LAYOUT, --to-host or --from-host");
   }
+  return absl::OkStatus();
+}
+
+// The from and to shapes the options ask for (CheckTargetOptions passed).
+absl::StatusOr<std::pair<Shape, Shape>> Shapes(const Options& o) {
+  absl::StatusOr<Shape> parsed = ParseShape(o.shape);
+  if (!parsed.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--shape '", o.shape, "': ", parsed.status().message()));
+  }
+  if (!parsed->IsArray()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--shape must be an array shape, not ", parsed->ToString(true)));
+  }
+  XLAYOUT_RETURN_IF_ERROR(ValidateShape(*parsed));
   Shape from, to;
   if (o.from_host) {
     from = HostShape(*parsed);
@@ -285,6 +301,10 @@ RunFn RegisterRelayoutCommand(CLI::App& app) {
           "'xlayout help relayout'");
       return kExitError;
     }
+    if (absl::Status usage = CheckTargetOptions(*o); !usage.ok()) {
+      PrintError(absl::StrCat("relayout: ", usage.message()));
+      return kExitError;
+    }
     io::InstallSignalCleanup();
     absl::StatusOr<RelayoutFileResult> r = Run(*o);
     if (!r.ok()) {
@@ -297,6 +317,7 @@ RunFn RegisterRelayoutCommand(CLI::App& app) {
       }
       return kExitError;
     }
+    if (o->out != "-") NoteOutputWritten(o->out);
     const std::string hash = absl::StrFormat("%016x", r->xxh3_64);
     const double rate =
         r->seconds > 0 ? (r->input_bytes + r->output_bytes) / r->seconds : 0;

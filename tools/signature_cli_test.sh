@@ -162,6 +162,15 @@ expect_error "line 1: expected the 'HloModule' header" signature "$tmp/bad2.hlo"
 printf '{"name": "p", "parameters": [{"shape": "f32[2]", "xla_bytes": 9}]}' >"$tmp/bad.json"
 expect_error "xla_bytes is 9" signature "$tmp/bad.json"
 expect_error "memory-kinds" signature --memory-kinds 'x' "$EXAMPLES/old_comma_header.hlo"
+# A bad --memory-kinds is a usage error: nothing on stdout, even with --json.
+set +e
+"$XLAYOUT" signature --json --memory-kinds bad "$EXAMPLES/old_comma_header.hlo" \
+  >"$tmp/mk.out" 2>"$tmp/mk.err"
+rc=$?
+set -e
+[ "$rc" = 2 ] || fail "--json --memory-kinds bad: exit $rc"
+[ ! -s "$tmp/mk.out" ] || fail "--json --memory-kinds bad printed JSON: $(cat "$tmp/mk.out")"
+grep -q "^error: --memory-kinds: " "$tmp/mk.err" || fail "--memory-kinds bad: $(cat "$tmp/mk.err")"
 expect_error "DUMP is required" signature
 
 # --help describes the command.

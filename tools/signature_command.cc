@@ -92,7 +92,11 @@ int Run(const SignatureArgs& args) {
   if (!args.memory_kinds.empty()) {
     absl::StatusOr<MemoryKindMap> kinds =
         MemoryKindMap::Parse(args.memory_kinds);
-    if (!kinds.ok()) return Fail(args, kinds.status(), "--memory-kinds: ");
+    if (!kinds.ok()) {
+      // A usage error: no JSON (docs/json.md), and DUMP is not to blame.
+      PrintError(absl::StrCat("--memory-kinds: ", kinds.status().message()));
+      return kExitError;
+    }
     options.memory_kinds = *std::move(kinds);
   }
   absl::StatusOr<ProgramSignature> sig = ReadSignatureFile(args.path, options);

@@ -2,9 +2,11 @@
 # Standard output that cannot be written, and misspelled options.
 # Every command whose report does not reach stdout (a full device, a closed
 # descriptor, a pipe without reader while SIGPIPE is ignored) fails with exit
-# 2 and "error: CMD: cannot write '-': STRERROR" on stderr (the wording of
-# `relayout ... -`), unless it already failed with its own code; a reader that
-# closed the pipe still ends it by SIGPIPE, quietly. An unknown option is
+# 2 and "error: CMD: cannot write standard output: STRERROR" on stderr, even
+# when it found something (exit 1 otherwise); a command that committed an
+# output (import, export, relayout -o) says that it did: "error: CMD: wrote
+# 'OUT', but cannot print the report: standard output: STRERROR". A reader
+# that closed the pipe still ends it by SIGPIPE, quietly. An unknown option is
 # named even when a required option is missing (CLI11 checks requirements
 # first): `check --progam X` is not "--program is required".
 set -euo pipefail
@@ -20,11 +22,13 @@ printf 'nothing to see\n' > clean.log
 
 # expect_stdout_error RC STRERROR WHERE CMD...: CMD, with stdout redirected to
 # WHERE ("full": /dev/full, "closed": >&-), exits RC and its stderr is exactly
-# the one line "error: CMD: cannot write '-': STRERROR".
+# the one line "error: CMD: cannot write standard output: STRERROR" (NAME,
+# when set, in place of CMD; WROTE, when set: "error: CMD: wrote 'WROTE', but
+# cannot print the report: standard output: STRERROR").
 expect_stdout_error() {
   local want=$1 reason=$2 where=$3
   shift 3
-  local name=$2
+  local name=${NAME:-$2}
   set +e
   if [ "$where" = full ]; then
     "$@" > /dev/full 2> err.txt
@@ -34,7 +38,10 @@ expect_stdout_error() {
   local rc=$?
   set -e
   [ "$rc" = "$want" ] || fail "exit $rc (want $want), stdout $where: ${*:2}: $(cat err.txt)"
-  local line="error: $name: cannot write '-': $reason"
+  local line="error: $name: cannot write standard output: $reason"
+  if [ -n "${WROTE:-}" ]; then
+    line="error: $name: wrote '$WROTE', but cannot print the report: standard output: $reason"
+  fi
   [ "$(cat err.txt)" = "$line" ] \
     || fail "stdout $where: ${*:2}: stderr is not '$line': $(cat err.txt)"
 }
@@ -48,6 +55,19 @@ run 0 "$XLAYOUT" size 'bf16[16,1280,40]{1,2,0:T(8,128)(2,1)}'
 run 0 "$XLAYOUT" signature "$S/program_a.hlo" --json
 run 1 "$XLAYOUT" explain "$EXAMPLES/e0102_docs_sample.log"
 run 0 "$XLAYOUT" explain clean.log
+run 1 "$XLAYOUT" check --program "$S/program_b.hlo" --checkpoint ckpt --json
+run 1 "$XLAYOUT" diff "$EXAMPLES/topology_4.hlo" "$EXAMPLES/topology_8.hlo"
+run 1 "$XLAYOUT" env diff "$S/env_a.json" "$S/env_b.json"
+# A checkpoint whose data no longer matches its checksums.
+cp -r ckpt bad
+$PY - bad/data/*.bin <<'PY'
+import sys
+with open(sys.argv[1], "r+b") as f:
+    b = f.read(1)
+    f.seek(0)
+    f.write(bytes([b[0] ^ 0xff]))
+PY
+run 1 "$XLAYOUT" inspect bad --verify
 
 for where in full closed; do
   if [ "$where" = full ]; then reason='No space left on device'; else reason='Bad file descriptor'; fi
@@ -65,11 +85,42 @@ for where in full closed; do
   expect_stdout_error 2 "$reason" $where "$XLAYOUT" signature "$S/program_a.hlo" --json
   expect_stdout_error 2 "$reason" $where "$XLAYOUT" explain clean.log
   expect_stdout_error 2 "$reason" $where "$XLAYOUT" explain --json clean.log
-  # A command that already failed keeps its code (1: findings), and says why
-  # its report is missing.
-  expect_stdout_error 1 "$reason" $where "$XLAYOUT" check --program "$S/program_b.hlo" \
+  # A command that found something (exit 1 with a writable stdout) exits 2
+  # too, and says why its report is missing.
+  expect_stdout_error 2 "$reason" $where "$XLAYOUT" check --program "$S/program_b.hlo" \
     --checkpoint ckpt
-  expect_stdout_error 1 "$reason" $where "$XLAYOUT" explain "$EXAMPLES/e0102_docs_sample.log"
+  expect_stdout_error 2 "$reason" $where "$XLAYOUT" check --program "$S/program_b.hlo" \
+    --checkpoint ckpt --json
+  expect_stdout_error 2 "$reason" $where "$XLAYOUT" explain "$EXAMPLES/e0102_docs_sample.log"
+  expect_stdout_error 2 "$reason" $where "$XLAYOUT" diff "$EXAMPLES/topology_4.hlo" \
+    "$EXAMPLES/topology_8.hlo"
+  NAME='env diff' expect_stdout_error 2 "$reason" $where "$XLAYOUT" env diff \
+    "$S/env_a.json" "$S/env_b.json"
+  # (its mismatch is reported on stderr first)
+  set +e
+  if [ "$where" = full ]; then
+    "$XLAYOUT" inspect bad --verify > /dev/full 2> err.txt
+  else
+    "$XLAYOUT" inspect bad --verify >&- 2> err.txt
+  fi
+  rc=$?
+  set -e
+  [ "$rc" = 2 ] || fail "inspect bad --verify, stdout $where: exit $rc"
+  [ "$(tail -n 1 err.txt)" = "error: inspect: cannot write standard output: $reason" ] \
+    || fail "inspect bad --verify, stdout $where: $(cat err.txt)"
+  # A command that wrote its output: still exit 2, but the output is there,
+  # and the message says so.
+  rm -rf "r6_$where" "i_$where" "e_$where.safetensors"
+  WROTE="r6_$where" expect_stdout_error 2 "$reason" $where "$XLAYOUT" relayout \
+    --program "$S/program_b.hlo" --checkpoint ckpt --env "$S/env_b.json" -o "r6_$where"
+  run 0 "$XLAYOUT" inspect "r6_$where" --verify
+  WROTE="i_$where" expect_stdout_error 2 "$reason" $where "$XLAYOUT" import \
+    "$S/model.safetensors" --program "$S/program_a.hlo" --env "$S/env_a.json" \
+    -o "i_$where" --json
+  run 0 "$XLAYOUT" inspect "i_$where" --verify
+  WROTE="e_$where.safetensors" expect_stdout_error 2 "$reason" $where "$XLAYOUT" \
+    export --checkpoint ckpt -o "e_$where.safetensors"
+  [ -s "e_$where.safetensors" ] || fail "export to e_$where.safetensors left nothing"
 done
 
 # An input error keeps its code and its own message (first).
@@ -88,14 +139,14 @@ for args in --help --version 'help check' 'check --help'; do
   rc=$?
   set -e
   [ "$rc" = 2 ] || fail "$args > /dev/full: exit $rc"
-  [ "$(cat err.txt)" = "error: cannot write '-': No space left on device" ] \
+  [ "$(cat err.txt)" = "error: cannot write standard output: No space left on device" ] \
     || fail "$args > /dev/full: $(cat err.txt)"
 done
 
 # With stdout closed, the files a command opens do not take its descriptor:
 # the summary of import does not end up in the checkpoint, which is the same
 # as the one imported with stdout open.
-expect_stdout_error 2 'Bad file descriptor' closed "$XLAYOUT" import "$S/model.safetensors" \
+WROTE=ckpt2 expect_stdout_error 2 'Bad file descriptor' closed "$XLAYOUT" import "$S/model.safetensors" \
   --program "$S/program_a.hlo" --env "$S/env_a.json" -o ckpt2
 run 0 "$XLAYOUT" inspect ckpt2 --verify
 diff -r ckpt ckpt2 > /dev/null || fail "ckpt2 differs from ckpt: $(diff -r ckpt ckpt2 | head -c 300)"
@@ -116,7 +167,7 @@ def run(ignore):
 rc, err = run(False)
 assert rc == -signal.SIGPIPE and err == "", (rc, err)
 rc, err = run(True)
-want = "error: size: cannot write '-': Broken pipe\n"
+want = "error: size: cannot write standard output: Broken pipe\n"
 assert rc == 2 and err == want, (rc, err)
 PY
 

@@ -10,6 +10,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/strip.h"
 #include "xlayout/io/io_status.h"
 
 namespace xlayout::cli {
@@ -135,7 +136,61 @@ absl::Status FlushOutput(FILE* stream, std::ostream& os) {
     errno = 0;
     if (write(fileno(stream), "", 0) < 0) err = errno;
   }
-  return io::IoError(err != 0 ? err : EIO, "write", "-");
+  if (err == 0) err = EIO;
+  return absl::Status(
+      io::ErrnoToCode(err),
+      absl::StrCat("cannot write standard output: ", std::strerror(err)));
+}
+
+namespace {
+std::string& OutputWrittenSlot() {
+  static std::string* path = new std::string();
+  return *path;
+}
+}  // namespace
+
+void NoteOutputWritten(absl::string_view path) {
+  OutputWrittenSlot() = std::string(path);
+}
+
+const std::string& OutputWritten() { return OutputWrittenSlot(); }
+
+int StdoutExitCode(int rc, const absl::Status& written,
+                   absl::string_view command, std::string* message) {
+  message->clear();
+  if (written.ok()) return rc;
+  std::string text(written.message());
+  if (!OutputWritten().empty()) {
+    // "cannot write standard output: X" -> "wrote 'OUT', but cannot print
+    // the report: standard output: X".
+    absl::string_view reason = written.message();
+    absl::ConsumePrefix(&reason, "cannot write standard output: ");
+    text = absl::StrCat(
+        "wrote '", OutputWritten(),
+        "', but cannot print the report: standard output: ", reason);
+  }
+  *message = command.empty() ? text : absl::StrCat(command, ": ", text);
+  return kExitError;
+}
+
+absl::Status OneStdinReader(
+    const std::vector<std::pair<std::string, std::string>>& inputs) {
+  const std::string* first = nullptr;
+  for (const auto& [name, value] : inputs) {
+    if (value != "-") continue;
+    if (first == nullptr) {
+      first = &name;
+      continue;
+    }
+    return absl::InvalidArgumentError(
+        *first == name
+            ? absl::StrCat(name,
+                           " is '-' twice: standard input can be read "
+                           "only once")
+            : absl::StrCat(*first, " and ", name,
+                           " cannot both read standard input ('-')"));
+  }
+  return absl::OkStatus();
 }
 
 size_t EditDistance(absl::string_view a, absl::string_view b) {

@@ -97,10 +97,31 @@ void PrintJson(const Json& j) {
 // Flushes `os` and then `stream` (std::cout and stdout, which the commands
 // and CLI11 write to) and reports whether everything written to them reached
 // the file: a failed flush, or an error flag left by an earlier failed write,
-// is the IoError "cannot write '-': STRERROR", as for `relayout ... -`
-// (errno of the failing write; when stdio kept only its error flag, that of
-// an empty write to the descriptor, or EIO).
+// is the IoError "cannot write standard output: STRERROR" (errno of the
+// failing write; when stdio kept only its error flag, that of an empty write
+// to the descriptor, or EIO).
 absl::Status FlushOutput(FILE* stream, std::ostream& os);
+
+// Records that the command committed its output `path` (a checkpoint or a
+// file; not "-"): if its report then cannot reach standard output, the error
+// says that `path` was written all the same. Empty until called.
+void NoteOutputWritten(absl::string_view path);
+const std::string& OutputWritten();
+
+// The exit status and the message ("" for none) of a command that returned
+// `rc` and whose standard output ended with `written`: any failure to write
+// standard output is exit 2, whatever the command found (README, "Exit
+// status"); the message names the command and, when it committed an output,
+// says that the output was written.
+int StdoutExitCode(int rc, const absl::Status& written,
+                   absl::string_view command, std::string* message);
+
+// A usage check for commands with several inputs: standard input can be
+// read once, so at most one of `inputs` (what names it, e.g. "--program",
+// and the value given) may be "-". Otherwise the usage error
+// "--program and --env cannot both read standard input ('-')".
+absl::Status OneStdinReader(
+    const std::vector<std::pair<std::string, std::string>>& inputs);
 
 // Levenshtein distance (byte-wise insertions, deletions, substitutions).
 size_t EditDistance(absl::string_view a, absl::string_view b);

@@ -83,7 +83,8 @@ TEST(UiTest, FlushOutputReportsAFullDevice) {
   std::fputs("report\n", f);  // Buffered: fails only when flushed.
   const absl::Status s = FlushOutput(f, os);
   EXPECT_EQ(s.code(), absl::StatusCode::kResourceExhausted);
-  EXPECT_EQ(s.message(), "cannot write '-': No space left on device");
+  EXPECT_EQ(s.message(),
+            "cannot write standard output: No space left on device");
   std::fclose(f);
 }
 
@@ -95,7 +96,8 @@ TEST(UiTest, FlushOutputReportsAFailedStream) {
   os << "help\n";
   const absl::Status s = FlushOutput(f, os);
   EXPECT_EQ(s.code(), absl::StatusCode::kResourceExhausted);
-  EXPECT_EQ(s.message(), "cannot write '-': No space left on device");
+  EXPECT_EQ(s.message(),
+            "cannot write standard output: No space left on device");
   std::fclose(f);
 }
 
@@ -108,8 +110,29 @@ TEST(UiTest, FlushOutputReportsAnEarlierFailedWrite) {
   std::ostringstream os;
   const absl::Status s = FlushOutput(f, os);
   EXPECT_EQ(s.code(), absl::StatusCode::kResourceExhausted);
-  EXPECT_EQ(s.message(), "cannot write '-': No space left on device");
+  EXPECT_EQ(s.message(),
+            "cannot write standard output: No space left on device");
   std::fclose(f);
+}
+
+TEST(UiTest, StdoutExitCodeIsTwoWhateverTheCommandFound) {
+  const absl::Status full = absl::ResourceExhaustedError(
+      "cannot write standard output: No space left on device");
+  std::string message;
+  EXPECT_EQ(StdoutExitCode(kExitFindings, absl::OkStatus(), "check", &message),
+            kExitFindings);
+  EXPECT_EQ(message, "");
+  EXPECT_EQ(StdoutExitCode(kExitFindings, full, "check", &message), kExitError);
+  EXPECT_EQ(message,
+            "check: cannot write standard output: No space left on device");
+  EXPECT_EQ(StdoutExitCode(kExitOk, full, "", &message), kExitError);
+  EXPECT_EQ(message, "cannot write standard output: No space left on device");
+  NoteOutputWritten("r6");
+  EXPECT_EQ(StdoutExitCode(kExitOk, full, "relayout", &message), kExitError);
+  EXPECT_EQ(message,
+            "relayout: wrote 'r6', but cannot print the report: standard "
+            "output: No space left on device");
+  NoteOutputWritten("");
 }
 
 }  // namespace

@@ -23,6 +23,7 @@
 #include "xlayout/checkpoint_transfer.h"
 #include "xlayout/hlo_signature.h"
 #include "xlayout/io/input_file.h"
+#include "xlayout/io/io_status.h"
 #include "xlayout/io/mapped_region.h"
 #include "xlayout/io/output_overlap.h"
 #include "xlayout/io/page_buffer.h"
@@ -78,8 +79,10 @@ struct Source {
 };
 
 absl::Status SourceError(const std::string& path, const absl::Status& s) {
-  return absl::Status(s.code(),
-                      absl::StrCat("source '", path, "': ", s.message()));
+  return io::WithInputFile(
+      absl::Status(s.code(),
+                   absl::StrCat("source '", path, "': ", s.message())),
+      path);
 }
 
 absl::StatusOr<SourceKind> KindOf(const std::string& path) {
@@ -372,8 +375,9 @@ absl::StatusOr<std::vector<Target>> ResolveTargets(
     case ImportTarget::kProgram:
       break;
   }
-  XLAYOUT_ASSIGN_OR_RETURN(ProgramSignature sig,
-                           ReadSignatureFile(options.program));
+  absl::StatusOr<ProgramSignature> read = ReadSignatureFile(options.program);
+  if (!read.ok()) return io::WithInputFile(read.status(), options.program);
+  ProgramSignature sig = *std::move(read);
   const auto& params = sig.parameters;
   std::vector<int64_t> param_of(tensors.size(), -1);
   std::vector<int64_t> tensor_of(params.size(), -1);
@@ -442,8 +446,10 @@ absl::StatusOr<std::vector<Target>> ResolveTargets(
 absl::StatusOr<Environment> LoadEnvironment(const ImportOptions& options) {
   Environment env;
   if (!options.env_path.empty()) {
-    XLAYOUT_ASSIGN_OR_RETURN(env,
-                             ReadEnvironmentFile(options.env_path, "--env"));
+    absl::StatusOr<Environment> read =
+        ReadEnvironmentFile(options.env_path, "--env");
+    if (!read.ok()) return io::WithInputFile(read.status(), options.env_path);
+    env = *std::move(read);
   }
   StampEnvironment(env, options.tool_version);
   return env;
@@ -508,8 +514,9 @@ absl::StatusOr<ImportResult> ImportCheckpoint(const std::string& output_dir,
     if (fresh) continue;
     const std::string& a = *it->second;
     if (a == b) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("source '", b, "' is given twice"));
+      return io::WithInputFile(absl::InvalidArgumentError(absl::StrCat(
+                                   "source '", b, "' is given twice")),
+                               b);
     }
     return absl::InvalidArgumentError(
         absl::StrCat("sources '", a, "' and '", b, "' are the same file"));
@@ -521,20 +528,24 @@ absl::StatusOr<ImportResult> ImportCheckpoint(const std::string& output_dir,
   for (size_t i = 0; i < options.sources.size(); ++i) {
     Source& src = sources[i];
     src.path = options.sources[i];
-    XLAYOUT_ASSIGN_OR_RETURN(src.kind, KindOf(src.path));
+    absl::StatusOr<SourceKind> kind = KindOf(src.path);
+    if (!kind.ok()) return io::WithInputFile(kind.status(), src.path);
+    src.kind = *kind;
     absl::Status listed;
     if (src.kind == SourceKind::kNpz) {
       listed = ListNpz(src, i, options, &used_dtypes, &tensors);
     } else {
       absl::StatusOr<io::InputFile> f = io::InputFile::Open(src.path);
-      if (!f.ok()) return f.status();
+      if (!f.ok()) return io::WithInputFile(f.status(), src.path);
       src.file.emplace(*std::move(f));
       listed = src.kind == SourceKind::kSafetensors
                    ? ListSafetensors(src, i, &tensors)
                    : ListNpy(src, i, options, &used_dtypes, &tensors);
     }
     if (!listed.ok()) {
-      if (absl::StartsWith(listed.message(), "npz: ")) return listed;
+      if (absl::StartsWith(listed.message(), "npz: ")) {
+        return io::WithInputFile(listed, src.path);
+      }
       return SourceError(src.path, listed);
     }
   }
@@ -550,6 +561,16 @@ absl::StatusOr<ImportResult> ImportCheckpoint(const std::string& output_dir,
   }
   for (const auto& [name, type] : options.dtypes) {
     if (!used_dtypes.count(name)) {
+      for (const SourceTensor& t : tensors) {
+        if (t.name != name) continue;
+        // Not an .npy/.npz array: a safetensors tensor, typed by its header.
+        return absl::InvalidArgumentError(absl::StrCat(
+            "--dtype ", name, "=", PrimitiveTypeName(type), ": tensor \"", name,
+            "\" comes from the safetensors file '", sources[t.source].path,
+            "', whose header gives its dtype; --dtype applies only to .npy "
+            "and .npz arrays (stored as raw void, e.g. ml_dtypes' bfloat16 "
+            "'|V2')"));
+      }
       return absl::InvalidArgumentError(
           absl::StrCat("--dtype ", name, "=", PrimitiveTypeName(type),
                        ": no .npy or .npz array is named \"", name, "\""));

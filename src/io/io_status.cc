@@ -4,6 +4,7 @@
 #include <cstring>
 #include <string>
 
+#include "absl/strings/cord.h"
 #include "absl/strings/str_cat.h"
 
 namespace xlayout::io {
@@ -53,6 +54,21 @@ absl::Status IoError(int err, absl::string_view operation,
   return absl::Status(ErrnoToCode(err),
                       absl::StrCat("cannot ", operation, " '", path,
                                    "': ", std::strerror(err)));
+}
+
+namespace {
+constexpr absl::string_view kInputFileUrl = "xlayout.dev/input_file";
+}  // namespace
+
+absl::Status WithInputFile(absl::Status status, absl::string_view path) {
+  if (!status.ok()) status.SetPayload(kInputFileUrl, absl::Cord(path));
+  return status;
+}
+
+std::optional<std::string> InputFileOf(const absl::Status& status) {
+  auto path = status.GetPayload(kInputFileUrl);
+  if (!path.has_value()) return std::nullopt;
+  return std::string(*path);
 }
 
 }  // namespace xlayout::io

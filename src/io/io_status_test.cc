@@ -28,5 +28,14 @@ TEST(IoErrorTest, NamesOperationPathAndReason) {
             "cannot write '/data/out.bin': No space left on device");
 }
 
+TEST(WithInputFileTest, AttachesThePathAndKeepsTheMessage) {
+  absl::Status s = WithInputFile(absl::InvalidArgumentError("bad"), "a.npz");
+  EXPECT_EQ(s.message(), "bad");
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(InputFileOf(s), "a.npz");
+  EXPECT_EQ(InputFileOf(absl::InvalidArgumentError("bad")), std::nullopt);
+  EXPECT_TRUE(WithInputFile(absl::OkStatus(), "a.npz").ok());
+}
+
 }  // namespace
 }  // namespace xlayout::io

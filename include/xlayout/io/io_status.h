@@ -3,6 +3,9 @@
 #ifndef XLAYOUT_IO_IO_STATUS_H_
 #define XLAYOUT_IO_IO_STATUS_H_
 
+#include <optional>
+#include <string>
+
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
 
@@ -19,6 +22,14 @@ absl::StatusCode ErrnoToCode(int err);
 // over"); the message is "cannot OPERATION 'PATH': STRERROR(err)".
 absl::Status IoError(int err, absl::string_view operation,
                      absl::string_view path);
+
+// Marks `status` (not OK) as being about the input file `path`, for callers
+// that report errors per input (the JSON `input` of an error); the message
+// is unchanged. An OK status is returned as it is.
+absl::Status WithInputFile(absl::Status status, absl::string_view path);
+
+// The path WithInputFile attached, if any.
+std::optional<std::string> InputFileOf(const absl::Status& status);
 
 }  // namespace xlayout::io
 
