@@ -279,9 +279,8 @@ TEST(DiffEnvironments, BoolSpellingsAreOneValue) {
   b.xla_flags =
       *ParseXlaFlags("--xla_a=false --xla_b=True --xla_c=1 --xla_d=true");
   // "0" vs "1" (an int flag, maybe) and "2" vs "true" still differ.
-  EXPECT_THAT(
-      Strings(DiffEnvironments(a, b)),
-      ElementsAre("flag --xla_c: 0 → 1", "flag --xla_d: 2 → true"));
+  EXPECT_THAT(Strings(DiffEnvironments(a, b)),
+              ElementsAre("flag --xla_c: 0 → 1", "flag --xla_d: 2 → true"));
 }
 
 TEST(DiffEnvironments, LibtpuNegatedFlags) {
