@@ -446,12 +446,12 @@ void DimsFacts(const Shape& e, const Shape& a, Diagnosis* d) {
       absl::StrAppend(&line,
                       ": the bound of a dynamic dim differs (the program was "
                       "compiled for another bound)");
-    } else if (y * 2 == x) {
+    } else if (x % 2 == 0 && y == x / 2) {  // Not y * 2: dims reach 2^62.
       absl::StrAppend(&line,
                       ": halved, as when the dim is sharded over twice as "
                       "many devices");
       halved = true;
-    } else if (x * 2 == y) {
+    } else if (y % 2 == 0 && x == y / 2) {
       absl::StrAppend(&line,
                       ": doubled, as when the dim is sharded over half as "
                       "many devices");

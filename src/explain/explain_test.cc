@@ -759,6 +759,25 @@ TEST(ExplainTest, UncomputableSizeIsNotConsistent) {
   ExpectNoContradiction(d);
 }
 
+// Regression (UBSan in CI, from `check` of a program whose size is
+// undefined): dims near 2^62 overflowed the halved/doubled test (y * 2).
+TEST(ExplainRecordTest, HugeDimsDoNotOverflow) {
+  MismatchRecord r;
+  r.reason = MismatchReason::kSize;
+  r.program = "jit_f";
+  r.parameter = 0;
+  r.expected = P("f32[4611686018427387904,4]{1,0}");
+  r.actual = P("f32[2305843009213693952,4]{1,0}");
+  r.expected_bytes = -1;
+  r.actual_bytes = -1;
+  Diagnosis d = Explain(r);
+  EXPECT_THAT(d.details, testing::Contains(HasSubstr("halved")));
+  r.actual = P("f32[3,5]{1,0}");
+  r.actual_bytes = 60;
+  d = Explain(r);
+  EXPECT_THAT(d.details, testing::Contains(HasSubstr("dim 0: expected")));
+}
+
 // The host-shape check compares layouts, not sizes: it is not "XLA's size
 // check passes" when XLA raised this very error.
 TEST(ExplainTest, HostShapeIsNotTheSizeCheck) {
