@@ -1,14 +1,14 @@
 # Shared set-up for the tools/*_cli_test.sh scripts (sourced, not run):
 # a scratch directory that is removed on exit and made the working
-# directory, numpy's Python, the assertion helpers (fail, expect_fail,
-# run, has, lacks) and program(), which writes a small HLO dump.
+# directory, numpy's Python, the assertion helpers (fail and expect_rc
+# from cli_test_fail.sh, expect_fail, run, has, lacks) and program(),
+# which writes a small HLO dump.
 : "${XLAYOUT:?set XLAYOUT to the xlayout binary}"
+source "$(dirname "${BASH_SOURCE[0]}")/cli_test_fail.sh"
 PY=/usr/bin/python3
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 cd "$work"
-
-fail() { echo "FAIL: $*" >&2; exit 1; }
 
 # expect_fail RC PATTERN CMD...: CMD exits RC and its stderr matches PATTERN
 # (stdout is left in out.txt, stderr in err.txt).

@@ -6,7 +6,7 @@ set -euo pipefail
 : "${TESTDATA:?set TESTDATA to the testdata directory}"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-fail() { echo "FAIL: $*" >&2; exit 1; }
+source "$(dirname "${BASH_SOURCE[0]}")/cli_test_fail.sh"
 py=/usr/bin/python3
 v4="$TESTDATA/checkpoint/env/env_v4.json"
 v5="$TESTDATA/checkpoint/env/env_v5e.json"

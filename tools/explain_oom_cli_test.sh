@@ -8,12 +8,7 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 oom="$TESTDATA/explain/oom"
 
-fail() { echo "FAIL: $*" >&2; exit 1; }
-expect_rc() {  # expect_rc WANT CMD...
-  local want=$1; shift
-  set +e; "$@"; local rc=$?; set -e
-  [ "$rc" -eq "$want" ] || fail "exit $rc, want $want: $*"
-}
+source "$(dirname "${BASH_SOURCE[0]}")/cli_test_fail.sh"
 
 # --- A TPU HBM report: a finding (exit 1), recomputed sizes and the fixes.
 expect_rc 1 "$XLAYOUT" explain "$oom/tpu_hbm_e1000.log" >"$tmp/out" 2>"$tmp/err"

@@ -6,7 +6,7 @@ set -euo pipefail
 : "${EXAMPLES:?set EXAMPLES to the examples directory}"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-fail() { echo "FAIL: $*" >&2; exit 1; }
+source "$(dirname "${BASH_SOURCE[0]}")/cli_test_fail.sh"
 py=/usr/bin/python3
 
 # Human table: program line, parameter rows, totals; nothing on stderr.

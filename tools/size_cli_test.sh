@@ -4,7 +4,7 @@ set -euo pipefail
 x=${XLAYOUT:?}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-fail() { echo "FAIL: $*" >&2; exit 1; }
+source "$(dirname "${BASH_SOURCE[0]}")/cli_test_fail.sh"
 py=/usr/bin/python3
 
 # The E0102 sample: both numbers, the padded dim, the comparison verdict.

@@ -53,6 +53,14 @@ bool IsValidUtf8(absl::string_view s);
 // binary input before it is read whole.
 bool LooksLikeText(absl::string_view head);
 
+// What the first bytes of a log file say it is. Logs are judged leniently:
+// a stray Latin-1 byte, terminal escapes or a few NULs from a crash are
+// still text. kBinary is data with control bytes in it: at least one byte
+// in ten, or one in a hundred when a quarter of the bytes are not UTF-8
+// (compressed, encrypted or random data). NULs at the end are ignored.
+enum class LogHeadKind { kText, kUtf16, kGzip, kBinary };
+LogHeadKind SniffLogHead(absl::string_view head);
+
 // `s` with every byte that does not start a valid UTF-8 sequence replaced by
 // U+FFFD. Text read from arbitrary files goes through this before it is kept
 // in a value that is written to JSON, so the JSON round-trips exactly.

@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <string>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 
@@ -210,6 +211,47 @@ bool LooksLikeText(absl::string_view head) {
     i += len;
   }
   return true;
+}
+
+LogHeadKind SniffLogHead(absl::string_view head) {
+  // NULs at the end: what a crashed writer leaves in a preallocated log.
+  while (!head.empty() && head.back() == '\0') head.remove_suffix(1);
+  if (absl::StartsWith(head, "\xff\xfe") ||
+      absl::StartsWith(head, "\xfe\xff")) {
+    return LogHeadKind::kUtf16;
+  }
+  if (absl::StartsWith(head, "\x1f\x8b")) return LogHeadKind::kGzip;
+  size_t controls = 0, invalid = 0, nul_even = 0, nul_odd = 0;
+  uint32_t cp = 0;
+  for (size_t i = 0; i < head.size(); ++i) {
+    const unsigned char c = static_cast<unsigned char>(head[i]);
+    if (c == 0) ++(i % 2 == 0 ? nul_even : nul_odd);
+    if ((c < 0x20 && c != '\t' && c != '\n' && c != '\r' && c != '\f' &&
+         c != '\v' && c != 0x1b) ||
+        c == 0x7f) {
+      ++controls;
+    }
+    if (c >= 0x80) {
+      const size_t len = Utf8Length(head, i, &cp);
+      if (len > 1) {
+        i += len - 1;
+      } else if (head.size() - i >= 4) {  // Not a sequence cut at the end.
+        ++invalid;
+      }
+    }
+  }
+  // UTF-16 without a byte order mark: NULs in nearly every other byte.
+  const size_t half = head.size() / 2;
+  if (half >= 8 && ((nul_even * 10 > half * 8 && nul_odd * 10 < half) ||
+                    (nul_odd * 10 > half * 8 && nul_even * 10 < half))) {
+    return LogHeadKind::kUtf16;
+  }
+  const size_t n = head.size();
+  if (controls * 10 >= n && n > 0) return LogHeadKind::kBinary;
+  if (controls * 100 >= n && controls > 0 && invalid * 4 >= n) {
+    return LogHeadKind::kBinary;
+  }
+  return LogHeadKind::kText;
 }
 
 }  // namespace xlayout

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <limits>
+#include <random>
 #include <string>
 
 namespace xlayout {
@@ -122,6 +123,53 @@ TEST(FormatTest, LooksLikeTextTellsTextFromBinary) {
   EXPECT_FALSE(
       LooksLikeText("\xff\xfe"
                     "E\0"));
+}
+
+TEST(FormatTest, SniffLogHeadKeepsOddTextAsText) {
+  EXPECT_EQ(SniffLogHead("I0125 12:00:00 a.cc:1] ok\n"), LogHeadKind::kText);
+  // A stray Latin-1 byte, colour escapes, NULs a crash left at the end.
+  EXPECT_EQ(SniffLogHead("user=Jos\xe9\n\x1b[31mE0102\x1b[0m\n"),
+            LogHeadKind::kText);
+  EXPECT_EQ(SniffLogHead(std::string("line\n\0\0\0\0\0\0\0\0", 13)),
+            LogHeadKind::kText);
+  // A whole log in a legacy 8-bit encoding (KOI8-R): no byte is UTF-8, none
+  // is a control.
+  std::string koi8;
+  for (int i = 0; i < 200; ++i) koi8 += (i % 7 == 6) ? ' ' : '\xd0' + i % 5;
+  EXPECT_EQ(SniffLogHead(koi8), LogHeadKind::kText);
+  EXPECT_EQ(SniffLogHead("caf\xc3\xa9 cut \xe2\x82"), LogHeadKind::kText);
+}
+
+TEST(FormatTest, SniffLogHeadTellsEncodingsAndBinary) {
+  EXPECT_EQ(SniffLogHead("\xff\xfe"
+                         "E\0"),
+            LogHeadKind::kUtf16);
+  EXPECT_EQ(SniffLogHead(std::string("E\0000\0001\0000\0002\0 \0l\0o\0g\0"
+                                     ":\0 \0x\0y\0z\0",
+                                     32)),
+            LogHeadKind::kUtf16);
+  EXPECT_EQ(SniffLogHead("\x1f\x8b\x08\x00"), LogHeadKind::kGzip);
+  EXPECT_EQ(SniffLogHead("\x7f"
+                         "ELF\x02\x01\x01\x00\x00\x00\x00\x00\x03"),
+            LogHeadKind::kBinary);
+}
+
+// Regression (CI): random bytes are about 10% control bytes, so a
+// control-byte count alone let some random heads through as text. Every
+// seed, every length from 64 bytes, with and without NULs, is binary.
+TEST(FormatTest, SniffLogHeadRefusesRandomData) {
+  for (uint32_t seed = 0; seed < 2000; ++seed) {
+    std::mt19937 rng(seed);
+    const size_t n = 64 + rng() % 4033;
+    std::string head;
+    while (head.size() < n) {
+      const char c = static_cast<char>(rng() & 0xff);
+      if (c != '\0' || seed % 2 == 0) head.push_back(c);
+    }
+    if (head.front() == '\0') head.front() = '\x01';
+    EXPECT_EQ(SniffLogHead(head), LogHeadKind::kBinary)
+        << "seed " << seed << ": " << EscapeAndTruncate(head, 80);
+  }
 }
 
 }  // namespace

@@ -1703,38 +1703,21 @@ std::string BinaryExcerpt(absl::string_view data, size_t max_chars) {
   return out;
 }
 
-// INVALID_ARGUMENT when the first bytes of a log show it is not text:
-// compressed data, UTF-16, or mostly NULs and control bytes (an
-// executable). A log may hold a stray Latin-1 byte or a few NULs from a
-// crash, so a few are fine.
+// INVALID_ARGUMENT when the first bytes of a log show it is not text
+// (SniffLogHead): compressed data, UTF-16, or binary data such as an
+// executable.
 absl::Status CheckLooksLikeALog(const std::string& path,
                                 absl::string_view head) {
-  // NULs at the end: what a crashed writer leaves in a preallocated log.
-  while (!head.empty() && head.back() == '\0') head.remove_suffix(1);
-  size_t controls = 0, nul_even = 0, nul_odd = 0;
-  for (size_t i = 0; i < head.size(); ++i) {
-    const unsigned char c = static_cast<unsigned char>(head[i]);
-    if (c == 0) ++(i % 2 == 0 ? nul_even : nul_odd);
-    if ((c < 0x20 && c != '\t' && c != '\n' && c != '\r' && c != '\f' &&
-         c != '\v' && c != 0x1b) ||
-        c == 0x7f) {
-      ++controls;
-    }
-  }
-  const size_t half = head.size() / 2;
-  const bool utf16 =
-      absl::StartsWith(head, "\xff\xfe") ||
-      absl::StartsWith(head, "\xfe\xff") ||
-      (half >= 8 && ((nul_even * 10 > half * 8 && nul_odd * 10 < half) ||
-                     (nul_odd * 10 > half * 8 && nul_even * 10 < half)));
-  const bool gzip = absl::StartsWith(head, "\x1f\x8b");
-  if (!utf16 && !gzip && controls * 10 < head.size()) return absl::OkStatus();
+  const LogHeadKind kind = SniffLogHead(head);
+  if (kind == LogHeadKind::kText) return absl::OkStatus();
   return absl::InvalidArgumentError(absl::StrCat(
       path, ": not a text log (",
-      utf16  ? "UTF-16 text; convert it with iconv -f UTF-16 -t UTF-8"
-      : gzip ? "gzip data; decompress it, e.g. zcat FILE | xlayout explain -"
-             : absl::StrCat("binary data: ",
-                            BinaryExcerpt(head.substr(0, 64), 48)),
+      kind == LogHeadKind::kUtf16
+          ? "UTF-16 text; convert it with iconv -f UTF-16 -t UTF-8"
+      : kind == LogHeadKind::kGzip
+          ? "gzip data; decompress it, e.g. zcat FILE | xlayout explain -"
+          : absl::StrCat("binary data: ",
+                         BinaryExcerpt(head.substr(0, 64), 48)),
       ")"));
 }
 
