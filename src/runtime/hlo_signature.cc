@@ -181,6 +181,23 @@ void FillLayouts(Shape* shape, const Shape* fallback) {
   }
 }
 
+// True when two shapes of the same logical shape both give a layout for
+// some array in them and the layouts (tiles, memory space, ...) differ.
+bool LayoutsDiffer(const Shape& a, const Shape& b) {
+  if (a.IsTuple() && b.IsTuple()) {
+    if (a.tuple_shapes().size() != b.tuple_shapes().size()) return false;
+    for (size_t i = 0; i < a.tuple_shapes().size(); ++i) {
+      if (LayoutsDiffer(a.tuple_shapes(static_cast<int>(i)),
+                        b.tuple_shapes(static_cast<int>(i)))) {
+        return true;
+      }
+    }
+    return false;
+  }
+  return a.IsArray() && b.IsArray() && a.has_layout() && b.has_layout() &&
+         !(a.layout() == b.layout());
+}
+
 void Flatten(const Shape& shape, std::vector<int64_t>* index,
              std::vector<std::pair<std::vector<int64_t>, Shape>>* leaves) {
   if (!shape.IsTuple()) {
@@ -284,6 +301,19 @@ absl::StatusOr<ProgramSignature> Assemble(
                                       k, ") at line ", e->line, " is ",
                                       e->instr.shape.ToString(true),
                                       "; using the header"));
+      } else if (e != nullptr && LayoutsDiffer(shape, e->instr.shape)) {
+        // The runtime checks buffers against the header's layouts (the
+        // compiled module's entry layout); a parameter instruction with
+        // another one means an edited or mixed-up dump.
+        AddWarning(
+            &sig,
+            absl::StrCat("parameter ", k, ": entry_computation_layout says ",
+                         shape.ToString(true), " but ENTRY parameter(", k,
+                         ") at line ", e->line, " is ",
+                         e->instr.shape.ToString(true),
+                         ": the layouts differ; using the "
+                         "header's, which XLA's runtime checks "
+                         "buffers against"));
       }
       AddParameter(k, shape, e, &sig);
     }

@@ -206,6 +206,28 @@ TEST(HloSignatureTest, DisagreementsBecomeWarnings) {
   EXPECT_THAT(sig.warnings[2], HasSubstr("parameter(7) at line 4"));
 }
 
+// Regression (user trial): a dump whose ENTRY parameter has another layout
+// than the header's entry_computation_layout was read without a word.
+TEST(HloSignatureTest, LayoutDisagreementIsAWarning) {
+  ProgramSignature sig = MustParse(
+      "HloModule m, entry_computation_layout={(f32[8,128]{1,0:T(8,128)}, "
+      "(f32[2]{0}, f32[4]{0:T(256)}), f32[3]{0})->f32[]}\n"
+      "ENTRY e {\n  a = f32[8,128]{0,1:T(8,128)} parameter(0)\n"
+      "  t = (f32[2]{0}, f32[4]{0}) parameter(1)\n"
+      "  c = f32[3] parameter(2)\n}\n");
+  EXPECT_THAT(Shapes(sig), ElementsAre("f32[8,128]{1,0:T(8,128)}", "f32[2]{0}",
+                                       "f32[4]{0:T(256)}", "f32[3]{0}"));
+  EXPECT_THAT(
+      sig.warnings,
+      ElementsAre(
+          "parameter 0: entry_computation_layout says "
+          "f32[8,128]{1,0:T(8,128)} but ENTRY parameter(0) at line 3 is "
+          "f32[8,128]{0,1:T(8,128)}: the layouts differ; using the header's, "
+          "which XLA's runtime checks buffers against",
+          HasSubstr("parameter 1: entry_computation_layout says (f32[2]{0}, "
+                    "f32[4]{0:T(256)}) but ENTRY parameter(1) at line 4")));
+}
+
 TEST(HloSignatureTest, HeaderOnlyGivesUnnamedParameters) {
   ProgramSignature sig =
       MustParse("HloModule m, entry_computation_layout={(f32[2]{0})->f32[]}");
