@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdint>
 #include <cstdlib>
 #include <cstring>
 
@@ -28,17 +29,68 @@ std::string Style::Wrap(absl::string_view code, absl::string_view s) const {
   return absl::StrCat("\x1b[", code, "m", s, "\x1b[0m");
 }
 
+namespace {
+
+// Terminal columns of code point `cp`: 0 for combining marks and
+// zero-width characters, 2 for East Asian wide and fullwidth characters
+// (CJK, Hangul, fullwidth forms, most emoji), 1 otherwise.
+size_t CodePointWidth(uint32_t cp) {
+  struct Range {
+    uint32_t first, last;
+  };
+  static constexpr Range kZero[] = {
+      {0x0300, 0x036f}, {0x0483, 0x0489}, {0x0591, 0x05bd}, {0x0610, 0x061a},
+      {0x064b, 0x065f}, {0x1ab0, 0x1aff}, {0x1dc0, 0x1dff}, {0x200b, 0x200f},
+      {0x20d0, 0x20ff}, {0xfe00, 0xfe0f}, {0xfe20, 0xfe2f}, {0xfeff, 0xfeff},
+  };
+  static constexpr Range kWide[] = {
+      {0x1100, 0x115f},   {0x2e80, 0x303e},   {0x3041, 0x33ff},
+      {0x3400, 0x4dbf},   {0x4e00, 0x9fff},   {0xa000, 0xa4cf},
+      {0xa960, 0xa97f},   {0xac00, 0xd7a3},   {0xf900, 0xfaff},
+      {0xfe30, 0xfe4f},   {0xff00, 0xff60},   {0xffe0, 0xffe6},
+      {0x1f300, 0x1f64f}, {0x1f900, 0x1f9ff}, {0x20000, 0x2fffd},
+      {0x30000, 0x3fffd},
+  };
+  for (const Range& r : kZero) {
+    if (cp >= r.first && cp <= r.last) return 0;
+  }
+  for (const Range& r : kWide) {
+    if (cp >= r.first && cp <= r.last) return 2;
+  }
+  return 1;
+}
+
+}  // namespace
+
 size_t DisplayWidth(absl::string_view s) {
   size_t width = 0;
-  for (size_t i = 0; i < s.size(); ++i) {
-    unsigned char c = static_cast<unsigned char>(s[i]);
+  for (size_t i = 0; i < s.size();) {
+    const unsigned char c = static_cast<unsigned char>(s[i]);
     if (c == 0x1b && i + 1 < s.size() && s[i + 1] == '[') {
       // Skip a CSI sequence up to its final byte.
       i += 2;
       while (i < s.size() && !(s[i] >= 0x40 && s[i] <= 0x7e)) ++i;
+      ++i;
       continue;
     }
-    if ((c & 0xc0) != 0x80) ++width;  // Count UTF-8 lead bytes only.
+    // A UTF-8 sequence (text here is already valid or escaped; a stray
+    // continuation byte counts as one column).
+    const size_t len = c < 0x80           ? 1
+                       : (c >> 5) == 0x6  ? 2
+                       : (c >> 4) == 0xe  ? 3
+                       : (c >> 3) == 0x1e ? 4
+                                          : 1;
+    if (len == 1 || i + len > s.size()) {
+      ++width;
+      ++i;
+      continue;
+    }
+    uint32_t cp = c & (0x7f >> len);
+    for (size_t k = 1; k < len; ++k) {
+      cp = (cp << 6) | (static_cast<unsigned char>(s[i + k]) & 0x3f);
+    }
+    width += CodePointWidth(cp);
+    i += len;
   }
   return width;
 }

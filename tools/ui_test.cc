@@ -42,6 +42,20 @@ TEST(UiTest, TableAlignsColumns) {
   EXPECT_EQ(t.Render(), "dim  extent\n0        16\n12    1,280\n");
 }
 
+// Regression (user trial): tensor names in CJK took two columns each on a
+// terminal but were padded as one, so the table's columns drifted.
+TEST(UiTest, DisplayWidthCountsTerminalColumns) {
+  EXPECT_EQ(DisplayWidth("\u5d4c\u5165"), 4u);  // Two CJK ideographs.
+  EXPECT_EQ(DisplayWidth("\uac00\uff21"), 4u);  // Hangul, fullwidth A.
+  EXPECT_EQ(DisplayWidth("e\u0301"), 1u);       // e + combining acute.
+  EXPECT_EQ(DisplayWidth("a\U0001f600b"), 4u);  // An emoji is wide.
+  EXPECT_EQ(DisplayWidth("\x1b[1m\u5d4c\x1b[0mx"), 3u);
+  Table t({"name", "bytes"}, {false, true});
+  t.AddRow({"\u5d4c\u5165", "16"});
+  t.AddRow({"embed", "1,280"});
+  EXPECT_EQ(t.Render(), "name   bytes\n\u5d4c\u5165      16\nembed  1,280\n");
+}
+
 TEST(UiTest, EditDistance) {
   EXPECT_EQ(EditDistance("", "size"), 4u);
   EXPECT_EQ(EditDistance("szie", "size"), 2u);
