@@ -333,4 +333,9 @@ open("w1.safetensors", "wb").write(struct.pack("<Q", len(h)) + h + bytes(8))
 PY
 expect_fail 2 "^error: import: --dtype w=f32: tensor \"w\" comes from the safetensors file 'w1.safetensors', whose header gives its dtype; --dtype applies only to .npy and .npz arrays" \
   "$XLAYOUT" import w1.safetensors --host --dtype w=f32 -o ck_dt
+# --dtype given twice for one array: refused like a second --layout (the
+# first used to win silently over a conflicting second).
+expect_fail 2 "^error: import: --dtype a_bf16 is given twice (bf16 and f16)$" \
+  "$XLAYOUT" import src/npy/a_bf16.npy --host --dtype a_bf16=bf16 --dtype a_bf16=f16 -o ck_dt2
+[ ! -e ck_dt2 ] || fail "--dtype twice wrote ck_dt2"
 echo PASS

@@ -492,6 +492,19 @@ absl::StatusOr<ImportResult> ImportCheckpoint(const std::string& output_dir,
   if (options.sources.empty()) {
     return absl::InvalidArgumentError("no source files given");
   }
+  // Two --dtype for one array: the first used to win silently, so a
+  // conflicting second one (x=bf16, x=f16) went unnoticed. Refused like a
+  // second --layout.
+  {
+    std::map<std::string, PrimitiveType> seen;
+    for (const auto& [name, type] : options.dtypes) {
+      auto [it, fresh] = seen.emplace(name, type);
+      if (fresh) continue;
+      return absl::InvalidArgumentError(absl::StrCat(
+          "--dtype ", name, " is given twice (", PrimitiveTypeName(it->second),
+          " and ", PrimitiveTypeName(type), ")"));
+    }
+  }
   std::vector<io::NamedInput> inputs;
   for (const std::string& path : options.sources) {
     inputs.push_back({path, "the source file"});
