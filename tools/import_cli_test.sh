@@ -333,6 +333,25 @@ open("w1.safetensors", "wb").write(struct.pack("<Q", len(h)) + h + bytes(8))
 PY
 expect_fail 2 "^error: import: --dtype w=f32: tensor \"w\" comes from the safetensors file 'w1.safetensors', whose header gives its dtype; --dtype applies only to .npy and .npz arrays" \
   "$XLAYOUT" import w1.safetensors --host --dtype w=f32 -o ck_dt
+# An .npz member whose .npy header is damaged is reported as corrupt (the
+# CRC-32 checked at the member's end), not as a bad header; a member
+# written with a bad header (intact CRC) is still refused for its header.
+$PY - <<'PY'
+import io, zipfile
+import numpy as np
+np.savez("hdr.npz", a=np.arange(6, dtype="<f4"))
+b = bytearray(open("hdr.npz", "rb").read())
+i = b.index(b"'descr': '<f4'") + len("'descr': '<f4'") - 1
+b[i] = ord("x")
+open("hdr_crc.npz", "wb").write(bytes(b))
+with zipfile.ZipFile("hdr_bad.npz", "w") as z:
+    z.writestr("a.npy", b"not numpy at all")
+PY
+expect_fail 2 "^error: import: npz: hdr_crc.npz: member \"a.npy\": CRC error: the member is corrupt (its .npy header did not parse: npy: " \
+  "$XLAYOUT" import hdr_crc.npz --host -o ck_hdr
+[ ! -e ck_hdr ] || fail "corrupt npz member wrote ck_hdr"
+expect_fail 2 "^error: import: npz: hdr_bad.npz: member \"a.npy\": npy: not an .npy file" \
+  "$XLAYOUT" import hdr_bad.npz --host -o ck_hdr
 # --dtype given twice for one array: refused like a second --layout (the
 # first used to win silently over a conflicting second).
 expect_fail 2 "^error: import: --dtype a_bf16 is given twice (bf16 and f16)$" \

@@ -89,6 +89,13 @@ struct NpyReadOptions {
 // as long as the length is present); returns the data offset.
 absl::StatusOr<int64_t> ParseNpyDataOffset(absl::string_view file_prefix);
 
+// True for an error of ParseNpyDataOffset or ParseNpyHeader about the
+// header's bytes themselves (no magic, an unknown version, a version 3.0
+// header that is not UTF-8, text that is not a Python dict literal), as a
+// damaged copy gives; false for a well-formed header that is refused for
+// what it says (its dtype, shape or data size).
+bool IsMalformedNpyHeader(const absl::Status& status);
+
 // Parses the header at the start of `file_prefix` (which must hold at least
 // data_offset bytes). With `file_size`, also checks that the data fills the
 // rest of the file exactly (a truncated file, or bytes after the data, is an

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/cord.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -24,6 +25,15 @@ using checkpoint_internal::Quote;
 
 absl::Status Error(absl::string_view message) {
   return absl::InvalidArgumentError(absl::StrCat("npy: ", message));
+}
+
+// Marks errors about the header's bytes themselves (IsMalformedNpyHeader).
+constexpr absl::string_view kMalformedPayload = "xlayout.dev/npy-malformed";
+
+absl::Status Malformed(absl::string_view message) {
+  absl::Status status = Error(message);
+  status.SetPayload(kMalformedPayload, absl::Cord("1"));
+  return status;
 }
 
 // A Python literal from the header dict: str, bool, int, None, tuple/list.
@@ -89,7 +99,7 @@ class PyLiteralParser {
 
  private:
   absl::Status Fail(absl::string_view message) const {
-    return Error(absl::StrCat("header col ", pos_ + 1, ": ", message));
+    return Malformed(absl::StrCat("header col ", pos_ + 1, ": ", message));
   }
   void SkipSpace() {
     while (pos_ < text_.size() &&
@@ -385,20 +395,24 @@ Shape NpyHeader::StoredShape() const {
   return Shape::MakeArray(dtype.type, shape, Layout(std::move(minor_to_major)));
 }
 
+bool IsMalformedNpyHeader(const absl::Status& status) {
+  return status.GetPayload(kMalformedPayload).has_value();
+}
+
 absl::StatusOr<int64_t> ParseNpyDataOffset(absl::string_view file_prefix) {
   if (file_prefix.size() < 8 || file_prefix.substr(0, 6) != kNpyMagic) {
-    return Error(
+    return Malformed(
         "not an .npy file: it does not start with the magic \"\\x93NUMPY\"");
   }
   const int major = static_cast<unsigned char>(file_prefix[6]);
   const int minor = static_cast<unsigned char>(file_prefix[7]);
   if ((major != 1 && major != 2 && major != 3) || minor != 0) {
-    return Error(absl::StrCat("format version ", major, ".", minor,
-                              " is not 1.0, 2.0 or 3.0"));
+    return Malformed(absl::StrCat("format version ", major, ".", minor,
+                                  " is not 1.0, 2.0 or 3.0"));
   }
   const size_t length_bytes = major == 1 ? 2 : 4;
   if (file_prefix.size() < 8 + length_bytes) {
-    return Error("file ends inside the header length");
+    return Malformed("file ends inside the header length");
   }
   uint64_t length = 0;
   for (size_t i = length_bytes; i-- > 0;) {
@@ -440,7 +454,7 @@ absl::StatusOr<NpyHeader> ParseNpyHeader(absl::string_view file_prefix,
   int64_t chars = h.header_bytes;
   if (h.major_version == 3) {
     if (!IsValidUtf8(text)) {
-      return Error("a version 3.0 header must be UTF-8");
+      return Malformed("a version 3.0 header must be UTF-8");
     }
     chars = CountUtf8CodePoints(text);
   }

@@ -317,6 +317,38 @@ TEST(NpyHeader, Malformed) {
   EXPECT_EQ(h->shape, (std::vector<int64_t>{3, 2}));
 }
 
+// Bytes that are no header (as a damaged copy gives) are told from a
+// well-formed header refused for what it says: npz checks the CRC-32 of the
+// first kind only.
+TEST(NpyHeader, MalformedIsToldFromRefused) {
+  auto malformed = [](const std::string& file) {
+    absl::StatusOr<NpyHeader> h = ParseNpyHeader(file);
+    EXPECT_FALSE(h.ok()) << file;
+    return !h.ok() && IsMalformedNpyHeader(h.status());
+  };
+  EXPECT_TRUE(malformed("PK\x03\x04 not npy"));
+  EXPECT_TRUE(malformed(std::string("\x93NUMPY\x04\x00\x00\x00", 10)));
+  EXPECT_TRUE(malformed(std::string("\x93NUMPY\x01\x00\x05", 9)));
+  EXPECT_TRUE(
+      malformed(V1("{'descr': '<f4x, 'fortran_order': False, "
+                   "'shape': (2,)}")));
+  EXPECT_TRUE(
+      malformed(V1("{'descr': '<f4', 'fortran_order': False, "
+                   "'shape': ()} junk")));
+  EXPECT_FALSE(
+      malformed(V1("{'descr': '|O', 'fortran_order': False, "
+                   "'shape': (2,)}")));
+  EXPECT_FALSE(
+      malformed(V1("{'descr': '|V2', 'fortran_order': False, "
+                   "'shape': (2,)}")));
+  EXPECT_FALSE(
+      malformed(V1("{'descr': '<f4', 'fortran_order': False, "
+                   "'shape': (-2,)}")));
+  EXPECT_FALSE(IsMalformedNpyHeader(absl::OkStatus()));
+  EXPECT_TRUE(IsMalformedNpyHeader(
+      ParseNpyDataOffset(std::string("\x93NUMPY\x07\x00", 8)).status()));
+}
+
 TEST(NpyHeader, SizeLimitAndFileSize) {
   std::string dict =
       "{'descr': '<u1', 'fortran_order': False, 'shape': (3,), }";

@@ -3,6 +3,7 @@
 #include <zip.h>
 
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <utility>
@@ -41,6 +42,18 @@ absl::StatusOr<std::string> ReadUpTo(zip_file_t* f, int64_t n) {
   }
   out.resize(got);
   return out;
+}
+
+// Reads `f` to the end of its member, where libzip checks the CRC-32: the
+// error met (libzip's text, e.g. "CRC error"), or nullopt when the member
+// reads to its end intact.
+std::optional<std::string> ReadToEndError(zip_file_t* f) {
+  std::string buffer(64 * 1024, '\0');
+  while (true) {
+    const zip_int64_t r = zip_fread(f, buffer.data(), buffer.size());
+    if (r < 0) return std::string(zip_file_strerror(f));
+    if (r == 0) return std::nullopt;
+  }
 }
 
 // Code page 437's upper half (0x80-0xFF) as Unicode code points, the table
@@ -210,23 +223,42 @@ absl::StatusOr<NpyHeader> NpzReader::ReadHeader(
   }
   ZipFile f(zip_fopen_index(Zip(zip_), members_[i].zip_index, 0));
   if (f == nullptr) return MemberError(i, zip_strerror(Zip(zip_)));
+  // A header whose bytes do not parse may be read from a corrupt member:
+  // the member is then read to its end, where libzip checks its CRC-32, and
+  // a mismatch is what is reported (the header's own error would blame the
+  // file's format for a damaged copy).
+  auto header_error = [&](absl::string_view message) -> absl::Status {
+    std::optional<std::string> corrupt = ReadToEndError(f.get());
+    if (!corrupt.has_value()) return MemberError(i, message);
+    return absl::DataLossError(absl::StrCat(
+        "npz: ", path_, ": member ", Quote(members_[i].zip_name), ": ",
+        *corrupt, ": the member is corrupt (its .npy header did not parse: ",
+        message, ")"));
+  };
   absl::StatusOr<std::string> preamble = ReadUpTo(f.get(), kNpyPreambleBytes);
   if (!preamble.ok()) return MemberError(i, preamble.status().message());
   absl::StatusOr<int64_t> data_offset = ParseNpyDataOffset(*preamble);
-  if (!data_offset.ok()) return MemberError(i, data_offset.status().message());
+  if (!data_offset.ok()) return header_error(data_offset.status().message());
   // Bound the header read before allocating (numpy's limit, in bytes at most
   // 4 per character).
   if (*data_offset > kNpyPreambleBytes + 4 * options.max_header_chars ||
       *data_offset > members_[i].size) {
-    return MemberError(i, absl::StrCat("npy header of ", *data_offset,
-                                       " bytes is too large for the member"));
+    return header_error(absl::StrCat("npy header of ", *data_offset,
+                                     " bytes is too large for the member"));
   }
   absl::StatusOr<std::string> rest =
       ReadUpTo(f.get(), *data_offset - static_cast<int64_t>(preamble->size()));
   if (!rest.ok()) return MemberError(i, rest.status().message());
   absl::StatusOr<NpyHeader> header =
       ParseNpyHeader(*preamble + *rest, options, members_[i].size);
-  if (!header.ok()) return MemberError(i, header.status().message());
+  if (!header.ok()) {
+    // A well-formed header refused for what it says (a raw void dtype
+    // without --dtype, say) is not read on: that could take long.
+    if (!IsMalformedNpyHeader(header.status())) {
+      return MemberError(i, header.status().message());
+    }
+    return header_error(header.status().message());
+  }
   return header;
 }
 

@@ -159,6 +159,28 @@ TEST(NpzReader, CorruptDataIsCaughtByCrc) {
   EXPECT_THAT(s.message(), HasSubstr("CRC"));
 }
 
+TEST(NpzReader, CorruptHeaderIsCaughtByCrc) {
+  std::string bytes = ReadAll(TestPath("stored.npz"));
+  // Damage a's .npy header (the quote closing '<f4'): it no longer parses,
+  // and the CRC-32 says why. The error is the corruption, not the format.
+  const std::string needle = "'descr': '<f4'";
+  size_t pos = bytes.find(needle);
+  ASSERT_NE(pos, std::string::npos);
+  bytes[pos + needle.size() - 1] = 'x';
+  absl::StatusOr<std::unique_ptr<NpzReader>> r =
+      NpzReader::Open(TempFile("crc_header.npz", bytes));
+  ASSERT_TRUE(r.ok()) << r.status();
+  absl::StatusOr<NpyHeader> h = (*r)->ReadHeader(0, {});
+  ASSERT_FALSE(h.ok());
+  EXPECT_EQ(h.status().code(), absl::StatusCode::kDataLoss) << h.status();
+  EXPECT_THAT(h.status().message(),
+              HasSubstr("member \"a.npy\": CRC error: the member is corrupt "
+                        "(its .npy header did not parse: npy: "));
+  EXPECT_THAT(h.status().message(), HasSubstr("crc_header.npz"));
+  // Member b is intact and still reads.
+  EXPECT_TRUE((*r)->ReadHeader(1, {}).ok());
+}
+
 TEST(NpzReader, TruncatedArchive) {
   std::string bytes = ReadAll(TestPath("deflated.npz"));
   absl::StatusOr<std::unique_ptr<NpzReader>> r =
