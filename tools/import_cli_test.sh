@@ -352,6 +352,11 @@ expect_fail 2 "^error: import: npz: hdr_crc.npz: member \"a.npy\": CRC error: th
 [ ! -e ck_hdr ] || fail "corrupt npz member wrote ck_hdr"
 expect_fail 2 "^error: import: npz: hdr_bad.npz: member \"a.npy\": npy: not an .npy file" \
   "$XLAYOUT" import hdr_bad.npz --host -o ck_hdr
+# An .npz source that is a directory: named as such, as for .npy (libzip
+# said "not a valid zip archive: Operation not supported").
+mkdir dir.npz
+expect_fail 2 "^error: import: npz: dir.npz: it is a directory, not a regular file$" \
+  "$XLAYOUT" import dir.npz --host -o ck_dir
 # --dtype given twice for one array: refused like a second --layout (the
 # first used to win silently over a conflicting second).
 expect_fail 2 "^error: import: --dtype a_bf16 is given twice (bf16 and f16)$" \

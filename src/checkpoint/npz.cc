@@ -1,5 +1,6 @@
 #include "xlayout/npz.h"
 
+#include <sys/stat.h>
 #include <zip.h>
 
 #include <memory>
@@ -12,6 +13,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "checkpoint/json_util.h"
+#include "xlayout/io/input_file.h"
 #include "xlayout/status_macros.h"
 
 namespace xlayout {
@@ -135,6 +137,14 @@ absl::StatusOr<std::unique_ptr<NpzReader>> NpzReader::Open(
     return absl::InvalidArgumentError(
         absl::StrCat("npz: ", path, ": ", message));
   };
+  // libzip calls a directory or a FIFO "not a valid zip archive: Operation
+  // not supported"; say what it is, as for .npy and safetensors sources (a
+  // path that cannot be stat'ed is left to zip_open's error).
+  struct stat st;
+  if (stat(path.c_str(), &st) == 0 && !S_ISREG(st.st_mode)) {
+    return error(absl::StrCat("it is ", io::FileTypeName(st.st_mode),
+                              ", not a regular file"));
+  }
   int code = 0;
   zip_t* z = zip_open(path.c_str(), ZIP_RDONLY | ZIP_CHECKCONS, &code);
   const bool duplicate_names = z == nullptr && code == ZIP_ER_EXISTS;

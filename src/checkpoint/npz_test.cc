@@ -1,5 +1,8 @@
 #include "xlayout/npz.h"
 
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <cstdio>
 #include <cstring>
 #include <fstream>
@@ -139,6 +142,27 @@ TEST(NpzReader, Refusals) {
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().code(), absl::StatusCode::kNotFound);
   EXPECT_THAT(r.status().message(), HasSubstr("does_not_exist.npz"));
+}
+
+TEST(NpzReader, NotARegularFileIsNamedAsSuch) {
+  // libzip's own words for these were "not a valid zip archive: Operation
+  // not supported".
+  const std::string dir = absl::StrCat(::testing::TempDir(), "/dir.npz");
+  mkdir(dir.c_str(), 0755);
+  absl::StatusOr<std::unique_ptr<NpzReader>> r = NpzReader::Open(dir);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(
+      r.status().message(),
+      absl::StrCat("npz: ", dir, ": it is a directory, not a regular file"));
+  const std::string fifo = absl::StrCat(::testing::TempDir(), "/fifo.npz");
+  unlink(fifo.c_str());
+  ASSERT_EQ(mkfifo(fifo.c_str(), 0600), 0);
+  r = NpzReader::Open(fifo);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().message(),
+            absl::StrCat("npz: ", fifo, ": it is a FIFO, not a regular file"));
+  unlink(fifo.c_str());
 }
 
 TEST(NpzReader, CorruptDataIsCaughtByCrc) {
