@@ -89,5 +89,29 @@ assert a.files == b.files == ['params/Dense_0/kernel'], (a.files, b.files)
 assert (a['params/Dense_0/kernel'] == b['params/Dense_0/kernel']).all()
 " || fail "flax-style npz round trip"
 expect_fail 2 'cannot be exported to a .npy file name' "$XLAYOUT" export --checkpoint ck_flax -o flax_dir/
+# A name that cannot be a file or member name: the refusal says which rule
+# it breaks (it said only "not a safe name").
+$PY - <<'PY'
+import json, struct
+h = json.dumps({"tab\there": {"dtype": "U8", "shape": [1], "data_offsets": [0, 1]},
+                "../up": {"dtype": "U8", "shape": [1], "data_offsets": [1, 2]}}).encode()
+open("names.safetensors", "wb").write(struct.pack("<Q", len(h)) + h + bytes(2))
+PY
+"$XLAYOUT" import names.safetensors --host -o ck_names > /dev/null
+expect_fail 2 '^error: export: tensor "tab\\there" (u8\[1\]) cannot be exported to an .npz member name: the member name "tab\\there.npy" contains a control character (member names follow the rules of file names)$' \
+  "$XLAYOUT" export --checkpoint ck_names -o names.npz
+expect_fail 2 '^error: export: tensor "tab\\there" (u8\[1\]) cannot be exported to a .npy file name: the name is not a safe file name: "tab\\there.npy" contains a control character$' \
+  "$XLAYOUT" export --checkpoint ck_names -o names_dir/
+expect_fail 2 "cannot be exported to a .npy file name: the name has a '/' (names with '/' go to .npz only)" \
+  "$XLAYOUT" export --checkpoint ck_flax -o flax_dir/
+$PY - <<'PY'
+import json, struct
+h = json.dumps({"../up": {"dtype": "U8", "shape": [1], "data_offsets": [0, 1]}}).encode()
+open("up.safetensors", "wb").write(struct.pack("<Q", len(h)) + h + bytes(1))
+PY
+"$XLAYOUT" import up.safetensors --host -o ck_up > /dev/null
+expect_fail 2 "the member name \"../up.npy\" has a '..' component" \
+  "$XLAYOUT" export --checkpoint ck_up -o up.npz
+[ ! -e names.npz ] && [ ! -e names_dir ] && [ ! -e up.npz ] || fail "a refused export wrote its output"
 [ -z "$(ls -A | grep xlayout-tmp || true)" ] || fail "temporary files left"
 echo PASS

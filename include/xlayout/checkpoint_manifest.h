@@ -102,6 +102,10 @@ struct CheckpointManifest {
 // not the manifest itself. (Symlinks are the reader's business: it must open
 // data files without following links out of the directory.)
 absl::Status ValidateDataFileName(absl::string_view file);
+// What breaks those rules, in words ("contains a control character", "has
+// a '..' component", ...), or nullopt for a valid name. For messages about
+// other files held to the same rules (export's .npy and .npz member names).
+std::optional<std::string> DataFileNameProblem(absl::string_view file);
 
 // Every rule of the format, each error naming the tensor and field, e.g.
 //   manifest: tensor "w1": field 'offset': 4100 is not a multiple of 4096

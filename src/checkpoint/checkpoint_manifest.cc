@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <functional>
 #include <map>
+#include <optional>
 #include <set>
 #include <string>
 #include <tuple>
@@ -226,33 +227,35 @@ std::vector<std::string> CheckpointManifest::DataFiles() const {
   return {files.begin(), files.end()};
 }
 
-absl::Status ValidateDataFileName(absl::string_view file) {
-  auto bad = [&](absl::string_view why) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("data file name ", Quote(file), " ", why,
-                     "; a data file must stay inside the checkpoint "
-                     "directory"));
-  };
-  if (file.empty()) return bad("is empty");
+std::optional<std::string> DataFileNameProblem(absl::string_view file) {
+  if (file.empty()) return "is empty";
   if (file.size() > kMaxDataFileNameBytes) {
-    return bad(
-        absl::StrCat("is longer than ", kMaxDataFileNameBytes, " bytes"));
+    return absl::StrCat("is longer than ", kMaxDataFileNameBytes, " bytes");
   }
-  if (!IsValidUtf8(file)) return bad("is not UTF-8");
+  if (!IsValidUtf8(file)) return "is not UTF-8";
   for (char c : file) {
     unsigned char u = static_cast<unsigned char>(c);
-    if (u < 0x20 || u == 0x7f) return bad("contains a control character");
-    if (c == '\\') return bad("contains a backslash");
+    if (u < 0x20 || u == 0x7f) return "contains a control character";
+    if (c == '\\') return "contains a backslash";
   }
-  if (file.front() == '/') return bad("is absolute");
+  if (file.front() == '/') return "is absolute";
   for (absl::string_view part : absl::StrSplit(file, '/')) {
-    if (part.empty()) return bad("has an empty path component");
+    if (part.empty()) return "has an empty path component";
     if (part == "." || part == "..") {
-      return bad(absl::StrCat("has a '", part, "' component"));
+      return absl::StrCat("has a '", part, "' component");
     }
   }
-  if (file == kManifestFileName) return bad("is the manifest itself");
-  return absl::OkStatus();
+  if (file == kManifestFileName) return "is the manifest itself";
+  return std::nullopt;
+}
+
+absl::Status ValidateDataFileName(absl::string_view file) {
+  std::optional<std::string> why = DataFileNameProblem(file);
+  if (!why.has_value()) return absl::OkStatus();
+  return absl::InvalidArgumentError(
+      absl::StrCat("data file name ", Quote(file), " ", *why,
+                   "; a data file must stay inside the checkpoint "
+                   "directory"));
 }
 
 std::string FormatChecksum(uint64_t xxh3) { return FormatHash64(xxh3); }

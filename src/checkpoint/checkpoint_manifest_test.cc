@@ -167,6 +167,13 @@ TEST(ParseManifest, FileNamesStayInside) {
   EXPECT_THAT(ValidateDataFileName(std::string(2000, 'a')).message(),
               HasSubstr("longer than 1024"));
   EXPECT_THAT(ValidateDataFileName("x\xff").message(), HasSubstr("UTF-8"));
+  // The same rules in words, for messages about other names (export's).
+  EXPECT_EQ(DataFileNameProblem("a/b.c/d..e/.hidden"), std::nullopt);
+  EXPECT_EQ(DataFileNameProblem("a\tb.npy"), "contains a control character");
+  EXPECT_EQ(DataFileNameProblem("../a.npy"), "has a '..' component");
+  EXPECT_EQ(DataFileNameProblem("a//b.npy"), "has an empty path component");
+  EXPECT_EQ(DataFileNameProblem("/a.npy"), "is absolute");
+  EXPECT_EQ(DataFileNameProblem("manifest.json"), "is the manifest itself");
 }
 
 TEST(ParseManifest, OffsetsAndLengths) {

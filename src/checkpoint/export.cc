@@ -8,6 +8,7 @@
 #include <cstring>
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <utility>
@@ -16,6 +17,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "checkpoint/json_util.h"
 #include "checkpoint/nibbles.h"
 #include "xlayout/checkpoint_transfer.h"
 #include "xlayout/io/atomic_output_dir.h"
@@ -33,6 +35,7 @@
 
 namespace xlayout {
 
+using checkpoint_internal::Quote;
 using checkpoint_internal::SwapNibbles;
 
 namespace {
@@ -99,10 +102,15 @@ absl::StatusOr<std::string> NpyHeaderFor(const TensorRecord& t) {
 }
 
 absl::Status CheckNpyName(const TensorRecord& t) {
-  const std::string file = absl::StrCat(t.name, ".npy");
-  if (absl::StrContains(t.name, '/') || !ValidateDataFileName(file).ok()) {
+  if (absl::StrContains(t.name, '/')) {
     return Unsupported(t, "a .npy file name",
-                       "the name is not a safe file name");
+                       "the name has a '/' (names with '/' go to .npz only)");
+  }
+  const std::string file = absl::StrCat(t.name, ".npy");
+  if (std::optional<std::string> why = DataFileNameProblem(file)) {
+    return Unsupported(t, "a .npy file name",
+                       absl::StrCat("the name is not a safe file name: ",
+                                    Quote(file), " ", *why));
   }
   return absl::OkStatus();
 }
@@ -110,10 +118,13 @@ absl::Status CheckNpyName(const TensorRecord& t) {
 // .npz members may have '/' in their names, as np.savez writes flax-style
 // names ("params/Dense_0/kernel.npy"); the parts follow the data file rules.
 absl::Status CheckNpzMemberName(const TensorRecord& t) {
-  if (!ValidateDataFileName(absl::StrCat(t.name, ".npy")).ok()) {
-    return Unsupported(t, "an .npz member name",
-                       "a part of the name is empty, \".\", \"..\" or not a "
-                       "safe name");
+  const std::string member = absl::StrCat(t.name, ".npy");
+  if (std::optional<std::string> why = DataFileNameProblem(member)) {
+    return Unsupported(
+        t, "an .npz member name",
+        absl::StrCat("the member name ", Quote(member), " ", *why,
+                     " (member names follow the rules "
+                     "of file names)"));
   }
   return absl::OkStatus();
 }
