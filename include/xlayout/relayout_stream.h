@@ -24,6 +24,9 @@ using ByteSink = std::function<absl::Status(absl::Span<const uint8_t>)>;
 class RelayoutStreamer {
  public:
   // `threads` run the chunks of each window (1: the calling thread only).
+  // Worker threads start when a window first has chunks for them, and no
+  // more than the windows have chunks to run at once (a small tensor never
+  // starts threads - 1 idle workers).
   explicit RelayoutStreamer(int threads,
                             int64_t window_bytes = int64_t{4} << 20);
   ~RelayoutStreamer();
@@ -52,6 +55,9 @@ class RelayoutStreamer {
                    const RelayoutProgress& progress = nullptr);
 
  private:
+  // At least min(wanted, threads_ - 1) workers in pool_.
+  void EnsureWorkers(int64_t wanted);
+
   int threads_;
   int64_t window_bytes_;
   std::unique_ptr<RelayoutThreadPool> pool_;

@@ -15,8 +15,18 @@ int64_t ClampWindow(int64_t bytes) { return std::max<int64_t>(bytes, 4096); }
 
 RelayoutStreamer::RelayoutStreamer(int threads, int64_t window_bytes)
     : threads_(ClampThreads(threads)),
-      window_bytes_(ClampWindow(window_bytes)) {
-  if (threads_ > 1) pool_ = std::make_unique<RelayoutThreadPool>(threads_ - 1);
+      window_bytes_(ClampWindow(window_bytes)) {}
+
+void RelayoutStreamer::EnsureWorkers(int64_t wanted) {
+  const int64_t cap = std::min<int64_t>(wanted, threads_ - 1);
+  const int have = pool_ == nullptr ? 0 : pool_->workers();
+  if (cap <= have) return;
+  // Grown geometrically, so a run of windows that each want a few more
+  // workers starts O(threads) of them in all. No work is queued between
+  // windows: the old pool is idle when it is replaced.
+  const int64_t workers = std::min<int64_t>(
+      threads_ - 1, std::max<int64_t>(cap, int64_t{2} * have));
+  pool_ = std::make_unique<RelayoutThreadPool>(static_cast<int>(workers));
 }
 
 RelayoutStreamer::~RelayoutStreamer() = default;
@@ -65,6 +75,7 @@ absl::Status RelayoutStreamer::Run(const RelayoutPlan& plan,
       plan.ExecuteChunkToWindow(
           i, input, window + (plan.ChunkOutputRange(i).first - start));
     };
+    if (threads_ > 1) EnsureWorkers(last - first - 1);
     if (pool_ == nullptr || last - first == 1) {
       for (int64_t i = first; i < last; ++i) run(i);
     } else {

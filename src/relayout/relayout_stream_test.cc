@@ -1,6 +1,7 @@
 #include "xlayout/relayout_stream.h"
 
 #include <cstdint>
+#include <filesystem>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -58,6 +59,56 @@ TEST(RelayoutStreamerTest, PiecesConcatenateToTheRelayout) {
       }
     }
   }
+}
+
+int ThreadCount() {
+  int n = 0;
+  for ([[maybe_unused]] const auto& entry :
+       std::filesystem::directory_iterator("/proc/self/task")) {
+    ++n;
+  }
+  return n;
+}
+
+// Workers start with work for them, no more than a window runs at once:
+// --threads 1024 on small tensors started 1023 idle threads (export of 14
+// tiny tensors: 1.6 s against 0.15 s with one thread).
+TEST(RelayoutStreamerTest, StartsNoMoreWorkersThanAWindowHasChunks) {
+  const int before = ThreadCount();
+  RelayoutStreamer streamer(1024);
+  EXPECT_EQ(ThreadCount(), before);
+  const Shape small_from = Parse("f32[4,4]{1,0}");
+  const Shape small_to = Parse("f32[4,4]{0,1}");
+  auto small =
+      RelayoutPlan::Create(small_from, small_to, streamer.PlanOptions());
+  ASSERT_TRUE(small.ok()) << small.status();
+  ASSERT_EQ((*small)->ChunkCount(), 1);
+  const std::vector<uint8_t> small_input = Pattern(64);
+  auto ignore = [](absl::Span<const uint8_t>) { return absl::OkStatus(); };
+  ASSERT_TRUE(streamer.Run(**small, small_input.data(), ignore).ok());
+  EXPECT_EQ(ThreadCount(), before);
+  // 1 MiB in 4 KiB chunks (4 MiB window / 1024 threads): one window of
+  // 256 chunks, run by the caller and 255 workers.
+  const Shape from = Parse("f32[512,512]{1,0}");
+  const Shape to = Parse("f32[512,512]{0,1}");
+  auto plan = RelayoutPlan::Create(from, to, streamer.PlanOptions());
+  ASSERT_TRUE(plan.ok()) << plan.status();
+  const int64_t chunks = (*plan)->ChunkCount();
+  ASSERT_GT(chunks, 2);
+  const std::vector<uint8_t> input = Pattern(512 * 512 * 4);
+  std::vector<uint8_t> want(512 * 512 * 4);
+  ASSERT_TRUE(Relayout(from, to, input, absl::MakeSpan(want)).ok());
+  std::vector<uint8_t> got;
+  ASSERT_TRUE(streamer
+                  .Run(**plan, input.data(),
+                       [&](absl::Span<const uint8_t> piece) {
+                         got.insert(got.end(), piece.begin(), piece.end());
+                         return absl::OkStatus();
+                       })
+                  .ok());
+  EXPECT_EQ(got, want);
+  EXPECT_GT(ThreadCount(), before);
+  EXPECT_LE(ThreadCount() - before, chunks - 1);
 }
 
 TEST(RelayoutStreamerTest, SinkErrorStopsTheStream) {
