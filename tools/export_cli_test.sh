@@ -113,5 +113,40 @@ PY
 expect_fail 2 "the member name \"../up.npy\" has a '..' component" \
   "$XLAYOUT" export --checkpoint ck_up -o up.npz
 [ ! -e names.npz ] && [ ! -e names_dir ] && [ ! -e up.npz ] || fail "a refused export wrote its output"
+# --json on an error: the envelope names OUT too, and an error's input is
+# the checkpoint only when reading it failed (it was the checkpoint for -o
+# and write errors as well).
+cp -r ck ck_bad
+$PY -c '
+import json
+m = json.load(open("ck_bad/manifest.json"))
+t = m["tensors"][0]
+with open("ck_bad/data/" + t["file"].split("/")[-1], "r+b") as f:
+    f.seek(t["offset"]); b = f.read(1); f.seek(t["offset"]); f.write(bytes([b[0] ^ 1]))'
+expect_fail 2 'physical checksum mismatch' "$XLAYOUT" export --checkpoint ck_bad -o bad.npz --json
+cp out.txt e_bad.json
+expect_fail 2 "checkpoint 'nope'" "$XLAYOUT" export --checkpoint nope -o x.safetensors --json
+cp out.txt e_nope.json
+expect_fail 2 'OUT.safetensors, OUT.npz' "$XLAYOUT" export --checkpoint ck -o out.bin --json
+cp out.txt e_format.json
+expect_fail 2 "in 'missing_dir/sub'" "$XLAYOUT" export --checkpoint ck -o missing_dir/sub/x.npz --json
+cp out.txt e_write.json
+$PY - <<'PY' || fail "export --json error inputs"
+import json
+def doc(name):
+    j = json.load(open(name))
+    assert j["command"] == "export" and len(j["errors"]) == 1, j
+    return j
+j = doc("e_bad.json")
+assert j["input"] == {"file": "ck_bad"} and j["output"] == {"file": "bad.npz"}, j
+assert j["errors"][0]["input"] == {"file": "ck_bad"} and j["errors"][0]["code"] == "DATA_LOSS", j
+j = doc("e_nope.json")
+assert j["errors"][0]["input"] == {"file": "nope"}, j
+j = doc("e_format.json")
+assert j["output"] == {"file": "out.bin"} and j["errors"][0]["input"] is None, j
+j = doc("e_write.json")
+assert j["errors"][0]["input"] is None, j
+PY
+[ ! -e bad.npz ] || fail "a corrupt checkpoint was exported"
 [ -z "$(ls -A | grep xlayout-tmp || true)" ] || fail "temporary files left"
 echo PASS

@@ -3,6 +3,7 @@
 // The work is the library's ExportCheckpoint (xlayout/checkpoint_transfer.h).
 #include <cstdio>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "absl/strings/str_cat.h"
@@ -12,6 +13,7 @@
 #include "ui.h"
 #include "xlayout/checkpoint_transfer.h"
 #include "xlayout/io/atomic_output_file.h"
+#include "xlayout/io/io_status.h"
 
 namespace xlayout::cli {
 namespace {
@@ -83,8 +85,14 @@ RunFn RegisterExportCommand(CLI::App& app) {
       if (o->json) {
         nlohmann::ordered_json j = JsonEnvelope("export");
         j["input"] = JsonFileInput(o->checkpoint);
+        j["output"] = JsonFileInput(o->out);
+        // The error's input is the checkpoint when reading it failed; null
+        // for -o and writing OUT.
+        const std::optional<std::string> file = io::InputFileOf(r.status());
         j["errors"] = nlohmann::ordered_json::array(
-            {JsonErrorItem(JsonFileInput(o->checkpoint), r.status())});
+            {JsonErrorItem(file.has_value() ? JsonFileInput(*file)
+                                            : nlohmann::ordered_json(nullptr),
+                           r.status())});
         PrintJson(j);
       }
       return kExitError;

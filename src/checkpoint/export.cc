@@ -54,9 +54,11 @@ absl::Status StreamLogical(const CheckpointReader& reader,
                            const TensorRecord& t, TensorStream& stream,
                            const ByteSink& sink) {
   RelayoutStreamer& streamer = stream.streamer;
-  XLAYOUT_ASSIGN_OR_RETURN(io::RandomAccessBytes loaded,
-                           reader.Load(t, &stream.input));
-  absl::Span<const uint8_t> physical = loaded.bytes;
+  // Errors of reading the checkpoint are marked as being about it
+  // (io::InputFileOf); the sink's (writing OUT) are not.
+  absl::StatusOr<io::RandomAccessBytes> loaded = reader.Load(t, &stream.input);
+  if (!loaded.ok()) return io::WithInputFile(loaded.status(), reader.dir());
+  absl::Span<const uint8_t> physical = loaded->bytes;
   const Shape logical = LogicalShape(t.dtype, t.dims);
   Xxh3 hash;
   auto hashing_sink = [&](absl::Span<const uint8_t> piece) {
@@ -72,8 +74,9 @@ absl::Status StreamLogical(const CheckpointReader& reader,
     XLAYOUT_RETURN_IF_ERROR(streamer.Run(*plan, physical.data(), hashing_sink));
   }
   if (hash.Digest() != t.xxh3_logical) {
-    return absl::DataLossError(
-        LogicalMismatchMessage(reader.dir(), t, hash.Digest()));
+    return io::WithInputFile(absl::DataLossError(LogicalMismatchMessage(
+                                 reader.dir(), t, hash.Digest())),
+                             reader.dir());
   }
   return absl::OkStatus();
 }
@@ -459,25 +462,26 @@ absl::StatusOr<ExportResult> ExportCheckpoint(const std::string& checkpoint,
   XLAYOUT_ASSIGN_OR_RETURN(result.format, ExportFormatFor(output));
   XLAYOUT_RETURN_IF_ERROR(io::CheckOutputApartFromInputs(
       output, {{checkpoint, "the source checkpoint"}}));
-  XLAYOUT_ASSIGN_OR_RETURN(std::unique_ptr<CheckpointReader> reader,
-                           CheckpointReader::Open(checkpoint));
+  absl::StatusOr<std::unique_ptr<CheckpointReader>> reader =
+      CheckpointReader::Open(checkpoint);
+  if (!reader.ok()) return io::WithInputFile(reader.status(), checkpoint);
   TensorStream stream(options.threads);
   absl::StatusOr<int64_t> bytes;
   switch (result.format) {
     case ExportFormat::kSafetensors:
-      bytes = ExportSafetensors(*reader, output, stream, options);
+      bytes = ExportSafetensors(**reader, output, stream, options);
       break;
     case ExportFormat::kNpz:
-      bytes = ExportNpz(*reader, output, stream, options);
+      bytes = ExportNpz(**reader, output, stream, options);
       break;
     case ExportFormat::kNpyDir:
-      bytes = ExportNpyDir(*reader, output, stream, options);
+      bytes = ExportNpyDir(**reader, output, stream, options);
       break;
   }
   if (!bytes.ok()) return bytes.status();
   result.logical_bytes = *bytes;
   result.output = output;
-  result.tensors = static_cast<int64_t>(reader->manifest().tensors.size());
+  result.tensors = static_cast<int64_t>((*reader)->manifest().tensors.size());
   result.seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
           .count();
