@@ -130,6 +130,10 @@ struct MismatchFact {
   std::optional<int64_t> replica;
   std::optional<int64_t> partition;
   bool error_code = false;  // Printed behind "E0102: ...Mismatch:".
+  // The shapes are the buffers' whole on-device shapes (a runtime-guard
+  // record), not text a runtime printed: an untiled side is untiled, not a
+  // tiling the message left out, so none is inferred for it.
+  bool layouts_complete = false;
   // Where it was found: file (or "-"), 1-based line, byte offset; empty / 0
   // for a runtime record.
   std::string source_file;

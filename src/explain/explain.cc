@@ -1346,8 +1346,10 @@ Diagnosis DiagnoseOnce(const MismatchFact& m) {
   d.message = m.message;
   Side e = BuildSide(m.expected);
   Side a = BuildSide(m.actual);
-  ResolveOmittedTiling(e, a, "actual");
-  ResolveOmittedTiling(a, e, "expected");
+  if (!m.layouts_complete) {
+    ResolveOmittedTiling(e, a, "actual");
+    ResolveOmittedTiling(a, e, "expected");
+  }
   d.expected = e.report;
   d.actual = a.report;
 

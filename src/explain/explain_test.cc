@@ -268,6 +268,44 @@ TEST(ExplainRecordTest, StrictLayoutRecord) {
                           "'{1,0}' IN OUT"));
 }
 
+// A record's shapes are the buffers' whole layouts: an untiled buffer (a
+// host-layout checkpoint tensor, as `check` feeds the guard) is untiled, not
+// a TPU buffer whose tiling a message left out. Inferring the other side's
+// tiling made `check` call these "identical shapes, different sizes" (they
+// are neither).
+TEST(ExplainRecordTest, UntiledRecordSideIsNotAnOmittedTiling) {
+  MismatchRecord r;
+  r.reason = MismatchReason::kStrictLayout;
+  r.program = "jit_g";
+  r.parameter = 2;
+  r.expected = P("f32[16,128]{1,0:T(8,128)}");
+  r.actual = P("f32[16,128]{1,0}");
+  r.expected_bytes = r.actual_bytes = 16 * 128 * 4;
+  Diagnosis d = Explain(r);
+  EXPECT_EQ(d.actual.shape, "f32[16,128]{1,0}");
+  EXPECT_TRUE(d.actual.inferred_layouts.empty());
+  EXPECT_NE(d.summary, "identical shapes, different sizes");
+  EXPECT_THAT(d.details,
+              testing::Not(testing::Contains(HasSubstr("without a tiling"))));
+  EXPECT_THAT(d.details,
+              testing::Contains(HasSubstr("T(8,128) expected, no tiling got")));
+  EXPECT_THAT(d.fix_commands,
+              ElementsAre("xlayout relayout --shape 'f32[16,128]{1,0}' --to "
+                          "'{1,0:T(8,128)}' IN OUT"));
+}
+
+// A buffer in another memory space is moved to the memory the program
+// expects, which is not always 'device' (the advice always said 'device').
+TEST(ExplainTest, MemorySpaceMoveNamesTheExpectedKind) {
+  Diagnosis t = DiagnoseText(
+      "Executable(jit_g) expected parameter 1 of size 1024 "
+      "(f32[4]{0:T(256)S(5)}) but got buffer with incompatible size 16 "
+      "(f32[4]{0})");
+  EXPECT_EQ(t.classification, Classification::kMemorySpace);
+  EXPECT_THAT(t.next_steps,
+              testing::Contains(HasSubstr("with_memory_kind('pinned_host')")));
+}
+
 TEST(ExplainRecordTest, OtherReasonsMatchMessages) {
   MismatchRecord r;
   r.program = "jit_dyn";

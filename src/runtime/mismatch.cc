@@ -74,6 +74,7 @@ MismatchFact FactFromRecord(const MismatchRecord& r) {
   f.partition = r.partition;
   f.message = r.message;
   f.error_code = absl::StrContains(r.message, "RuntimeProgramInputMismatch");
+  f.layouts_complete = true;
   auto side = [&](const std::optional<Shape>& shape, int64_t bytes,
                   const std::string& memory_kind, MismatchSide* out) {
     if (shape.has_value()) {
