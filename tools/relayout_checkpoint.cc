@@ -114,10 +114,19 @@ void PrintTextResult(const CheckpointRelayoutArgs& a,
               EscapeForTerminal(a.output).c_str(),
               EscapeForTerminal(r.report.program).c_str(),
               EscapeForTerminal(a.program).c_str());
-  int64_t new_kind = 0;
+  // Tensors that change memory kind, converted and copied apart: each count
+  // belongs to its own half of the summary.
+  int64_t new_kind = 0, converted_new_kind = 0;
   for (const TensorRelayoutAction& t : r.tensors) {
-    if (t.from_memory_kind != t.to_memory_kind) ++new_kind;
+    if (t.from_memory_kind == t.to_memory_kind) continue;
+    ++new_kind;
+    if (t.converted) ++converted_new_kind;
   }
+  const int64_t copied_new_kind = new_kind - converted_new_kind;
+  auto to_kind = [](int64_t n) {
+    return n > 0 ? absl::StrCat(" (", WithCommas(n), " to another memory kind)")
+                 : std::string();
+  };
   if (r.converted > 0 || new_kind > 0) {
     Table table({"tensor", "from", "to", "bytes"}, {false, false, false, true});
     for (const TensorRelayoutAction& t : r.tensors) {
@@ -163,16 +172,13 @@ void PrintTextResult(const CheckpointRelayoutArgs& a,
     return absl::StrCat(WithCommas(n), " ", word, n == 1 ? "" : "s");
   };
   std::printf(
-      "\n%s %s converted, %s copied%s; wrote %s (%s) in %.3f s, %s/s (read "
-      "+ written), %s\n",
+      "\n%s %s converted%s, %s copied%s; wrote %s (%s) in %.3f s, %s/s "
+      "(read + written), %s\n",
       s.Bold("Summary").c_str(), plural(r.converted, "tensor").c_str(),
-      WithCommas(r.copied).c_str(),
-      new_kind > 0
-          ? absl::StrCat(" (", WithCommas(new_kind), " to another memory kind)")
-                .c_str()
-          : "",
-      EscapeForTerminal(a.output).c_str(), HumanBytes(r.bytes_written).c_str(),
-      r.seconds, HumanBytes(static_cast<int64_t>(rate)).c_str(),
+      to_kind(converted_new_kind).c_str(), WithCommas(r.copied).c_str(),
+      to_kind(copied_new_kind).c_str(), EscapeForTerminal(a.output).c_str(),
+      HumanBytes(r.bytes_written).c_str(), r.seconds,
+      HumanBytes(static_cast<int64_t>(rate)).c_str(),
       plural(a.threads, "thread").c_str());
 }
 

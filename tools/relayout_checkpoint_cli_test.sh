@@ -34,6 +34,13 @@ diff -r ck ck.orig > /dev/null || fail "the source changed"
 run 0 "$XLAYOUT" check --program B.hlo --checkpoint ck.b --env "$ENV_B"
 has 'The checkpoint matches the program.'
 has 'no changes'
+# A tensor converted into another memory kind is counted with the converted
+# ones, not the copies (it said "4 copied (1 to another memory kind)").
+program D.hlo 'act:f32[16,256,40]{2,1,0:T(8,128)}' 'w:f32[256,256]{1,0:T(8,128)}' \
+  'k:f32[40,40]{1,0:T(8,128)}' 'ids:s32[16]{0}' 'host:f32[4]{0:T(128)S(5)}'
+run 0 "$XLAYOUT" relayout --program D.hlo --checkpoint ck --env "$ENV_A" -o ck.d
+has 'Summary 1 tensor converted (1 to another memory kind), 4 copied; wrote ck.d'
+rm -rf ck.d D.hlo
 run 0 "$XLAYOUT" inspect ck.b --verify
 # --threads 1024 for 5 tensors starts at most 5 workers, not 1024.
 if strace -f -qq -o /dev/null true 2> /dev/null; then
