@@ -1754,117 +1754,140 @@ struct LogScanner::Impl {
       if (ref.empty() || SameWriter(ref, WriterOf(ws, limit))) ++k;
     }
     if (p - ws > options.max_back_bytes) ws = anchor_line;
-    // Read first with escape sequences kept (they may belong to a name);
-    // if that fails and the window holds an ESC, once more without them
-    // (colour codes around words and shapes).
-    for (int pass = 0; pass < 2; ++pass) {
-      const bool strip = pass == 1;
+    // Read first with escape sequences kept (they may belong to a name).
+    // If the window holds an ESC, read it once more without them (colour
+    // codes around words, shapes and whole lines) and take that reading
+    // when the first found no start keyword, failed, or read fewer
+    // messages: a colour code may end the first reading early, e.g. the
+    // reset at the end of each line of JAX's layout check ends its list of
+    // arguments.
+    struct Reading {
       NormText t;
       std::vector<size_t> skipped;  // Starts of the lines left out.
-      size_t next = ws;
-      auto add_lines = [&](int n) {
-        for (int k = 0; k < n && next < limit; ++k) {
-          size_t le = LineEnd(next, limit);
-          if (!t.AppendLine(buf.get(), next, le, ref, strip)) {
-            skipped.push_back(next);
-          }
-          next = le + 1;
-        }
-        if (next > limit) next = limit;
-      };
-      // Lines up to and including the anchor's, then two more.
-      while (next <= p && next < limit) add_lines(1);
-      add_lines(2);
-      const size_t anchor_norm = std::lower_bound(t.raw.begin(), t.raw.end(),
-                                                  static_cast<uint32_t>(p)) -
-                                 t.raw.begin();
-      // The message start: the nearest start keyword before the anchor (or,
-      // for the E0102 header line, the first one after it).
-      const size_t start = FindStartKeyword(
-          t.s, anchor_norm, which == kAnchorRuntimeProgramInputMismatch);
-      size_t anchor_line_end = LineEnd(p, limit);
-      if (start == std::string::npos) {
-        // Prose that happens to contain an anchor phrase.
-        MarkDone(ref, base + static_cast<int64_t>(anchor_line_end));
-        return true;
-      }
+      size_t next = 0;
+      size_t start = std::string::npos;
       std::vector<ScannedMessage> messages;
       std::vector<std::pair<size_t, size_t>> spans;
       size_t end = 0;
       std::string reason;
-      int lines_more = 4;
       bool ok = false;
-      while (true) {
-        bool final = next >= limit;
-        Step r = ParseAt(t, start, final, &messages, &spans, &end, &reason);
-        if (r == Step::kOk) {
-          ok = true;
-          break;
+    };
+    auto read = [&](bool strip, Reading& r) {
+      r.next = ws;
+      auto add_lines = [&](int n) {
+        for (int k = 0; k < n && r.next < limit; ++k) {
+          size_t le = LineEnd(r.next, limit);
+          if (!r.t.AppendLine(buf.get(), r.next, le, ref, strip)) {
+            r.skipped.push_back(r.next);
+          }
+          r.next = le + 1;
         }
-        if (r == Step::kMore && next < limit &&
+        if (r.next > limit) r.next = limit;
+      };
+      // Lines up to and including the anchor's, then two more.
+      while (r.next <= p && r.next < limit) add_lines(1);
+      add_lines(2);
+      const size_t anchor_norm =
+          std::lower_bound(r.t.raw.begin(), r.t.raw.end(),
+                           static_cast<uint32_t>(p)) -
+          r.t.raw.begin();
+      // The message start: the nearest start keyword before the anchor (or,
+      // for the E0102 header line, the first one after it).
+      r.start = FindStartKeyword(r.t.s, anchor_norm,
+                                 which == kAnchorRuntimeProgramInputMismatch);
+      if (r.start == std::string::npos) return;
+      int lines_more = 4;
+      while (true) {
+        bool final = r.next >= limit;
+        Step s = ParseAt(r.t, r.start, final, &r.messages, &r.spans, &r.end,
+                         &r.reason);
+        if (s == Step::kOk) {
+          r.ok = true;
+          return;
+        }
+        if (s == Step::kMore && r.next < limit &&
             lines_more <= kMaxLinesForward) {
           add_lines(lines_more);
           lines_more *= 2;
           continue;
         }
-        break;
+        return;
       }
-      if (!ok) {
-        if (!strip && std::memchr(buf.get() + ws, '\x1b', next - ws)) {
-          continue;
-        }
-        // The input ended inside a size message after its expected size (a
-        // log cut off mid-message): a finding with what was read, its text
-        // marked " [truncated: REASON]" (the diagnosis says so), rather
-        // than only a warning.
-        if (eof && next >= len && !messages.empty()) {
-          ScannedMessage& m = messages.front();
-          const size_t span_start = t.raw[spans.front().first];
-          m.offset = base + static_cast<int64_t>(span_start);
-          m.line = LineOf(m.offset);
-          m.text = absl::StrCat(MessageText(span_start, len, ref, strip),
-                                " [truncated: ", reason, "]");
-          MarkDone(ref, base + static_cast<int64_t>(len));
-          ++found;
-          on_message(std::move(m));
-          return true;
-        }
-        ++unparsed;
-        if (on_unparsed) {
-          UnparsedCandidate u;
-          size_t start_raw = t.raw[start];
-          u.offset = base + static_cast<int64_t>(start_raw);
-          u.line = LineOf(u.offset);
-          u.reason = reason.empty() ? "not a known message form" : reason;
-          u.excerpt = Excerpt(LineStart(start_raw, floor), limit);
-          on_unparsed(std::move(u));
-        }
-        MarkDone(ref, base + static_cast<int64_t>(anchor_line_end));
-        return true;
+    };
+    const size_t anchor_line_end = LineEnd(p, limit);
+    Reading kept;
+    read(false, kept);
+    Reading stripped;
+    const Reading* r = &kept;
+    bool strip = false;
+    if (std::memchr(buf.get() + ws, '\x1b', kept.next - ws)) {
+      read(true, stripped);
+      if (stripped.start != std::string::npos &&
+          (kept.start == std::string::npos || !kept.ok ||
+           (stripped.ok && stripped.messages.size() > kept.messages.size()))) {
+        r = &stripped;
+        strip = true;
       }
-      size_t raw_end = end > start ? t.raw[end - 1] + 1 : t.raw[start];
-      MarkDone(ref, base + static_cast<int64_t>(raw_end));
-      // Lines of other writers inside the message are still to be scanned:
-      // nothing past the first of them counts as handled.
-      for (size_t s : skipped) {
-        if (s > t.raw[start] && s < raw_end) {
-          raw_end = s;
-          break;
-        }
-      }
-      consumed =
-          std::max<int64_t>(consumed, base + static_cast<int64_t>(raw_end));
-      for (size_t i = 0; i < messages.size(); ++i) {
-        ScannedMessage& m = messages[i];
-        const size_t span_start = t.raw[spans[i].first];
-        const size_t span_end = t.raw[spans[i].second - 1] + 1;
+    }
+    if (r->start == std::string::npos) {
+      // Prose that happens to contain an anchor phrase.
+      MarkDone(ref, base + static_cast<int64_t>(anchor_line_end));
+      return true;
+    }
+    const NormText& t = r->t;
+    const size_t start = r->start;
+    if (!r->ok) {
+      // The input ended inside a size message after its expected size (a
+      // log cut off mid-message): a finding with what was read, its text
+      // marked " [truncated: REASON]" (the diagnosis says so), rather
+      // than only a warning.
+      if (eof && r->next >= len && !r->messages.empty()) {
+        ScannedMessage m = r->messages.front();
+        const size_t span_start = t.raw[r->spans.front().first];
         m.offset = base + static_cast<int64_t>(span_start);
         m.line = LineOf(m.offset);
-        m.text = MessageText(span_start, span_end, ref, strip);
+        m.text = absl::StrCat(MessageText(span_start, len, ref, strip),
+                              " [truncated: ", r->reason, "]");
+        MarkDone(ref, base + static_cast<int64_t>(len));
         ++found;
         on_message(std::move(m));
+        return true;
       }
+      ++unparsed;
+      if (on_unparsed) {
+        UnparsedCandidate u;
+        size_t start_raw = t.raw[start];
+        u.offset = base + static_cast<int64_t>(start_raw);
+        u.line = LineOf(u.offset);
+        u.reason = r->reason.empty() ? "not a known message form" : r->reason;
+        u.excerpt = Excerpt(LineStart(start_raw, floor), limit);
+        on_unparsed(std::move(u));
+      }
+      MarkDone(ref, base + static_cast<int64_t>(anchor_line_end));
       return true;
+    }
+    const size_t end = r->end;
+    size_t raw_end = end > start ? t.raw[end - 1] + 1 : t.raw[start];
+    MarkDone(ref, base + static_cast<int64_t>(raw_end));
+    // Lines of other writers inside the message are still to be scanned:
+    // nothing past the first of them counts as handled.
+    for (size_t s : r->skipped) {
+      if (s > t.raw[start] && s < raw_end) {
+        raw_end = s;
+        break;
+      }
+    }
+    consumed =
+        std::max<int64_t>(consumed, base + static_cast<int64_t>(raw_end));
+    for (size_t i = 0; i < r->messages.size(); ++i) {
+      ScannedMessage m = r->messages[i];
+      const size_t span_start = t.raw[r->spans[i].first];
+      const size_t span_end = t.raw[r->spans[i].second - 1] + 1;
+      m.offset = base + static_cast<int64_t>(span_start);
+      m.line = LineOf(m.offset);
+      m.text = MessageText(span_start, span_end, ref, strip);
+      ++found;
+      on_message(std::move(m));
     }
     return true;
   }

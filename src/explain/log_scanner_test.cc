@@ -620,6 +620,49 @@ TEST(LogScannerTest, ColourCodesInsideAMessageAreSkipped) {
             "(f32[3]{0}) but then garbage");
 }
 
+// Regression (trial C): a logger that colours every line of JAX's layout
+// check (reset code at each line end) hid it: the reading with escapes kept
+// ended the argument list at the first reset and found no argument, so no
+// second reading was tried; colour inside the check's first words made it
+// prose. Both now read as the plain check.
+TEST(LogScannerTest, ColourCodesOnEveryLineOfJaxLayoutCheck) {
+  const std::vector<std::string> lines = {
+      "ValueError: Computation was compiled for input layouts that disagree "
+      "with the layouts of arguments passed to it. Here are the 2 "
+      "mismatches:",
+      "Argument a with shape float32[256,8]:",
+      "  Passed layout: Layout(major_to_minor=(1, 0), tiling=((8, 128),))",
+      "  Required layout: Layout(major_to_minor=(0, 1), tiling=((8, 128),))",
+      "Argument b with shape float32[256,8]:",
+      "  Passed layout: Layout(major_to_minor=(1, 0), tiling=((8, 128),))",
+      "  Required layout: Layout(major_to_minor=(0, 1), tiling=((8, 128),))",
+  };
+  std::string plain;
+  for (const std::string& l : lines) absl::StrAppend(&plain, l, "\n");
+  const std::vector<ScannedMessage> want = ScanText(plain);
+  ASSERT_EQ(want.size(), 2u);
+  for (size_t coloured = 0; coloured <= lines.size(); ++coloured) {
+    // Line `coloured` (all lines when it is lines.size()) in red.
+    std::string text;
+    for (size_t i = 0; i < lines.size(); ++i) {
+      const bool red = coloured == lines.size() || coloured == i;
+      absl::StrAppend(&text, red ? "\x1b[31m" : "", lines[i],
+                      red ? "\x1b[0m" : "", "\n");
+    }
+    std::vector<ScannedMessage> found = ScanText(text);
+    ASSERT_EQ(found.size(), 2u) << "coloured line " << coloured;
+    for (size_t i = 0; i < 2; ++i) {
+      EXPECT_EQ(Fields(found[i]), Fields(want[i])) << "coloured " << coloured;
+      EXPECT_EQ(found[i].parameter_name, want[i].parameter_name);
+      EXPECT_EQ(found[i].text.find('\x1b'), std::string::npos);
+    }
+  }
+  // Bold on the check's first word.
+  std::string bold = plain;
+  bold.replace(bold.find("Computation"), 11, "\x1b[1mComputation\x1b[0m");
+  EXPECT_EQ(ScanText(bold).size(), 2u);
+}
+
 // Regression (user trial 2): a log cut inside a message said "No ...
 // messages found" (exit 0) beside a "looks like" warning. Cut anywhere after
 // the "(" that follows the expected size, it is a message with what was
