@@ -20,6 +20,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "base/text_cursor.h"
+#include "explain/escapes.h"
 #include "explain/newlines.h"
 #include "xlayout/io/block_reader.h"
 #include "xlayout/io/input_file.h"
@@ -601,40 +602,6 @@ namespace {
 // ---------------------------------------------------------------------------
 // Normalised text around an anchor.
 
-// `line` without ANSI escape sequences (colour codes that a logger or a
-// terminal capture put inside a message): CSI ("ESC [ params final"), OSC
-// ("ESC ] ... BEL" or "ESC ] ... ESC \\") and two-byte escapes. map[k] is
-// the index in `line` of clean[k].
-void StripEscapes(absl::string_view line, std::string* clean,
-                  std::vector<uint32_t>* map) {
-  clean->clear();
-  map->clear();
-  for (size_t i = 0; i < line.size(); ++i) {
-    if (line[i] == '\x1b' && i + 1 < line.size()) {
-      const char kind = line[i + 1];
-      size_t j = i + 2;
-      if (kind == '[') {
-        while (j < line.size() && !(line[j] >= 0x40 && line[j] <= 0x7e)) {
-          ++j;
-        }
-      } else if (kind == ']') {
-        while (j < line.size() && line[j] != '\a' &&
-               !(line[j] == '\x1b' && j + 1 < line.size() &&
-                 line[j + 1] == '\\')) {
-          ++j;
-        }
-        if (j < line.size() && line[j] == '\x1b') ++j;
-      } else {
-        j = i + 1;
-      }
-      i = std::min(j, line.size() - 1);
-      continue;
-    }
-    clean->push_back(line[i]);
-    map->push_back(static_cast<uint32_t>(i));
-  }
-}
-
 // Whether a line whose prefix names `writer` may continue a message that a
 // line of `ref` began: lines of another thread, host or replica may not. A
 // prefix that names less (Ray's tag without the glog header after it) is
@@ -659,7 +626,7 @@ struct NormText {
     std::string clean;
     std::vector<uint32_t> map;
     const absl::string_view raw_line(buf + begin, end - begin);
-    StripEscapes(raw_line, &clean, &map);
+    explain_internal::StripEscapes(raw_line, &clean, &map);
     const PrefixInfo prefix = ReadPrefix(clean);
     if (!SameWriter(ref, prefix.writer)) return false;
     absl::string_view line = clean;
@@ -1641,7 +1608,7 @@ struct LogScanner::Impl {
     while (i < end && out.size() < 4096) {
       size_t le = LineEnd(i, end);
       const absl::string_view raw_line(buf.get() + i, le - i);
-      StripEscapes(raw_line, &line, &map);
+      explain_internal::StripEscapes(raw_line, &line, &map);
       size_t skip = 0;
       if (!first) {
         const PrefixInfo prefix = ReadPrefix(line);
@@ -1676,9 +1643,10 @@ struct LogScanner::Impl {
   std::string WriterOf(size_t line_start, size_t limit) const {
     std::string clean;
     std::vector<uint32_t> map;
-    StripEscapes(absl::string_view(buf.get() + line_start,
-                                   LineEnd(line_start, limit) - line_start),
-                 &clean, &map);
+    explain_internal::StripEscapes(
+        absl::string_view(buf.get() + line_start,
+                          LineEnd(line_start, limit) - line_start),
+        &clean, &map);
     return ReadPrefix(clean).writer;
   }
 

@@ -8,6 +8,7 @@
 #include <utility>
 #include <vector>
 
+#include "explain/escapes.h"
 #include "explain/oom_find.h"
 
 #if defined(__SSE2__)
@@ -861,6 +862,14 @@ struct OomReportScanner::Impl {
   // One physical line (without '\n'); `offset` is its first byte.
   void Line(absl::string_view raw, int64_t line, int64_t offset) {
     if (raw.size() > kMaxLine) raw = raw.substr(0, kMaxLine);
+    // Colour codes (a logger that colours each line of an error, a bold
+    // size) are not part of the report: read the line without them.
+    std::string clean;
+    if (std::memchr(raw.data(), '\x1b', raw.size()) != nullptr) {
+      std::vector<uint32_t> map;
+      explain_internal::StripEscapes(raw, &clean, &map);
+      raw = clean;
+    }
     // (A report quoted on one line holds its trigger on that line too.)
     if (!report && !gpu && !MayStartReport(raw)) return;
     if (!raw.empty() && raw.back() == '\r') raw.remove_suffix(1);

@@ -13,6 +13,8 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
+#include "absl/strings/str_split.h"
 #include "explain/oom_find.h"
 #include "gtest/gtest.h"
 #include "xlayout/format.h"
@@ -298,6 +300,33 @@ TEST(OomReportTest, ScopedVmemE1001) {
   EXPECT_EQ(trim->saved_bytes, 4096);
   EXPECT_EQ(r.padding_bytes_total, 481536);
   EXPECT_EQ(r.savable_bytes_total, 466944);
+}
+
+// Regression (trial C): a logger that colours every line (ESC[31m ...
+// ESC[0m) hid the glog prefixes and the trailing sizes: the report had no
+// "exceeded" and no buffers. Colour codes are now skipped, also inside a
+// size or shape.
+TEST(OomReportTest, ColourCodesAreSkipped) {
+  const std::string plain = ReadCorpus("tpu_hbm_e1000.log");
+  std::string coloured;
+  for (absl::string_view line : absl::StrSplit(plain, '\n')) {
+    if (line.empty()) {
+      coloured += "\n";
+      continue;
+    }
+    std::string l(line);
+    absl::StrReplaceAll({{"64.00M", "\x1b[1m64.00M\x1b[22m"},
+                         {"f32[1024,", "f32[\x1b[33m1024,"}},
+                        &l);
+    absl::StrAppend(&coloured, "\x1b[31m", l, "\x1b[0m\n");
+  }
+  coloured.pop_back();  // As many lines as the plain log.
+  const std::vector<OomReport> want = ScanOomReports(plain);
+  const std::vector<OomReport> got = ScanOomReports(coloured);
+  ASSERT_EQ(want.size(), 1u);
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].buffers.size(), 3u);
+  EXPECT_EQ(OomReportToJson(got[0]).dump(), OomReportToJson(want[0]).dump());
 }
 
 TEST(OomReportTest, QuotedReportWithTheNameWithoutItsCode) {
