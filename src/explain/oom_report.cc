@@ -877,18 +877,43 @@ struct OomReportScanner::Impl {
     // escapes separate its lines.
     if (raw.find("\\n") != absl::string_view::npos) {
       size_t start = 0;
+      std::string piece;
       while (true) {
         size_t e = raw.find("\\n", start);
-        Piece(raw.substr(start, e == absl::string_view::npos
-                                    ? absl::string_view::npos
-                                    : e - start),
-              line, offset);
+        Unquote(raw.substr(start, e == absl::string_view::npos
+                                      ? absl::string_view::npos
+                                      : e - start),
+                &piece);
+        Piece(piece, line, offset);
         if (e == absl::string_view::npos) break;
         start = e + 2;
       }
       return;
     }
     Piece(raw, line, offset);
+  }
+
+  // A piece of a quoted report without the quoting's escapes: `\"`, `\'`
+  // and `\\` are the character escaped (nested quoting too, so an
+  // Operator's op_name="..." reads as XLA printed it), `\t` and `\r` are
+  // whitespace, and a backslash left at the end (from `\\n` in nested
+  // quoting) goes.
+  static void Unquote(absl::string_view s, std::string* out) {
+    out->clear();
+    for (size_t i = 0; i < s.size(); ++i) {
+      if (s[i] != '\\') {
+        out->push_back(s[i]);
+        continue;
+      }
+      if (i + 1 == s.size()) break;
+      const char n = s[i + 1];
+      if (n == 't' || n == 'r') {
+        out->push_back(' ');
+        ++i;
+      } else if (n != '"' && n != '\'' && n != '\\') {
+        out->push_back(s[i]);
+      }
+    }
   }
 
   // Every line that can start a report holds one of these (the headers,

@@ -329,6 +329,35 @@ TEST(OomReportTest, ColourCodesAreSkipped) {
   EXPECT_EQ(OomReportToJson(got[0]).dump(), OomReportToJson(want[0]).dump());
 }
 
+// Regression (trial C): a report quoted in a JSON log record kept the
+// record's escapes in its text: the Operator read
+// `op_name=\"jit(train_step)/...\"`. Quoted once or twice (a JSON record
+// inside a JSON string), it now reads as the plain report.
+TEST(OomReportTest, QuotedReportReadsLikeThePlainOne) {
+  const std::string plain = ReadCorpus("tpu_hbm_e1000.log");
+  auto quote = [](absl::string_view s) {
+    return absl::StrCat(
+        "{\"message\": \"",
+        absl::StrReplaceAll(
+            s, {{"\\", "\\\\"}, {"\"", "\\\""}, {"\n", "\\n"}, {"\t", "\\t"}}),
+        "\"}");
+  };
+  const std::vector<OomReport> want = ScanOomReports(plain);
+  ASSERT_EQ(want.size(), 1u);
+  ASSERT_EQ(want[0].buffers.size(), 3u);
+  ASSERT_NE(want[0].buffers[0].operator_text.find("op_name=\"jit(train_step)"),
+            std::string::npos);
+  for (const std::string& quoted : {quote(plain), quote(quote(plain))}) {
+    const std::vector<OomReport> got = ScanOomReports(quoted);
+    ASSERT_EQ(got.size(), 1u) << quoted;
+    ASSERT_EQ(got[0].buffers.size(), 3u);
+    const nlohmann::ordered_json g = OomReportToJson(got[0]);
+    const nlohmann::ordered_json w = OomReportToJson(want[0]);
+    EXPECT_EQ(g["buffers"].dump(), w["buffers"].dump());
+    EXPECT_EQ(g["totals"].dump(), w["totals"].dump());
+  }
+}
+
 TEST(OomReportTest, QuotedReportWithTheNameWithoutItsCode) {
   std::vector<OomReport> reports =
       ScanOomReports(ReadCorpus("tpu_hbm_quoted.log"));
