@@ -621,13 +621,17 @@ struct NormText {
   // nested quoting unwraps too. A line whose prefix names another writer
   // than `ref` is left out (returns false). Escape sequences are skipped in
   // the prefix, and in the message too if `strip_escapes`.
+  // A `continuation` piece is the rest of a line whose start was appended
+  // before (a long line read piece by piece): it has no prefix and no line
+  // break before it.
   bool AppendLine(const char* buf, size_t begin, size_t end,
-                  const std::string& ref, bool strip_escapes) {
+                  const std::string& ref, bool strip_escapes,
+                  bool continuation = false) {
     std::string clean;
     std::vector<uint32_t> map;
     const absl::string_view raw_line(buf + begin, end - begin);
     explain_internal::StripEscapes(raw_line, &clean, &map);
-    const PrefixInfo prefix = ReadPrefix(clean);
+    const PrefixInfo prefix = continuation ? PrefixInfo{} : ReadPrefix(clean);
     if (!SameWriter(ref, prefix.writer)) return false;
     absl::string_view line = clean;
     size_t from = prefix.length;
@@ -637,7 +641,7 @@ struct NormText {
       map.resize(line.size());
       for (size_t k = 0; k < map.size(); ++k) map[k] = k;
     }
-    bool first = true;
+    bool first = !continuation;
     for (size_t i = from; i < line.size(); ++i) {
       char c = line[i];
       if (IsSpace(c)) continue;
@@ -1530,6 +1534,10 @@ struct LogScanner::Impl {
   static constexpr int kMaxRawLinesBack = 64;
   static constexpr size_t kMaxWriters = 256;
   static constexpr int kMaxLinesForward = 256;
+  // Bytes of a long line read at a time (see add_lines in HandleAnchor).
+  static constexpr size_t kLinePiece = 1024;
+  // Bytes of a line that can hold its prefix (see WriterOf).
+  static constexpr size_t kPrefixBytes = 4096;
 
   MessageFn on_message;
   UnparsedFn on_unparsed;
@@ -1640,13 +1648,17 @@ struct LogScanner::Impl {
   }
 
   // The writer that the prefix of the line starting at `line_start` names.
+  // Only the line's first kPrefixBytes bytes are read: a prefix is far
+  // shorter (at most 8 parts of at most a few hundred bytes), and a long
+  // line holding many anchors is not copied whole for each of them.
   std::string WriterOf(size_t line_start, size_t limit) const {
     std::string clean;
     std::vector<uint32_t> map;
+    const size_t end =
+        LineEnd(line_start, std::min(limit, line_start + kPrefixBytes));
     explain_internal::StripEscapes(
-        absl::string_view(buf.get() + line_start,
-                          LineEnd(line_start, limit) - line_start),
-        &clean, &map);
+        absl::string_view(buf.get() + line_start, end - line_start), &clean,
+        &map);
     return ReadPrefix(clean).writer;
   }
 
@@ -1742,13 +1754,34 @@ struct LogScanner::Impl {
     };
     auto read = [&](bool strip, Reading& r) {
       r.next = ws;
+      // A long line is read in pieces of about kLinePiece bytes, cut at a
+      // space, so that the text around each anchor in a line holding many
+      // messages (a JSON record, a repr joined with \n escapes) is read
+      // once per piece needed, not whole: the cost per message stays the
+      // same however long the line is.
+      bool skip_line = false;  // The line being read belongs to another writer.
+      bool mid_line = false;   // r.next is inside a line, after a piece.
       auto add_lines = [&](int n) {
         for (int k = 0; k < n && r.next < limit; ++k) {
-          size_t le = LineEnd(r.next, limit);
-          if (!r.t.AppendLine(buf.get(), r.next, le, ref, strip)) {
-            r.skipped.push_back(r.next);
+          const size_t le = LineEnd(r.next, limit);
+          size_t pe = le;
+          if (le - r.next > 2 * kLinePiece) {
+            const void* sp = std::memchr(buf.get() + r.next + kLinePiece, ' ',
+                                         le - r.next - kLinePiece);
+            if (sp != nullptr) {
+              pe =
+                  static_cast<size_t>(static_cast<const char*>(sp) - buf.get());
+            }
           }
-          r.next = le + 1;
+          if (!mid_line) {
+            skip_line = !r.t.AppendLine(buf.get(), r.next, pe, ref, strip);
+            if (skip_line) r.skipped.push_back(r.next);
+          } else if (!skip_line) {
+            r.t.AppendLine(buf.get(), r.next, pe, ref, strip,
+                           /*continuation=*/true);
+          }
+          mid_line = pe < le;
+          r.next = mid_line ? pe : le + 1;
         }
         if (r.next > limit) r.next = limit;
       };
