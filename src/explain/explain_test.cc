@@ -251,15 +251,23 @@ TEST(ExplainRecordTest, SizeRecordMatchesMessage) {
   EXPECT_EQ(Explain(r).replica, 0);
 }
 
-TEST(ExplainRecordTest, StrictLayoutRecord) {
+// A strict-layout record of two same-size layouts.
+MismatchRecord StrictRecord(const std::string& program, int64_t parameter,
+                            const std::string& expected,
+                            const std::string& actual, int64_t bytes) {
   MismatchRecord r;
   r.reason = MismatchReason::kStrictLayout;
-  r.program = "jit_f";
-  r.parameter = 1;
-  r.expected = P("f32[512,512]{1,0}");
-  r.actual = P("f32[512,512]{0,1}");
-  r.expected_bytes = r.actual_bytes = 512 * 512 * 4;
-  Diagnosis d = Explain(r);
+  r.program = program;
+  r.parameter = parameter;
+  r.expected = P(expected);
+  r.actual = P(actual);
+  r.expected_bytes = r.actual_bytes = bytes;
+  return r;
+}
+
+TEST(ExplainRecordTest, StrictLayoutRecord) {
+  Diagnosis d = Explain(StrictRecord("jit_f", 1, "f32[512,512]{1,0}",
+                                     "f32[512,512]{0,1}", 512 * 512 * 4));
   EXPECT_EQ(d.kind, MessageKind::kStrictLayout);
   EXPECT_EQ(d.classification, Classification::kLayout);
   EXPECT_THAT(d.details, testing::Contains(HasSubstr("same number of bytes")));
@@ -274,14 +282,8 @@ TEST(ExplainRecordTest, StrictLayoutRecord) {
 // tiling made `check` call these "identical shapes, different sizes" (they
 // are neither).
 TEST(ExplainRecordTest, UntiledRecordSideIsNotAnOmittedTiling) {
-  MismatchRecord r;
-  r.reason = MismatchReason::kStrictLayout;
-  r.program = "jit_g";
-  r.parameter = 2;
-  r.expected = P("f32[16,128]{1,0:T(8,128)}");
-  r.actual = P("f32[16,128]{1,0}");
-  r.expected_bytes = r.actual_bytes = 16 * 128 * 4;
-  Diagnosis d = Explain(r);
+  Diagnosis d = Explain(StrictRecord("jit_g", 2, "f32[16,128]{1,0:T(8,128)}",
+                                     "f32[16,128]{1,0}", 16 * 128 * 4));
   EXPECT_EQ(d.actual.shape, "f32[16,128]{1,0}");
   EXPECT_TRUE(d.actual.inferred_layouts.empty());
   EXPECT_NE(d.summary, "identical shapes, different sizes");
