@@ -144,9 +144,23 @@ TEST(FormatTest, SniffLogHeadTellsEncodingsAndBinary) {
   EXPECT_EQ(SniffLogHead("\xff\xfe"
                          "E\0"),
             LogHeadKind::kUtf16);
-  EXPECT_EQ(SniffLogHead(std::string("E\0000\0001\0000\0002\0 \0l\0o\0g\0"
-                                     ":\0 \0x\0y\0z\0",
-                                     32)),
+  // UTF-16LE "E0102 log: xyz" without a byte order mark.
+  constexpr char kUtf16[] =
+      "E\0"
+      "0\0"
+      "1\0"
+      "0\0"
+      "2\0"
+      " \0"
+      "l\0"
+      "o\0"
+      "g\0"
+      ":\0"
+      " \0"
+      "x\0"
+      "y\0"
+      "z\0";
+  EXPECT_EQ(SniffLogHead(absl::string_view(kUtf16, sizeof(kUtf16) - 1)),
             LogHeadKind::kUtf16);
   EXPECT_EQ(SniffLogHead("\x1f\x8b\x08\x00"), LogHeadKind::kGzip);
   EXPECT_EQ(SniffLogHead("\x7f"
