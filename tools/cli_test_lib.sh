@@ -83,3 +83,11 @@ PY
   "$XLAYOUT" import act.npy w.npy k.npy ids.npy host.npy --program A.hlo \
     --env "$1" -o ck > /dev/null 2> err.txt || fail "import: $(cat err.txt)"
 }
+
+# story_checkpoint DIR: the bundled story's model imported under program A
+# (with environment A) into DIR.
+story_checkpoint() {
+  local S="$EXAMPLES/story"
+  "$XLAYOUT" import "$S/model.safetensors" --program "$S/program_a.hlo" \
+    --env "$S/env_a.json" -o "$1" > /dev/null 2> err.txt || fail "import $1: $(cat err.txt)"
+}

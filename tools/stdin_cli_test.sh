@@ -9,8 +9,7 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/cli_test_lib.sh"
 
 S="$EXAMPLES/story"
-"$XLAYOUT" import "$S/model.safetensors" --program "$S/program_a.hlo" \
-  --env "$S/env_a.json" -o ckpt > /dev/null 2> err.txt || fail "import: $(cat err.txt)"
+story_checkpoint ckpt
 
 # twice RC MESSAGE CMD...: CMD, with env_b.json on stdin, exits 2 with the
 # one-line error MESSAGE and prints nothing on stdout.

@@ -16,8 +16,7 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/cli_test_lib.sh"
 
 S="$EXAMPLES/story"
-"$XLAYOUT" import "$S/model.safetensors" --program "$S/program_a.hlo" \
-  --env "$S/env_a.json" -o ckpt > /dev/null 2> err.txt || fail "import: $(cat err.txt)"
+story_checkpoint ckpt
 printf 'nothing to see\n' > clean.log
 
 # expect_stdout_error RC STRERROR WHERE CMD...: CMD, with stdout redirected to

@@ -377,9 +377,9 @@ TEST(CheckTest, ParseTensorMapping) {
   EXPECT_FALSE(ParseTensorMapping("a=99999999999999999999").ok());
 }
 
-TEST(CheckTest, TupleParameterLeavesBindByTupleIndex) {
-  constexpr char kTuple[] =
-      R"(HloModule tup, entry_computation_layout={((f32[8]{0}, s32[4]{0}), f32[2]{0})->f32[]}
+// A program whose parameter 0 is a tuple of two leaves, 1 an array.
+constexpr char kTuple[] =
+    R"(HloModule tup, entry_computation_layout={((f32[8]{0}, s32[4]{0}), f32[2]{0})->f32[]}
 
 ENTRY %main (p: (f32[8], s32[4]), q: f32[2]) -> f32[] {
   %p = (f32[8]{0}, s32[4]{0}) parameter(0)
@@ -387,6 +387,8 @@ ENTRY %main (p: (f32[8], s32[4]), q: f32[2]) -> f32[] {
   ROOT %c = f32[] constant(0)
 }
 )";
+
+TEST(CheckTest, TupleParameterLeavesBindByTupleIndex) {
   absl::StatusOr<ProgramSignature> sig = ParseHloSignature(kTuple);
   ASSERT_TRUE(sig.ok()) << sig.status();
   ASSERT_EQ(sig->parameters.size(), 3u);
@@ -428,15 +430,6 @@ ENTRY %main (p: (f32[8], s32[4]), q: f32[2]) -> f32[] {
 // N, leaf N{i} of a tuple parameter), not by the flattened position; a bare
 // N naming a tuple parameter is an error that names its leaves.
 TEST(CheckTest, MapAndReportsUseXlasParameterNumbers) {
-  constexpr char kTuple[] =
-      R"(HloModule tup, entry_computation_layout={((f32[8]{0}, s32[4]{0}), f32[2]{0})->f32[]}
-
-ENTRY %main (p: (f32[8], s32[4]), q: f32[2]) -> f32[] {
-  %p = (f32[8]{0}, s32[4]{0}) parameter(0)
-  %q = f32[2]{0} parameter(1)
-  ROOT %c = f32[] constant(0)
-}
-)";
   absl::StatusOr<ProgramSignature> sig = ParseHloSignature(kTuple);
   ASSERT_TRUE(sig.ok()) << sig.status();
   CheckpointManifest m;

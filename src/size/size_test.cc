@@ -276,7 +276,8 @@ TEST(ComparePhysicalTest, WholeArrayTileIsEquivalent) {
             PhysicalDifference::kEquivalent);
   EXPECT_EQ(Compare("f32[8,128]{1,0}", "f32[8,128]{1,0:T(8,128)S(1)}"),
             PhysicalDifference::kMemorySpaceOnly);
-  // One row of tiles: still row-major.
+  // Tiles side by side along the minor dim: each holds 8 rows of 128, so
+  // the bytes are not row-major.
   EXPECT_EQ(Compare("f32[8,256]{1,0:T(8,128)}", "f32[8,256]{1,0}"),
             PhysicalDifference::kSameSizeReordered);
   EXPECT_EQ(Compare("f32[16,128]{1,0:T(8,128)}", "f32[16,128]{1,0}"),
